@@ -1,0 +1,107 @@
+#include "autodiff/array.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "autodiff/error.hpp"
+
+namespace tapegrad {
+
+namespace {
+constexpr std::align_val_t kAlign{64};
+size_t element_size(DType d) { return d == DType::f32 ? sizeof(float) : sizeof(double); }
+}  // namespace
+
+const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "float32" : "float64"; }
+
+void Array::AlignedDelete::operator()(std::byte* p) const { ::operator delete[](p, kAlign); }
+
+Array::Array(const Shape& shape, DType dtype) {
+  resize(shape, dtype);
+  fill(0.0);
+}
+
+Array::Array(const Shape& shape, std::span<const double> values, DType dtype) {
+  if (static_cast<int64_t>(values.size()) != shape.numel())
+    raise<ShapeError>("Array: {} values given for shape {} ({} elements)", values.size(), shape,
+                      shape.numel());
+  resize(shape, dtype);
+  visit(dtype, [&](auto t) {
+    using T = decltype(t);
+    std::transform(values.begin(), values.end(), data<T>(), [](double v) { return T(v); });
+  });
+}
+
+Array Array::full(const Shape& shape, double v, DType dtype) {
+  Array a;
+  a.resize(shape, dtype);
+  a.fill(v);
+  return a;
+}
+
+Array::Array(const Array& other) : shape_(other.shape_), dtype_(other.dtype_) {
+  resize(other.shape_, other.dtype_);
+  if (numel() > 0)
+    std::memcpy(buffer_.get(), other.buffer_.get(), static_cast<size_t>(numel()) * element_size(dtype_));
+}
+
+Array& Array::operator=(const Array& other) {
+  if (this != &other) {
+    resize(other.shape_, other.dtype_);
+    if (numel() > 0)
+      std::memcpy(buffer_.get(), other.buffer_.get(), static_cast<size_t>(numel()) * element_size(dtype_));
+  }
+  return *this;
+}
+
+double Array::at(int64_t flat) const {
+  return visit(dtype_, [&](auto t) { return double(data<decltype(t)>()[flat]); });
+}
+
+void Array::set(int64_t flat, double v) {
+  visit(dtype_, [&](auto t) { data<decltype(t)>()[flat] = decltype(t)(v); });
+}
+
+double Array::item() const {
+  if (numel() != 1) raise<ShapeError>("item: expected a one-element array, got shape {}", shape_);
+  return at(0);
+}
+
+std::vector<double> Array::to_vector() const {
+  std::vector<double> v(static_cast<size_t>(numel()));
+  for (int64_t i = 0; i < numel(); ++i) v[static_cast<size_t>(i)] = at(i);
+  return v;
+}
+
+void Array::resize(const Shape& shape, DType dtype) {
+  const size_t bytes = static_cast<size_t>(shape.numel()) * element_size(dtype);
+  if (bytes > capacity_) {
+    const size_t cap = std::max<size_t>(bytes, 64);
+    buffer_.reset(static_cast<std::byte*>(::operator new[](cap, kAlign)));
+    capacity_ = cap;
+  }
+  shape_ = shape;
+  dtype_ = dtype;
+}
+
+void Array::fill(double v) {
+  visit(dtype_, [&](auto t) {
+    using T = decltype(t);
+    std::fill_n(data<T>(), numel(), T(v));
+  });
+}
+
+void Array::assign(const Array& other) {
+  if (other.numel() != numel())
+    raise<ShapeError>("assign: element counts differ, got {} and {}", shape_, other.shape());
+  visit(dtype_, [&](auto t) {
+    using T = decltype(t);
+    visit(other.dtype(), [&](auto u) {
+      using U = decltype(u);
+      std::transform(other.data<U>(), other.data<U>() + numel(), data<T>(), [](U x) { return T(x); });
+    });
+  });
+}
+
+}  // namespace tapegrad

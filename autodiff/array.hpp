@@ -1,0 +1,87 @@
+#pragma once
+// Array: plain dense row-major storage (float or double) with deep value semantics and no tape.
+// Shared by the tape (values and gradients) and by nn/reference. resize() keeps capacity, so a
+// reused Array allocates nothing once it has been large enough.
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "autodiff/shape.hpp"
+
+namespace tapegrad {
+
+enum class DType : uint8_t { f32, f64 };
+const char* dtype_name(DType dtype);
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() { return DType::f32; }
+template <>
+constexpr DType dtype_of<double>() { return DType::f64; }
+
+/// Calls f with a value of the element type: f(float{}) or f(double{}).
+template <class F>
+decltype(auto) visit(DType dtype, F&& f) {
+  if (dtype == DType::f32) return f(float{});
+  return f(double{});
+}
+
+class Array {
+ public:
+  Array() = default;
+  /// Zero-filled.
+  explicit Array(const Shape& shape, DType dtype = DType::f64);
+  Array(const Shape& shape, std::span<const double> values, DType dtype = DType::f64);
+  Array(const Shape& shape, std::initializer_list<double> values, DType dtype = DType::f64)
+      : Array(shape, std::span<const double>(values.begin(), values.size()), dtype) {}
+  static Array scalar(double v, DType dtype = DType::f64) { return Array(Shape{}, {v}, dtype); }
+  static Array full(const Shape& shape, double v, DType dtype = DType::f64);
+
+  Array(const Array& other);
+  Array& operator=(const Array& other);
+  Array(Array&&) noexcept = default;
+  Array& operator=(Array&&) noexcept = default;
+
+  const Shape& shape() const { return shape_; }
+  DType dtype() const { return dtype_; }
+  int64_t numel() const { return shape_.numel(); }
+  int rank() const { return shape_.rank(); }
+
+  template <class T>
+  T* data() {
+    return reinterpret_cast<T*>(buffer_.get());
+  }
+  template <class T>
+  const T* data() const {
+    return reinterpret_cast<const T*>(buffer_.get());
+  }
+
+  /// Element at a flat row-major index, converted to double.
+  double at(int64_t flat) const;
+  void set(int64_t flat, double v);
+  /// The single element of a one-element array.
+  double item() const;
+  std::vector<double> to_vector() const;
+
+  /// Changes shape and dtype; contents are unspecified; keeps capacity (no allocation if it fits).
+  void resize(const Shape& shape, DType dtype);
+  void fill(double v);
+  /// Copies values (converting dtype) from an array with the same number of elements.
+  void assign(const Array& other);
+  /// Same data, new shape with the same element count (checked by the caller).
+  void reshape_in_place(const Shape& shape) { shape_ = shape; }
+
+ private:
+  struct AlignedDelete {
+    void operator()(std::byte* p) const;
+  };
+  Shape shape_;
+  DType dtype_ = DType::f64;
+  std::unique_ptr<std::byte[], AlignedDelete> buffer_;
+  size_t capacity_ = 0;  // bytes
+};
+
+}  // namespace tapegrad

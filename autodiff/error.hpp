@@ -1,0 +1,44 @@
+#pragma once
+// The error hierarchy. Users catch tapegrad::Error; tests match on the subtype.
+// Messages follow "<op>: <what is wrong>, got <lhs> and <rhs>".
+#include <stdexcept>
+#include <string>
+
+#include <fmt/core.h>
+
+namespace tapegrad {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+/// Shape, rank, axis or broadcast mismatch.
+struct ShapeError : Error {
+  using Error::Error;
+};
+/// Tape misuse: stale handle, two tapes mixed, backward twice, no active tape, ...
+struct TapeError : Error {
+  using Error::Error;
+};
+/// A bad argument value: hyperparameter, index out of range, mixed float/double operands.
+struct ValueError : Error {
+  using Error::Error;
+};
+/// Anomaly mode: an op produced a non-finite value or gradient.
+struct NumericError : Error {
+  using Error::Error;
+};
+
+template <class E = Error, class... Args>
+[[noreturn]] void raise(fmt::format_string<Args...> format, Args&&... args) {
+  throw E(fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace tapegrad
+
+/// Internal invariant (a library bug, never reachable from user input): abort with file:line.
+#define TAPEGRAD_ASSERT(cond) \
+  ((cond) ? void(0) : ::tapegrad::detail::assert_fail(#cond, __FILE__, __LINE__))
+
+namespace tapegrad::detail {
+[[noreturn]] void assert_fail(const char* cond, const char* file, int line);
+}

@@ -1,0 +1,52 @@
+#pragma once
+// Per-thread autodiff state: the active tape, grad mode (NoGradGuard) and anomaly mode.
+namespace tapegrad {
+
+class Tape;
+
+namespace detail {
+struct ThreadState {
+  Tape* tape = nullptr;       // innermost active tape
+  Tape* recording = nullptr;  // == tape while grad mode is on, else nullptr (one load on the hot path)
+  bool grad_enabled = true;
+  bool anomaly = false;
+};
+inline thread_local ThreadState tls;
+inline void refresh_recording() { tls.recording = tls.grad_enabled ? tls.tape : nullptr; }
+}  // namespace detail
+
+inline bool is_grad_enabled() { return detail::tls.grad_enabled; }
+inline bool is_anomaly_enabled() { return detail::tls.anomaly; }
+
+/// Pauses recording on this thread for its lifetime (c10's pattern): ops compute values only.
+class NoGradGuard {
+ public:
+  NoGradGuard() : saved_(detail::tls.grad_enabled) {
+    detail::tls.grad_enabled = false;
+    detail::refresh_recording();
+  }
+  ~NoGradGuard() {
+    detail::tls.grad_enabled = saved_;
+    detail::refresh_recording();
+  }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool saved_;
+};
+
+/// Opt-in anomaly mode: the first op that produces a non-finite value (forward) or gradient
+/// (backward) raises NumericError naming it. Costs time; meant for debugging.
+class AnomalyGuard {
+ public:
+  explicit AnomalyGuard(bool enabled = true) : saved_(detail::tls.anomaly) { detail::tls.anomaly = enabled; }
+  ~AnomalyGuard() { detail::tls.anomaly = saved_; }
+  AnomalyGuard(const AnomalyGuard&) = delete;
+  AnomalyGuard& operator=(const AnomalyGuard&) = delete;
+
+ private:
+  bool saved_;
+};
+
+}  // namespace tapegrad

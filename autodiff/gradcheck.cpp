@@ -1,0 +1,161 @@
+#include "autodiff/gradcheck.hpp"
+
+#include <cmath>
+#include <random>
+
+#include "autodiff/error.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+/// A function seen by the checker: flat inputs in, flat outputs out, and its vector-Jacobian
+/// product at the base point.
+struct Probe {
+  std::function<std::vector<double>(const std::vector<double>&)> evaluate;
+  std::function<std::vector<double>(const std::vector<double>& seed)> vjp;
+  std::function<std::string(size_t input)> describe;
+};
+
+bool close(double numeric, double analytic, const GradcheckOptions& o) {
+  const double diff = std::abs(numeric - analytic);
+  return diff <= o.atol + o.rtol * std::abs(numeric) || (std::isnan(numeric) && std::isnan(analytic));
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+GradcheckResult run(const Probe& p, const std::vector<double>& x, const GradcheckOptions& o) {
+  GradcheckResult result;
+  const size_t m = p.evaluate(x).size();
+  auto fail = [&](std::string msg) {
+    if (result.ok) result.message = std::move(msg);
+    result.ok = false;
+  };
+  auto note = [&](double numeric, double analytic) {
+    result.max_abs_error = std::max(result.max_abs_error, std::abs(numeric - analytic));
+  };
+  if (o.projections == 0) {
+    // Numeric Jacobian, column by column.
+    std::vector<std::vector<double>> numeric(x.size());
+    for (size_t j = 0; j < x.size(); ++j) {
+      const double h = o.eps * std::max(1.0, std::abs(x[j]));
+      std::vector<double> xp = x, xm = x;
+      xp[j] += h;
+      xm[j] -= h;
+      const auto fp = p.evaluate(xp), fm = p.evaluate(xm);
+      numeric[j].resize(m);
+      for (size_t i = 0; i < m; ++i) numeric[j][i] = (fp[i] - fm[i]) / (2 * h);
+    }
+    // Analytic Jacobian, row by row (one backward per output element).
+    for (size_t i = 0; i < m; ++i) {
+      std::vector<double> seed(m, 0.0);
+      seed[i] = 1.0;
+      const auto row = p.vjp(seed);
+      for (size_t j = 0; j < x.size(); ++j) {
+        note(numeric[j][i], row[j]);
+        if (!close(numeric[j][i], row[j], o))
+          fail(fmt::format("gradcheck: d output[{}] / d {} (value {}): numeric {:.12g}, analytic {:.12g}", i,
+                           p.describe(j), x[j], numeric[j][i], row[j]));
+      }
+    }
+    return result;
+  }
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<double> normal;
+  for (int k = 0; k < o.projections; ++k) {
+    std::vector<double> r(m), v(x.size());
+    for (double& e : r) e = normal(rng);
+    for (double& e : v) e = normal(rng);
+    double scale = 1.0;
+    for (double e : x) scale = std::max(scale, std::abs(e));
+    const double h = o.eps * scale;
+    std::vector<double> xp = x, xm = x;
+    for (size_t j = 0; j < x.size(); ++j) {
+      xp[j] += h * v[j];
+      xm[j] -= h * v[j];
+    }
+    const double numeric = (dot(r, p.evaluate(xp)) - dot(r, p.evaluate(xm))) / (2 * h);
+    const double analytic = dot(v, p.vjp(r));
+    note(numeric, analytic);
+    if (!close(numeric, analytic, o))
+      fail(fmt::format("gradcheck: random projection {}: numeric {:.12g}, analytic {:.12g}", k, numeric, analytic));
+  }
+  return result;
+}
+
+}  // namespace
+
+GradcheckResult gradcheck(const VarFunction& f, std::span<const double> x0, GradcheckOptions options) {
+  const std::vector<double> x(x0.begin(), x0.end());
+  Probe p;
+  p.evaluate = [&](const std::vector<double>& xs) {
+    Tape tape;
+    NoGradGuard no_grad;
+    std::vector<Var> vars(xs.begin(), xs.end());
+    return std::vector<double>{f(vars).value()};
+  };
+  p.vjp = [&](const std::vector<double>& seed) {
+    Tape tape;
+    std::vector<Var> vars(x.begin(), x.end());
+    const Var y = f(vars);
+    std::vector<double> g(x.size(), 0.0);
+    if (y.is_constant()) return g;
+    y.backward();
+    for (size_t j = 0; j < x.size(); ++j) g[j] = seed[0] * vars[j].grad();
+    return g;
+  };
+  p.describe = [](size_t j) { return fmt::format("x[{}]", j); };
+  return run(p, x, options);
+}
+
+GradcheckResult gradcheck(const TensorFunction& f, std::span<const Array> inputs, GradcheckOptions options) {
+  std::vector<double> x;
+  for (const Array& a : inputs) {
+    if (a.dtype() != DType::f64)
+      raise<ValueError>("gradcheck: inputs must be float64 (finite differences in float are too coarse), got {}",
+                        dtype_name(a.dtype()));
+    const auto v = a.to_vector();
+    x.insert(x.end(), v.begin(), v.end());
+  }
+  auto leaves = [&](const std::vector<double>& xs, bool requires_grad) {
+    std::vector<Tensor> ts;
+    size_t offset = 0;
+    for (const Array& a : inputs) {
+      ts.emplace_back(Array(a.shape(), std::span<const double>(xs.data() + offset, static_cast<size_t>(a.numel()))),
+                      requires_grad);
+      offset += static_cast<size_t>(a.numel());
+    }
+    return ts;
+  };
+  Probe p;
+  p.evaluate = [&](const std::vector<double>& xs) {
+    Tape tape;
+    NoGradGuard no_grad;
+    const auto ts = leaves(xs, false);
+    return f(ts).value().to_vector();
+  };
+  p.vjp = [&](const std::vector<double>& seed) {
+    Tape tape;
+    const auto ts = leaves(x, true);
+    const Tensor y = f(ts);
+    std::vector<double> g;
+    if (y.requires_grad()) y.backward(Array(y.shape(), seed));
+    for (const Tensor& t : ts) {
+      const auto gv = t.grad().to_vector();
+      g.insert(g.end(), gv.begin(), gv.end());
+    }
+    return g;
+  };
+  p.describe = [&](size_t j) {
+    size_t k = 0;
+    while (j >= static_cast<size_t>(inputs[k].numel())) j -= static_cast<size_t>(inputs[k++].numel());
+    return fmt::format("input {} {} element {}", k, inputs[k].shape(), j);
+  };
+  return run(p, x, options);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,37 @@
+#include "autodiff/kernels.hpp"
+
+namespace tapegrad::kernels {
+
+void sum_to(const Array& src, const Shape& target, Array& dst) {
+  dst.resize(target, src.dtype());
+  dst.fill(0.0);
+  visit(src.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* s = src.data<T>();
+    T* d = dst.data<T>();
+    for_each_broadcast<1>(src.shape(), {broadcast_strides(target, src.shape())},
+                          [&](int64_t i, const std::array<int64_t, 1>& o) { d[o[0]] += s[i]; });
+  });
+}
+
+void broadcast_to(const Array& src, const Shape& src_shape, const Shape& out, Array& dst) {
+  dst.resize(out, src.dtype());
+  visit(src.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* s = src.data<T>();
+    T* d = dst.data<T>();
+    for_each_broadcast<1>(out, {broadcast_strides(src_shape, out)},
+                          [&](int64_t i, const std::array<int64_t, 1>& o) { d[i] = s[o[0]]; });
+  });
+}
+
+void add_into(Array& dst, const Array& src) {
+  visit(dst.dtype(), [&](auto t) {
+    using T = decltype(t);
+    T* d = dst.data<T>();
+    const T* s = src.data<T>();
+    parallel_for(dst.numel(), [=](int64_t i) { d[i] += s[i]; });
+  });
+}
+
+}  // namespace tapegrad::kernels

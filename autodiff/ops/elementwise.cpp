@@ -1,0 +1,239 @@
+#include "autodiff/ops/elementwise.hpp"
+
+#include <cmath>
+
+#include "autodiff/ops/recipes.hpp"
+
+namespace tapegrad {
+
+using detail::binary_op;
+using detail::unary_op;
+
+// ---- tensor-tensor ----
+
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return binary_op("add", a, b, [](auto x, auto y) { return x + y; },
+                   [](auto g, auto, auto, auto) { return g; },    // d(a+b)/da = 1
+                   [](auto g, auto, auto, auto) { return g; });   // d(a+b)/db = 1
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return binary_op("sub", a, b, [](auto x, auto y) { return x - y; },
+                   [](auto g, auto, auto, auto) { return g; },
+                   [](auto g, auto, auto, auto) { return -g; });
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return binary_op("mul", a, b, [](auto x, auto y) { return x * y; },
+                   [](auto g, auto, auto y, auto) { return g * y; },   // d(ab)/da = b
+                   [](auto g, auto x, auto, auto) { return g * x; });  // d(ab)/db = a
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return binary_op("div", a, b, [](auto x, auto y) { return x / y; },
+                   [](auto g, auto, auto y, auto) { return g / y; },         // d(a/b)/da = 1/b
+                   [](auto g, auto, auto y, auto q) { return -g * q / y; });  // d(a/b)/db = -(a/b)/b
+}
+Tensor pow(const Tensor& a, const Tensor& b) {
+  return binary_op("pow", a, b, [](auto x, auto y) { return std::pow(x, y); },
+                   [](auto g, auto x, auto y, auto) { return g * y * std::pow(x, y - 1); },  // b a^(b-1)
+                   [](auto g, auto x, auto, auto q) {                                      // a^b log a
+                     return q == 0 ? decltype(g)(0) : g * q * std::log(x);
+                   });
+}
+// maximum/minimum: the gradient goes to the selected operand; ties split it evenly.
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return binary_op("maximum", a, b, [](auto x, auto y) { return x > y ? x : y; },
+                   [](auto g, auto x, auto y, auto) { return x > y ? g : (x == y ? g / 2 : decltype(g)(0)); },
+                   [](auto g, auto x, auto y, auto) { return y > x ? g : (x == y ? g / 2 : decltype(g)(0)); });
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return binary_op("minimum", a, b, [](auto x, auto y) { return x < y ? x : y; },
+                   [](auto g, auto x, auto y, auto) { return x < y ? g : (x == y ? g / 2 : decltype(g)(0)); },
+                   [](auto g, auto x, auto y, auto) { return y < x ? g : (x == y ? g / 2 : decltype(g)(0)); });
+}
+
+// ---- tensor-scalar ----
+
+Tensor add_scalar(const Tensor& x, double s) {
+  return unary_op("add_scalar", x, [s](auto v) { return v + decltype(v)(s); },
+                  [](auto g, auto, auto) { return g; });
+}
+Tensor mul_scalar(const Tensor& x, double s) {
+  return unary_op("mul_scalar", x, [s](auto v) { return v * decltype(v)(s); },
+                  [s](auto g, auto, auto) { return g * decltype(g)(s); });
+}
+Tensor pow(const Tensor& x, double p) {
+  return unary_op("pow_scalar", x, [p](auto v) { return std::pow(v, decltype(v)(p)); },
+                  [p](auto g, auto v, auto) { return g * decltype(g)(p) * std::pow(v, decltype(v)(p - 1)); });
+}
+Tensor operator+(const Tensor& x, double s) { return add_scalar(x, s); }
+Tensor operator+(double s, const Tensor& x) { return add_scalar(x, s); }
+Tensor operator-(const Tensor& x, double s) { return add_scalar(x, -s); }
+Tensor operator-(double s, const Tensor& x) { return add_scalar(-x, s); }
+Tensor operator*(const Tensor& x, double s) { return mul_scalar(x, s); }
+Tensor operator*(double s, const Tensor& x) { return mul_scalar(x, s); }
+Tensor operator/(const Tensor& x, double s) { return mul_scalar(x, 1.0 / s); }
+Tensor operator/(double s, const Tensor& x) { return mul_scalar(pow(x, -1.0), s); }
+
+// ---- unary ----
+
+Tensor operator-(const Tensor& x) {
+  return unary_op("neg", x, [](auto v) { return -v; }, [](auto g, auto, auto) { return -g; });
+}
+Tensor exp(const Tensor& x) {
+  return unary_op("exp", x, [](auto v) { return std::exp(v); },
+                  [](auto g, auto, auto y) { return g * y; });  // d exp = exp
+}
+Tensor log(const Tensor& x) {
+  return unary_op("log", x, [](auto v) { return std::log(v); },
+                  [](auto g, auto v, auto) { return g / v; });  // d log = 1/x
+}
+Tensor sqrt(const Tensor& x) {
+  return unary_op("sqrt", x, [](auto v) { return std::sqrt(v); },
+                  [](auto g, auto, auto y) { return g / (2 * y); });  // d sqrt = 1/(2 sqrt)
+}
+Tensor abs(const Tensor& x) {
+  return unary_op("abs", x, [](auto v) { return std::abs(v); },
+                  [](auto g, auto v, auto) { return v > 0 ? g : (v < 0 ? -g : decltype(g)(0)); });
+}
+Tensor square(const Tensor& x) {
+  return unary_op("square", x, [](auto v) { return v * v; },
+                  [](auto g, auto v, auto) { return 2 * g * v; });  // d x^2 = 2x
+}
+Tensor tanh(const Tensor& x) {
+  return unary_op("tanh", x, [](auto v) { return std::tanh(v); },
+                  [](auto g, auto, auto y) { return g * (1 - y * y); });  // d tanh = 1 - tanh^2
+}
+Tensor sigmoid(const Tensor& x) {
+  return unary_op("sigmoid", x,
+                  [](auto v) {  // stable on both sides
+                    using T = decltype(v);
+                    if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+                    const T e = std::exp(v);
+                    return e / (T(1) + e);
+                  },
+                  [](auto g, auto, auto y) { return g * y * (1 - y); });  // d sigmoid = s (1 - s)
+}
+Tensor relu(const Tensor& x) {
+  return unary_op("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); },
+                  [](auto g, auto v, auto) { return v > 0 ? g : decltype(g)(0); });
+}
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return unary_op("leaky_relu", x, [negative_slope](auto v) { return v > 0 ? v : v * decltype(v)(negative_slope); },
+                  [negative_slope](auto g, auto v, auto) { return v > 0 ? g : g * decltype(g)(negative_slope); });
+}
+Tensor softplus(const Tensor& x) {
+  return unary_op("softplus", x,
+                  [](auto v) { return std::max(v, decltype(v)(0)) + std::log1p(std::exp(-std::abs(v))); },
+                  [](auto g, auto v, auto) {  // d softplus = sigmoid
+                    using T = decltype(v);
+                    const T e = std::exp(-std::abs(v));
+                    return g * (v >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
+                  });
+}
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  if (!(lo <= hi)) raise<ValueError>("clamp: lo must be <= hi, got lo {} and hi {}", lo, hi);
+  return unary_op("clamp", x,
+                  [lo, hi](auto v) {
+                    using T = decltype(v);
+                    return v < T(lo) ? T(lo) : (v > T(hi) ? T(hi) : v);
+                  },
+                  [lo, hi](auto g, auto v, auto) {
+                    using T = decltype(v);
+                    return v > T(lo) && v < T(hi) ? g : T(0);
+                  });
+}
+
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  detail::OpRecord op("to_dtype", {&x});
+  op.output(op.in(0).shape(), dtype).assign(op.in(0));
+  return op.finish([](BackwardContext& c) {
+    Array& converted = c.scratch(c.input(0).shape(), c.input(0).dtype());
+    converted.assign(c.grad_output());
+    c.accumulate(0, converted);
+  });
+}
+
+// ---- where ----
+
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+  const Tensor m = mask.detach();
+  detail::OpRecord op("where", {&m, &a, &b});
+  const Array& mv = op.in(0);
+  const Array& av = op.in(1);
+  const Array& bv = op.in(2);
+  const Shape out = broadcast_shape("where", mv.shape(), broadcast_shape("where", av.shape(), bv.shape()));
+  Array& y = op.output(out, av.dtype());
+  const std::array<Strides, 3> st{broadcast_strides(mv.shape(), out), broadcast_strides(av.shape(), out),
+                                  broadcast_strides(bv.shape(), out)};
+  visit(av.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T *pm = mv.data<T>(), *pa = av.data<T>(), *pb = bv.data<T>();
+    T* py = y.data<T>();
+    kernels::for_each_broadcast<3>(out, st, [=](int64_t i, const std::array<int64_t, 3>& o) {
+      py[i] = pm[o[0]] != 0 ? pa[o[1]] : pb[o[2]];
+    });
+  });
+  return op.finish([](BackwardContext& c) {
+    const Array& mv2 = c.input(0);
+    const Shape& out2 = c.output().shape();
+    for (size_t k = 1; k <= 2; ++k) {
+      if (!c.needs_grad(k)) continue;
+      Array& g = c.scratch(out2, c.output().dtype());
+      visit(g.dtype(), [&](auto t) {
+        using T = decltype(t);
+        const T* pm = mv2.data<T>();
+        const T* pg = c.grad_output().data<T>();
+        T* pd = g.template data<T>();
+        const bool take_true = k == 1;
+        kernels::for_each_broadcast<1>(out2, {broadcast_strides(mv2.shape(), out2)},
+                                       [=](int64_t i, const std::array<int64_t, 1>& o) {
+                                         pd[i] = ((pm[o[0]] != 0) == take_true) ? pg[i] : T(0);
+                                       });
+      });
+      c.accumulate(k, g);
+    }
+  });
+}
+
+// ---- comparisons (no gradient) ----
+
+namespace {
+template <class Cmp>
+Tensor compare(const char* name, const Tensor& a, const Tensor& b, Cmp cmp) {
+  detail::OpRecord op(name, {&a, &b});
+  const Array& av = op.in(0);
+  const Array& bv = op.in(1);
+  const Shape out = broadcast_shape(name, av.shape(), bv.shape());
+  Array& y = op.output(out, av.dtype());
+  visit(av.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T *pa = av.data<T>(), *pb = bv.data<T>();
+    T* py = y.data<T>();
+    detail::zip_broadcast<T>(out, av.shape(), bv.shape(),
+                             [=](int64_t i, int64_t ia, int64_t ib) { py[i] = cmp(pa[ia], pb[ib]) ? T(1) : T(0); });
+  });
+  return op.finish_constant();
+}
+template <class Cmp>
+Tensor compare_scalar(const char* name, const Tensor& a, double s, Cmp cmp) {
+  detail::OpRecord op(name, {&a});
+  const Array& av = op.in(0);
+  Array& y = op.output(av.shape(), av.dtype());
+  visit(av.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* pa = av.data<T>();
+    T* py = y.data<T>();
+    kernels::parallel_for(av.numel(), [=](int64_t i) { py[i] = cmp(double(pa[i]), s) ? T(1) : T(0); });
+  });
+  return op.finish_constant();
+}
+}  // namespace
+
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
+Tensor gt(const Tensor& a, double b) { return compare_scalar("gt", a, b, [](double x, double y) { return x > y; }); }
+Tensor lt(const Tensor& a, double b) { return compare_scalar("lt", a, b, [](double x, double y) { return x < y; }); }
+
+}  // namespace tapegrad

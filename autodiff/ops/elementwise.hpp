@@ -1,0 +1,59 @@
+#pragma once
+// Elementwise tensor ops with NumPy broadcasting. Forward and backward of each op sit side by side
+// in elementwise.cpp; composites (sub/div by a scalar, ...) have no backward code of their own.
+#include "autodiff/tensor.hpp"
+
+namespace tapegrad {
+
+// Tensor-tensor, broadcasting.
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+
+// Tensor-scalar.
+Tensor add_scalar(const Tensor& x, double s);
+Tensor mul_scalar(const Tensor& x, double s);
+Tensor pow(const Tensor& x, double p);
+Tensor operator+(const Tensor& x, double s);
+Tensor operator+(double s, const Tensor& x);
+Tensor operator-(const Tensor& x, double s);
+Tensor operator-(double s, const Tensor& x);
+Tensor operator*(const Tensor& x, double s);
+Tensor operator*(double s, const Tensor& x);
+Tensor operator/(const Tensor& x, double s);
+Tensor operator/(double s, const Tensor& x);
+
+// Unary.
+Tensor operator-(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+Tensor softplus(const Tensor& x);
+/// Limits x to [lo, hi]; the gradient is 1 strictly inside and 0 outside.
+Tensor clamp(const Tensor& x, double lo, double hi);
+/// Converts to another dtype (the gradient converts back).
+Tensor to_dtype(const Tensor& x, DType dtype);
+
+/// mask ? a : b elementwise (mask nonzero = true), broadcasting all three. No gradient to mask.
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
+
+// Comparisons: 1/0 masks with no gradient.
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, double b);
+Tensor lt(const Tensor& a, double b);
+
+}  // namespace tapegrad

@@ -1,0 +1,86 @@
+#include "autodiff/ops/linalg.hpp"
+
+#include <cblas.h>
+
+#include "autodiff/tensor_section.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+// Row-major C = alpha op(A) op(B) + beta C.
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              1.0f, a, ta ? int(m) : int(k), b, tb ? int(k) : int(n), beta, c, int(n));
+}
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              1.0, a, ta ? int(m) : int(k), b, tb ? int(k) : int(n), beta, c, int(n));
+}
+
+struct MatmulDims {
+  int64_t batch, m, k, n;
+  bool a_batched, b_batched;
+};
+
+MatmulDims check_matmul(const Shape& a, const Shape& b, Shape& out) {
+  if (a.rank() < 2 || b.rank() < 2)
+    raise<ShapeError>("matmul: both operands need at least 2 dimensions, got lhs {} and rhs {}", a, b);
+  const int64_t m = a[a.rank() - 2], k = a[a.rank() - 1], kb = b[b.rank() - 2], n = b[b.rank() - 1];
+  if (k != kb) raise<ShapeError>("matmul: inner dimensions differ: lhs {}, rhs {}", a, b);
+  const bool ab = a.rank() > 2, bb = b.rank() > 2;
+  if (ab && bb) {
+    bool same = a.rank() == b.rank();
+    for (int i = 0; same && i < a.rank() - 2; ++i) same = a[i] == b[i];
+    if (!same) raise<ShapeError>("matmul: batch dimensions differ: lhs {}, rhs {}", a, b);
+  }
+  const Shape& batched = ab ? a : b;
+  out = batched;
+  out[out.rank() - 2] = m;
+  out[out.rank() - 1] = n;
+  int64_t batch = 1;
+  for (int i = 0; i < out.rank() - 2; ++i) batch *= out[i];
+  return {batch, m, k, n, ab, bb};
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  detail::OpRecord op("matmul", {&a, &b});
+  Shape out;
+  const MatmulDims d = check_matmul(op.in(0).shape(), op.in(1).shape(), out);
+  Array& y = op.output(out, op.in(0).dtype());
+  visit(y.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* pa = op.in(0).data<T>();
+    const T* pb = op.in(1).data<T>();
+    T* py = y.data<T>();
+    if (d.k == 0) y.fill(0.0);
+    for (int64_t i = 0; i < d.batch && d.k > 0; ++i)
+      gemm(false, false, d.m, d.n, d.k, pa + (d.a_batched ? i * d.m * d.k : 0),
+           pb + (d.b_batched ? i * d.k * d.n : 0), T(0), py + i * d.m * d.n);
+  });
+  return op.finish([d](BackwardContext& c) {
+    visit(c.output().dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* pa = c.input(0).data<T>();
+      const T* pb = c.input(1).data<T>();
+      const T* pg = c.grad_output().data<T>();
+      if (d.m == 0 || d.n == 0 || d.k == 0) return;
+      if (c.needs_grad(0)) {  // dA = G B^T (summed over the batch when A is shared)
+        T* ga = c.grad_input(0).template data<T>();
+        for (int64_t i = 0; i < d.batch; ++i)
+          gemm(false, true, d.m, d.k, d.n, pg + i * d.m * d.n, pb + (d.b_batched ? i * d.k * d.n : 0), T(1),
+               ga + (d.a_batched ? i * d.m * d.k : 0));
+      }
+      if (c.needs_grad(1)) {  // dB = A^T G
+        T* gb = c.grad_input(1).template data<T>();
+        for (int64_t i = 0; i < d.batch; ++i)
+          gemm(true, false, d.k, d.n, d.m, pa + (d.a_batched ? i * d.m * d.k : 0), pg + i * d.m * d.n, T(1),
+               gb + (d.b_batched ? i * d.k * d.n : 0));
+      }
+    });
+  });
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,143 @@
+#include "autodiff/ops/reduce.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "autodiff/kernels.hpp"
+#include "autodiff/ops/elementwise.hpp"
+#include "autodiff/tensor_section.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+/// The result shape: `kept` (reduced axes as 1) with those axes dropped unless keepdim.
+Shape output_shape(const Shape& x, const Shape& kept, Axes axes, bool keepdim) {
+  if (keepdim) return kept;
+  std::array<int64_t, kMaxRank> dims{};
+  size_t r = 0;
+  for (int i = 0; i < x.rank(); ++i) {
+    bool reduced = axes.empty();
+    for (int a : axes) reduced = reduced || normalize_axis("reduce", a, x.rank()) == i;
+    if (!reduced) dims[r++] = x[i];
+  }
+  return Shape(std::span<const int64_t>(dims.data(), r));
+}
+
+/// out[kept index] = fold over x of combine(acc, x), starting from init.
+template <class T, class Combine>
+void fold(const Array& x, const Shape& kept, Array& out, T init, Combine combine) {
+  T* o = out.data<T>();
+  const T* px = x.data<T>();
+  for (int64_t i = 0; i < out.numel(); ++i) o[i] = init;
+  kernels::for_each_broadcast<1>(x.shape(), {broadcast_strides(kept, x.shape())},
+                                 [&](int64_t i, const std::array<int64_t, 1>& k) { o[k[0]] = combine(o[k[0]], px[i]); });
+}
+
+/// max/min: ties share the gradient, so the backward counts them.
+template <class Better>
+Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Better better) {
+  if (x.numel() == 0) raise<ShapeError>("{}: cannot reduce an empty tensor of shape {}", name, x.shape());
+  detail::OpRecord op(name, {&x});
+  const Array& xv = op.in(0);
+  const Shape kept = reduced_shape(name, xv.shape(), axes);
+  Array& y = op.output(kept, xv.dtype());
+  visit(xv.dtype(), [&](auto t) {
+    using T = decltype(t);
+    fold<T>(xv, kept, y, better(T(1), T(0)) ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity(),
+            [&](T acc, T v) { return better(v, acc) ? v : acc; });
+  });
+  y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
+  return op.finish([kept](BackwardContext& c) {
+    const Array& xa = c.input(0);
+    Array& count = c.scratch(kept, xa.dtype());
+    Array& gx = c.grad_input(0);
+    visit(xa.dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* px = xa.data<T>();
+      const T* py = c.output().data<T>();
+      const T* pg = c.grad_output().data<T>();
+      T* pc = count.data<T>();
+      T* pgx = gx.data<T>();
+      const std::array<Strides, 1> st{broadcast_strides(kept, xa.shape())};
+      for (int64_t i = 0; i < count.numel(); ++i) pc[i] = 0;
+      kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
+        if (px[i] == py[k[0]]) pc[k[0]] += 1;
+      });
+      kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
+        if (px[i] == py[k[0]]) pgx[i] += pg[k[0]] / pc[k[0]];
+      });
+    });
+  });
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, Axes axes, bool keepdim) {
+  detail::OpRecord op("sum", {&x});
+  const Array& xv = op.in(0);
+  const Shape kept = reduced_shape("sum", xv.shape(), axes);
+  Array& y = op.output(kept, xv.dtype());
+  kernels::sum_to(xv, kept, y);
+  y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
+  return op.finish([kept](BackwardContext& c) {  // d sum / dx_i = 1: broadcast g back
+    Array& g = c.scratch(c.input(0).shape(), c.input(0).dtype());
+    kernels::broadcast_to(c.grad_output(), kept, c.input(0).shape(), g);
+    c.accumulate(0, g);
+  });
+}
+
+Tensor mean(const Tensor& x, Axes axes, bool keepdim) {
+  const Shape kept = reduced_shape("mean", x.shape(), axes);
+  const int64_t count = x.numel() / std::max<int64_t>(kept.numel(), 1);
+  if (count == 0) raise<ShapeError>("mean: cannot average over zero elements, got shape {}", x.shape());
+  return sum(x, axes, keepdim) * (1.0 / static_cast<double>(count));
+}
+
+Tensor max(const Tensor& x, Axes axes, bool keepdim) {
+  return extremum("max", x, axes, keepdim, [](auto a, auto b) { return a > b; });
+}
+Tensor min(const Tensor& x, Axes axes, bool keepdim) {
+  return extremum("min", x, axes, keepdim, [](auto a, auto b) { return a < b; });
+}
+
+Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
+  if (x.numel() == 0) raise<ShapeError>("logsumexp: cannot reduce an empty tensor of shape {}", x.shape());
+  detail::OpRecord op("logsumexp", {&x});
+  const Array& xv = op.in(0);
+  const Shape kept = reduced_shape("logsumexp", xv.shape(), axes);
+  Array& y = op.output(kept, xv.dtype());
+  Array& m = op.section().take(kept, xv.dtype());
+  visit(xv.dtype(), [&](auto t) {
+    using T = decltype(t);
+    fold<T>(xv, kept, m, -std::numeric_limits<T>::infinity(), [](T acc, T v) { return v > acc ? v : acc; });
+    const T* pm = m.data<T>();
+    const T* px = xv.data<T>();
+    T* py = y.data<T>();
+    for (int64_t i = 0; i < y.numel(); ++i) py[i] = 0;
+    auto finite_or_zero = [](T v) { return std::isfinite(v) ? v : T(0); };  // all -inf: lse = -inf
+    kernels::for_each_broadcast<1>(xv.shape(), {broadcast_strides(kept, xv.shape())},
+                                   [&](int64_t i, const std::array<int64_t, 1>& k) {
+                                     py[k[0]] += std::exp(px[i] - finite_or_zero(pm[k[0]]));
+                                   });
+    for (int64_t i = 0; i < y.numel(); ++i) py[i] = std::log(py[i]) + finite_or_zero(pm[i]);
+  });
+  y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
+  return op.finish([kept](BackwardContext& c) {  // d lse / dx_i = exp(x_i - lse) = softmax_i
+    const Array& xa = c.input(0);
+    Array& gx = c.grad_input(0);
+    visit(xa.dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* px = xa.data<T>();
+      const T* py = c.output().data<T>();
+      const T* pg = c.grad_output().data<T>();
+      T* pgx = gx.data<T>();
+      kernels::for_each_broadcast<1>(xa.shape(), {broadcast_strides(kept, xa.shape())},
+                                     [&](int64_t i, const std::array<int64_t, 1>& k) {
+                                       pgx[i] += pg[k[0]] * std::exp(px[i] - py[k[0]]);
+                                     });
+    });
+  });
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,252 @@
+#include "autodiff/ops/shape_ops.hpp"
+
+#include <numeric>
+
+#include "autodiff/kernels.hpp"
+#include "autodiff/tensor_section.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+/// dst[i] = src[o] (forward) or gsrc[o] += gdst[i] (backward) for the offsets o that `strides`
+/// and `base` give to each element of `shape`: the one loop behind permute, slice and concat.
+template <class T>
+void copy_strided(const Shape& shape, const Strides& strides, int64_t base, const T* src, T* dst) {
+  kernels::for_each_broadcast<1>(shape, {strides}, [&](int64_t i, const std::array<int64_t, 1>& o) { dst[i] = src[base + o[0]]; });
+}
+template <class T>
+void add_strided(const Shape& shape, const Strides& strides, int64_t base, const T* g, T* gsrc) {
+  kernels::for_each_broadcast<1>(shape, {strides}, [&](int64_t i, const std::array<int64_t, 1>& o) { gsrc[base + o[0]] += g[i]; });
+}
+
+/// Reads a view of x: element i of `shape` is x[base + offset(strides)]; gradients flow back.
+Tensor strided_view(const char* name, const Tensor& x, const Shape& shape, const Strides& strides, int64_t base) {
+  detail::OpRecord op(name, {&x});
+  Array& y = op.output(shape, op.in(0).dtype());
+  visit(y.dtype(), [&](auto t) {
+    using T = decltype(t);
+    copy_strided<T>(shape, strides, base, op.in(0).data<T>(), y.data<T>());
+  });
+  return op.finish([shape, strides, base](BackwardContext& c) {
+    visit(c.output().dtype(), [&](auto t) {
+      using T = decltype(t);
+      add_strided<T>(shape, strides, base, c.grad_output().data<T>(), c.grad_input(0).template data<T>());
+    });
+  });
+}
+
+int64_t resolve_index(const char* op, int64_t i, int64_t size, bool allow_end) {
+  const int64_t r = i < 0 ? i + size : i;
+  if (r < 0 || r > size || (!allow_end && r == size))
+    raise<ValueError>("{}: index {} is out of range for a dimension of size {}", op, i, size);
+  return r;
+}
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, std::span<const int64_t> dims) {
+  const Shape& in = x.shape();
+  std::array<int64_t, kMaxRank> d{};
+  if (dims.size() > static_cast<size_t>(kMaxRank))
+    raise<ShapeError>("reshape: rank {} exceeds the maximum of {}", dims.size(), kMaxRank);
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == -1) {
+      if (infer >= 0) raise<ShapeError>("reshape: only one dimension can be -1, got [{}]", fmt::join(dims, ", "));
+      infer = static_cast<int>(i);
+    } else if (dims[i] < 0) {
+      raise<ShapeError>("reshape: invalid dimension {} in [{}]", dims[i], fmt::join(dims, ", "));
+    } else {
+      known *= dims[i];
+    }
+    d[i] = dims[i];
+  }
+  if (infer >= 0) d[static_cast<size_t>(infer)] = known == 0 ? 0 : in.numel() / known;
+  const Shape out(std::span<const int64_t>(d.data(), dims.size()));
+  if (out.numel() != in.numel())
+    raise<ShapeError>("reshape: cannot reshape {} ({} elements) to [{}] ({} elements)", in, in.numel(),
+                      fmt::join(dims, ", "), out.numel());
+  return strided_view("reshape", x, out, contiguous_strides(out), 0);
+}
+
+Tensor unsqueeze(const Tensor& x, int axis) {
+  const Shape& in = x.shape();
+  const int a = normalize_axis("unsqueeze", axis, in.rank() + 1);
+  std::vector<int64_t> dims(in.begin(), in.end());
+  dims.insert(dims.begin() + a, 1);
+  return reshape(x, dims);
+}
+
+Tensor permute(const Tensor& x, std::span<const int> perm) {
+  const Shape& in = x.shape();
+  if (static_cast<int>(perm.size()) != in.rank())
+    raise<ShapeError>("permute: {} axes given for a tensor of shape {}", perm.size(), in);
+  const Strides own = contiguous_strides(in);
+  Shape out = in;
+  Strides st{};
+  std::array<bool, kMaxRank> seen{};
+  for (size_t i = 0; i < perm.size(); ++i) {
+    const int p = normalize_axis("permute", perm[i], in.rank());
+    if (seen[static_cast<size_t>(p)]) raise<ShapeError>("permute: axis {} repeated in the permutation", perm[i]);
+    seen[static_cast<size_t>(p)] = true;
+    out[static_cast<int>(i)] = in[p];
+    st[i] = own[static_cast<size_t>(p)];
+  }
+  return strided_view("permute", x, out, st, 0);
+}
+
+Tensor transpose(const Tensor& x, int axis0, int axis1) {
+  const int r = x.rank();
+  std::array<int, kMaxRank> perm{};
+  std::iota(perm.begin(), perm.begin() + r, 0);
+  std::swap(perm[static_cast<size_t>(normalize_axis("transpose", axis0, r))],
+            perm[static_cast<size_t>(normalize_axis("transpose", axis1, r))]);
+  return permute(x, std::span<const int>(perm.data(), static_cast<size_t>(r)));
+}
+
+Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end) {
+  const Shape& in = x.shape();
+  const int a = normalize_axis("slice", axis, in.rank());
+  const int64_t s = resolve_index("slice", start, in[a], true), e = resolve_index("slice", end, in[a], true);
+  if (e < s) raise<ValueError>("slice: end {} is before start {} on axis {} of shape {}", end, start, axis, in);
+  Shape out = in;
+  out[a] = e - s;
+  const Strides own = contiguous_strides(in);
+  return strided_view("slice", x, out, own, s * own[static_cast<size_t>(a)]);
+}
+
+Tensor concat(std::span<const Tensor> xs, int axis) {
+  if (xs.empty()) raise<ValueError>("concat: needs at least one tensor");
+  const Shape& first = xs[0].shape();
+  const int a = normalize_axis("concat", axis, first.rank());
+  Shape out = first;
+  out[a] = 0;
+  for (const Tensor& t : xs) {
+    const Shape& s = t.shape();
+    bool ok = s.rank() == first.rank();
+    for (int i = 0; ok && i < s.rank(); ++i) ok = i == a || s[i] == first[i];
+    if (!ok) raise<ShapeError>("concat: shapes differ off axis {}, got {} and {}", axis, first, s);
+    out[a] += s[a];
+  }
+  detail::OpRecord op("concat", xs);
+  Array& y = op.output(out, op.in(0).dtype());
+  const Strides ost = contiguous_strides(out);
+  const int64_t axis_stride = ost[static_cast<size_t>(a)];
+  visit(y.dtype(), [&](auto t) {
+    using T = decltype(t);
+    int64_t offset = 0;
+    for (size_t k = 0; k < xs.size(); ++k) {  // scatter input k into its band of the output
+      const Array& in = op.in(k);
+      const T* src = in.data<T>();
+      T* dst = y.data<T>() + offset * axis_stride;
+      kernels::for_each_broadcast<1>(in.shape(), {ost}, [&](int64_t i, const std::array<int64_t, 1>& o) { dst[o[0]] = src[i]; });
+      offset += in.shape()[a];
+    }
+  });
+  return op.finish([a, ost, axis_stride](BackwardContext& c) {
+    visit(c.output().dtype(), [&](auto t) {
+      using T = decltype(t);
+      int64_t offset = 0;
+      for (size_t k = 0; k < c.num_inputs(); ++k) {
+        const Shape& s = c.input(k).shape();
+        if (c.needs_grad(k)) {  // input k's gradient is its band of the output gradient
+          Array& g = c.scratch(s, c.output().dtype());
+          copy_strided<T>(s, ost, offset * axis_stride, c.grad_output().data<T>(), g.template data<T>());
+          c.accumulate(k, g);
+        }
+        offset += s[a];
+      }
+    });
+  });
+}
+
+Tensor stack(std::span<const Tensor> xs, int axis) {
+  if (xs.empty()) raise<ValueError>("stack: needs at least one tensor");
+  const int a = normalize_axis("stack", axis, xs[0].rank() + 1);
+  std::vector<Tensor> expanded;
+  expanded.reserve(xs.size());
+  for (const Tensor& t : xs) {
+    if (!(t.shape() == xs[0].shape()))
+      raise<ShapeError>("stack: all tensors need the same shape, got {} and {}", xs[0].shape(), t.shape());
+    expanded.push_back(unsqueeze(t, a));
+  }
+  return concat(expanded, a);
+}
+
+Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
+  const Shape& in = x.shape();
+  const int a = normalize_axis("index_select", axis, in.rank());
+  for (int64_t i : index)
+    if (i < 0 || i >= in[a])
+      raise<ValueError>("index_select: index {} is out of range for axis {} of size {} (shape {})", i, axis, in[a], in);
+  Shape out = in;
+  out[a] = static_cast<int64_t>(index.size());
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < a; ++i) outer *= in[i];
+  for (int i = a + 1; i < in.rank(); ++i) inner *= in[i];
+  const int64_t n = out[a], size = in[a];
+  detail::OpRecord op("index_select", {&x});
+  Array& y = op.output(out, op.in(0).dtype());
+  const int64_t* idx = op.section().stash(index);
+  visit(y.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* px = op.in(0).data<T>();
+    T* py = y.data<T>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t r = 0; r < inner; ++r) py[(o * n + j) * inner + r] = px[(o * size + idx[j]) * inner + r];
+  });
+  return op.finish([idx, outer, inner, n, size](BackwardContext& c) {  // scatter-add back
+    visit(c.output().dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* pg = c.grad_output().data<T>();
+      T* gx = c.grad_input(0).template data<T>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t r = 0; r < inner; ++r) gx[(o * size + idx[j]) * inner + r] += pg[(o * n + j) * inner + r];
+    });
+  });
+}
+
+Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const Shape& index_shape) {
+  const Shape& in = x.shape();
+  const int a = normalize_axis("gather", axis, in.rank());
+  if (index_shape.rank() != in.rank())
+    raise<ShapeError>("gather: index must have the input's rank, got input {} and index {}", in, index_shape);
+  if (static_cast<int64_t>(index.size()) != index_shape.numel())
+    raise<ShapeError>("gather: {} indices given for index shape {}", index.size(), index_shape);
+  for (int i = 0; i < in.rank(); ++i)
+    if (i != a && index_shape[i] > in[i])
+      raise<ShapeError>("gather: index shape {} exceeds input shape {} off axis {}", index_shape, in, axis);
+  for (int64_t i : index)
+    if (i < 0 || i >= in[a])
+      raise<ValueError>("gather: index {} is out of range for axis {} of size {} (shape {})", i, axis, in[a], in);
+  Strides st = contiguous_strides(in);
+  const int64_t axis_stride = st[static_cast<size_t>(a)];
+  st[static_cast<size_t>(a)] = 0;  // the axis position comes from the index instead
+  detail::OpRecord op("gather", {&x});
+  Array& y = op.output(index_shape, op.in(0).dtype());
+  const int64_t* idx = op.section().stash(index);
+  visit(y.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* px = op.in(0).data<T>();
+    T* py = y.data<T>();
+    kernels::for_each_broadcast<1>(index_shape, {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {
+      py[i] = px[o[0] + idx[i] * axis_stride];
+    });
+  });
+  return op.finish([idx, st, axis_stride, index_shape](BackwardContext& c) {
+    visit(c.output().dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* pg = c.grad_output().data<T>();
+      T* gx = c.grad_input(0).template data<T>();
+      kernels::for_each_broadcast<1>(index_shape, {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {
+        gx[o[0] + idx[i] * axis_stride] += pg[i];
+      });
+    });
+  });
+}
+
+}  // namespace tapegrad

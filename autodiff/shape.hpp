@@ -1,0 +1,66 @@
+#pragma once
+// Shape: up to kMaxRank dimensions stored inline (no heap), NumPy broadcasting rules.
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace tapegrad {
+
+inline constexpr int kMaxRank = 6;
+
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims);
+  explicit Shape(std::span<const int64_t> dims);
+
+  int rank() const { return rank_; }
+  int64_t operator[](int axis) const { return dims_[static_cast<size_t>(axis)]; }
+  int64_t& operator[](int axis) { return dims_[static_cast<size_t>(axis)]; }
+  int64_t numel() const;
+  std::span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
+  const int64_t* begin() const { return dims_.data(); }
+  const int64_t* end() const { return dims_.data() + rank_; }
+
+  friend bool operator==(const Shape& a, const Shape& b) {
+    if (a.rank_ != b.rank_) return false;
+    for (int i = 0; i < a.rank_; ++i)
+      if (a.dims_[static_cast<size_t>(i)] != b.dims_[static_cast<size_t>(i)]) return false;
+    return true;
+  }
+
+  std::string str() const;
+
+ private:
+  std::array<int64_t, kMaxRank> dims_{};
+  int rank_ = 0;
+};
+
+/// Row-major element strides, one per axis.
+using Strides = std::array<int64_t, kMaxRank>;
+Strides contiguous_strides(const Shape& s);
+
+/// The NumPy broadcast of a and b; ShapeError naming `op` and both shapes if they do not broadcast.
+Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
+
+/// Strides that read `src` as if it had been broadcast to `out` (0 on broadcast axes).
+Strides broadcast_strides(const Shape& src, const Shape& out);
+
+/// Normalises a possibly negative axis; ShapeError naming `op` if it is out of range.
+int normalize_axis(const char* op, int axis, int rank);
+
+/// The shape of a reduction over `axes` (all axes when empty) with the reduced axes kept as 1.
+Shape reduced_shape(const char* op, const Shape& s, std::span<const int> axes);
+
+}  // namespace tapegrad
+
+template <>
+struct fmt::formatter<tapegrad::Shape> : fmt::formatter<std::string_view> {
+  auto format(const tapegrad::Shape& s, format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(s.str(), ctx);
+  }
+};

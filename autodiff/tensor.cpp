@@ -1,0 +1,91 @@
+#include "autodiff/tensor.hpp"
+
+#include "autodiff/error.hpp"
+#include "autodiff/tensor_section.hpp"
+
+namespace tapegrad {
+
+Tensor::Tensor(Array value, bool requires_grad) : leaf_(std::make_shared<detail::LeafData>()) {
+  leaf_->value = std::move(value);
+  leaf_->requires_grad = requires_grad;
+}
+
+Tensor Tensor::randn(const Shape& shape, std::mt19937_64& rng, DType dtype, double stddev) {
+  std::normal_distribution<double> normal(0.0, stddev);
+  Array a(shape, dtype);
+  for (int64_t i = 0; i < a.numel(); ++i) a.set(i, normal(rng));
+  return Tensor(std::move(a));
+}
+
+Tensor Tensor::uniform(const Shape& shape, std::mt19937_64& rng, double lo, double hi, DType dtype) {
+  std::uniform_real_distribution<double> u(lo, hi);
+  Array a(shape, dtype);
+  for (int64_t i = 0; i < a.numel(); ++i) a.set(i, u(rng));
+  return Tensor(std::move(a));
+}
+
+const Array& Tensor::value() const {
+  if (leaf_) return leaf_->value;
+  if (!tape_) raise<ValueError>("value: the tensor is undefined (default-constructed)");
+  if (!tape_->owns(gen_)) tape_->throw_foreign("Tensor", gen_);
+  return *tape_->tensors().slot(slot_).value;
+}
+
+const Array& Tensor::grad() const {
+  if (leaf_) {
+    if (!leaf_->has_grad) {
+      leaf_->grad = Array(leaf_->value.shape(), leaf_->value.dtype());
+      leaf_->has_grad = true;
+    }
+    return leaf_->grad;
+  }
+  value();  // validates the handle
+  return tape_->tensors().grad_of(slot_);
+}
+
+void Tensor::backward(BackwardOptions options) const {
+  auto& s = Tape::active().tensors();
+  s.backward(s.slot_of(*this, "backward"), nullptr, options);
+}
+
+void Tensor::backward(const Array& seed, BackwardOptions options) const {
+  auto& s = Tape::active().tensors();
+  s.backward(s.slot_of(*this, "backward"), &seed, options);
+}
+
+Tensor Tensor::detach() const {
+  value();  // validates the handle
+  Tensor t = *this;
+  t.stop_grad_ = true;
+  return t;
+}
+
+detail::LeafData& Tensor::leaf_checked(const char* what) const {
+  if (!leaf_)
+    raise<ValueError>(
+        "{}: only leaf tensors (made from data, not by an op) can be changed; results of ops "
+        "require grad exactly when their inputs do",
+        what);
+  return *leaf_;
+}
+
+Tensor& Tensor::requires_grad(bool on) {
+  leaf_checked("requires_grad").requires_grad = on;
+  return *this;
+}
+
+bool Tensor::requires_grad() const {
+  if (stop_grad_) return false;
+  if (leaf_) return leaf_->requires_grad;
+  value();
+  return tape_->tensors().slot(slot_).requires_grad;
+}
+
+void Tensor::zero_grad() {
+  detail::LeafData& l = leaf_checked("zero_grad");
+  if (l.has_grad) l.grad.fill(0.0);
+}
+
+Array& Tensor::mutable_value() { return leaf_checked("mutable_value").value; }
+
+}  // namespace tapegrad

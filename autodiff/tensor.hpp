@@ -1,0 +1,87 @@
+#pragma once
+// Tensor: a dense row-major float/double tensor handle. Copying a Tensor copies the handle, not the
+// data (flashlight's shallow-copy semantics).
+//
+// Two kinds of tensor:
+//  - leaves (`Tensor(Array)`, `Tensor::zeros`, ...) own their value and gradient and outlive every
+//    tape; parameters are leaves with requires_grad(true). Gradients accumulate across backward
+//    calls until zero_grad().
+//  - results of ops live on the active tape and become stale at tape.clear() (using one afterwards
+//    throws TapeError).
+#include <memory>
+#include <random>
+
+#include "autodiff/array.hpp"
+#include "autodiff/tape.hpp"
+
+namespace tapegrad {
+
+namespace detail {
+struct LeafData {
+  Array value;
+  Array grad;
+  bool requires_grad = false;
+  bool has_grad = false;
+  uint32_t gen = 0;  // recording whose slot table holds this leaf, and its slot there
+  uint32_t slot = 0;
+};
+class TensorSection;
+class OpRecord;
+}  // namespace detail
+
+class Tensor {
+ public:
+  /// An undefined tensor; using it throws.
+  Tensor() = default;
+  /// A leaf holding `value`.
+  explicit Tensor(Array value, bool requires_grad = false);
+  static Tensor zeros(const Shape& shape, DType dtype = DType::f64) { return Tensor(Array(shape, dtype)); }
+  static Tensor ones(const Shape& shape, DType dtype = DType::f64) { return full(shape, 1.0, dtype); }
+  static Tensor full(const Shape& shape, double v, DType dtype = DType::f64) {
+    return Tensor(Array::full(shape, v, dtype));
+  }
+  /// Normal(0, stddev^2) entries drawn from rng.
+  static Tensor randn(const Shape& shape, std::mt19937_64& rng, DType dtype = DType::f64, double stddev = 1.0);
+  /// Uniform(lo, hi) entries drawn from rng.
+  static Tensor uniform(const Shape& shape, std::mt19937_64& rng, double lo, double hi, DType dtype = DType::f64);
+
+  const Array& value() const;
+  /// The gradient accumulated by backward (zeros if nothing reached this tensor).
+  const Array& grad() const;
+  /// Reverse sweep from a one-element tensor (seed 1).
+  void backward(BackwardOptions options = {}) const;
+  /// Reverse sweep with an explicit seed dL/dthis of this tensor's shape.
+  void backward(const Array& seed, BackwardOptions options = {}) const;
+  /// The same value with gradients stopped (shares storage).
+  Tensor detach() const;
+
+  /// Leaves only: mark as a parameter (gradients are accumulated into it).
+  Tensor& requires_grad(bool on);
+  bool requires_grad() const;
+  /// Leaves only: set the accumulated gradient to zero (storage kept).
+  void zero_grad();
+  /// Leaves only: the stored value, for data updates and optimizer steps.
+  Array& mutable_value();
+
+  const Shape& shape() const { return value().shape(); }
+  DType dtype() const { return value().dtype(); }
+  int64_t numel() const { return value().numel(); }
+  int rank() const { return value().rank(); }
+  double item() const { return value().item(); }
+  bool is_leaf() const { return leaf_ != nullptr; }
+  bool defined() const { return leaf_ != nullptr || tape_ != nullptr; }
+
+ private:
+  friend class detail::TensorSection;
+  friend class detail::OpRecord;
+  Tensor(Tape* tape, uint32_t slot, uint32_t gen) : tape_(tape), slot_(slot), gen_(gen) {}
+  detail::LeafData& leaf_checked(const char* what) const;
+
+  std::shared_ptr<detail::LeafData> leaf_;
+  Tape* tape_ = nullptr;
+  uint32_t slot_ = 0;
+  uint32_t gen_ = 0;
+  bool stop_grad_ = false;
+};
+
+}  // namespace tapegrad

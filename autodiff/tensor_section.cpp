@@ -1,0 +1,209 @@
+#include "autodiff/tensor_section.hpp"
+
+#include <cmath>
+
+#include "autodiff/kernels.hpp"
+
+namespace tapegrad {
+
+// ---- BackwardContext ----
+
+uint32_t BackwardContext::slot_of(size_t i) const {
+  return s_.inputs_[n_.inputs_begin + i] & ~detail::TensorSection::kNoGrad;
+}
+size_t BackwardContext::num_inputs() const { return n_.inputs_end - n_.inputs_begin; }
+const Array& BackwardContext::input(size_t i) const { return *s_.slot(slot_of(i)).value; }
+const Array& BackwardContext::output() const { return *s_.slot(n_.out).value; }
+const Array& BackwardContext::grad_output() const { return *s_.slot(n_.out).grad; }
+bool BackwardContext::needs_grad(size_t i) const {
+  const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
+  return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;
+}
+Array& BackwardContext::grad_input(size_t i) { return s_.grad_of(slot_of(i)); }
+Array& BackwardContext::scratch(const Shape& shape, DType dtype) { return s_.take(shape, dtype); }
+
+void BackwardContext::accumulate(size_t i, const Array& g) {
+  Array& dst = grad_input(i);
+  if (g.shape() == dst.shape()) {
+    kernels::add_into(dst, g);
+  } else {
+    Array& reduced = s_.take(dst.shape(), dst.dtype());
+    kernels::sum_to(g, dst.shape(), reduced);
+    kernels::add_into(dst, reduced);
+  }
+}
+
+namespace detail {
+
+// ---- TensorSection ----
+
+void TensorSection::clear() {
+  slots_.clear();
+  nodes_.clear();
+  inputs_.clear();
+  pool_used_ = 0;
+  arena_.reset();
+  backward_done_ = false;
+}
+
+uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
+  if (t.leaf_) {
+    LeafData& leaf = *t.leaf_;
+    if (leaf.gen != tape_.generation()) {
+      leaf.gen = tape_.generation();
+      leaf.slot = static_cast<uint32_t>(slots_.size());
+      slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad});
+    }
+    return leaf.slot;
+  }
+  if (!t.tape_) raise<ValueError>("{}: the tensor is undefined (default-constructed)", what);
+  if (t.tape_ != &tape_ || !tape_.owns(t.gen_)) {
+    if (t.tape_ == &tape_) tape_.throw_foreign(what, t.gen_);
+    raise<TapeError>(
+        "{}: the tensor belongs to another tape; results of ops cannot cross tapes (use a leaf, or "
+        "copy its value into one)",
+        what);
+  }
+  return t.slot_;
+}
+
+Array& TensorSection::take(const Shape& shape, DType dtype) {
+  if (pool_used_ == pool_.size()) pool_.push_back(std::make_unique<Array>());
+  Array& a = *pool_[pool_used_++];
+  a.resize(shape, dtype);
+  return a;
+}
+
+uint32_t TensorSection::add_slot(Array& value, bool requires_grad) {
+  slots_.push_back(Slot{&value, nullptr, nullptr, requires_grad});
+  return static_cast<uint32_t>(slots_.size() - 1);
+}
+
+Array& TensorSection::grad_of(uint32_t i) {
+  Slot& s = slots_[i];
+  if (!s.grad) {
+    if (s.leaf) {
+      if (!s.leaf->has_grad || !(s.leaf->grad.shape() == s.leaf->value.shape()) ||
+          s.leaf->grad.dtype() != s.leaf->value.dtype()) {
+        s.leaf->grad.resize(s.leaf->value.shape(), s.leaf->value.dtype());
+        s.leaf->grad.fill(0.0);
+        s.leaf->has_grad = true;
+      }
+      s.grad = &s.leaf->grad;
+    } else {
+      s.grad = &take(s.value->shape(), s.value->dtype());
+      s.grad->fill(0.0);
+    }
+  }
+  return *s.grad;
+}
+
+namespace {
+void check_finite_grads(TensorSection& s, const Node& node, BackwardContext& ctx) {
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    if (!ctx.needs_grad(i)) continue;
+    const Array& g = ctx.grad_input(i);
+    for (int64_t k = 0; k < g.numel(); ++k)
+      if (!std::isfinite(g.at(k)))
+        raise<NumericError>(
+            "anomaly mode: backward of op '{}' produced a non-finite gradient for its input {} "
+            "(shape {}) at element {}",
+            node.name, i, g.shape(), k);
+  }
+  (void)s;
+}
+}  // namespace
+
+void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions options) {
+  Slot& r = slots_[root];
+  if (!r.requires_grad)
+    raise<TapeError>(
+        "backward: this tensor does not require grad: none of its inputs is a parameter "
+        "(requires_grad) or it was computed under NoGradGuard or from detached values");
+  if (backward_done_)
+    raise<TapeError>(
+        "backward: this recording was already swept; a second sweep would add into the same "
+        "gradients. Pass BackwardOptions{{.retain_graph = true}} to the first backward() to "
+        "accumulate on purpose, or tape.clear() and record again");
+  Array& g = grad_of(root);
+  if (seed) {
+    if (!(seed->shape() == g.shape()))
+      raise<ShapeError>("backward: seed shape must match the output, got seed {} and output {}",
+                        seed->shape(), g.shape());
+    Array& converted = take(g.shape(), g.dtype());
+    converted.assign(*seed);
+    kernels::add_into(g, converted);
+  } else {
+    if (g.numel() != 1)
+      raise<TapeError>(
+          "backward: the output has shape {} ({} elements); backward() without a seed needs a "
+          "one-element output. Reduce it (sum/mean) or pass a seed of shape {}",
+          g.shape(), g.numel(), g.shape());
+    g.set(0, g.at(0) + 1.0);
+  }
+  const bool anomaly = is_anomaly_enabled();
+  for (size_t n = nodes_.size(); n-- > 0;) {
+    const Node& node = nodes_[n];
+    if (!slots_[node.out].grad) continue;  // nothing flows back through this node
+    BackwardContext ctx(*this, node);
+    node.backward(node.closure, ctx);
+    if (anomaly) check_finite_grads(*this, node, ctx);
+  }
+  backward_done_ = !options.retain_graph;
+}
+
+// ---- OpRecord ----
+
+OpRecord::OpRecord(const char* name, std::initializer_list<const Tensor*> inputs)
+    : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
+  DType dtype{};
+  bool first = true;
+  for (const Tensor* t : inputs) {
+    if (first) dtype = t->defined() ? t->dtype() : DType::f64;
+    first = false;
+    add_input(*t, dtype);
+  }
+}
+
+OpRecord::OpRecord(const char* name, std::span<const Tensor> inputs)
+    : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
+  DType dtype = inputs.empty() || !inputs[0].defined() ? DType::f64 : inputs[0].dtype();
+  for (const Tensor& t : inputs) add_input(t, dtype);
+}
+
+void OpRecord::add_input(const Tensor& t, DType& dtype) {
+  const uint32_t slot = s_.slot_of(t, name_);
+  const Array& v = *s_.slot(slot).value;
+  if (v.dtype() != dtype) {
+    s_.inputs_.resize(begin_);
+    raise<ValueError>("{}: operands have different dtypes, got {} and {}; convert one with to_dtype()",
+                      name_, dtype_name(dtype), dtype_name(v.dtype()));
+  }
+  const bool needs = s_.slot(slot).requires_grad && !t.stop_grad_;
+  any_needs_grad_ = any_needs_grad_ || needs;
+  s_.inputs_.push_back(slot | (needs ? 0u : TensorSection::kNoGrad));
+}
+
+const Array& OpRecord::in(size_t i) const {
+  return *s_.slot(s_.inputs_[begin_ + i] & ~TensorSection::kNoGrad).value;
+}
+
+Array& OpRecord::output(const Shape& shape, DType dtype) {
+  out_ = &s_.take(shape, dtype);
+  return *out_;
+}
+
+uint32_t OpRecord::finish_slot(bool record) {
+  TAPEGRAD_ASSERT(out_ != nullptr);
+  if (is_anomaly_enabled()) {
+    for (int64_t k = 0; k < out_->numel(); ++k)
+      if (!std::isfinite(out_->at(k)))
+        raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value at element {} (shape {})",
+                            name_, k, out_->shape());
+  }
+  if (!record) s_.inputs_.resize(begin_);
+  return s_.add_slot(*out_, record);
+}
+
+}  // namespace detail
+}  // namespace tapegrad

@@ -1,0 +1,154 @@
+#pragma once
+// The tensor section of a Tape: a slot table {value, grad} (values drawn from a buffer pool the
+// tape owns, or pointing into leaves), and nodes {out slot, input slots, backward closure} in
+// creation order. Backward closures live in the tape's arena and capture only slot-free data
+// (scalars, arena pointers), so clear() runs no destructors and keeps every buffer.
+//
+// How an op is written (forward and backward side by side, see ops/*.cpp):
+//   detail::OpRecord op("exp", {&x});
+//   Array& y = op.output(x.shape(), x.dtype());   ... compute y ...
+//   return op.finish([](BackwardContext& c) { ... c.accumulate(0, dx) ... });
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "autodiff/arena.hpp"
+#include "autodiff/error.hpp"
+#include "autodiff/tensor.hpp"
+
+namespace tapegrad {
+
+namespace detail {
+struct Slot {
+  Array* value;
+  Array* grad;      // null until something accumulates into it
+  LeafData* leaf;   // non-null for leaves
+  bool requires_grad;
+};
+struct Node;
+}  // namespace detail
+
+/// What a backward closure sees: its node's inputs, output and output gradient.
+class BackwardContext {
+ public:
+  BackwardContext(detail::TensorSection& section, const detail::Node& node) : s_(section), n_(node) {}
+  size_t num_inputs() const;
+  const Array& input(size_t i) const;
+  const Array& output() const;
+  const Array& grad_output() const;
+  /// Whether input i wants a gradient (skip the work otherwise).
+  bool needs_grad(size_t i) const;
+  /// Input i's gradient buffer (its shape, zero on first use), to accumulate into directly.
+  Array& grad_input(size_t i);
+  /// Adds g into input i's gradient; g may have the output's (broadcast) shape: it is summed down
+  /// to the input's shape here, the one place un-broadcasting happens.
+  void accumulate(size_t i, const Array& g);
+  /// A pooled buffer (contents unspecified) for building a gradient.
+  Array& scratch(const Shape& shape, DType dtype);
+
+ private:
+  uint32_t slot_of(size_t i) const;
+  detail::TensorSection& s_;
+  const detail::Node& n_;
+};
+
+namespace detail {
+
+using BackwardFn = void (*)(const void* closure, BackwardContext& ctx);
+
+struct Node {
+  const char* name;
+  uint32_t out;
+  uint32_t inputs_begin;
+  uint32_t inputs_end;
+  BackwardFn backward;
+  const void* closure;
+};
+
+class TensorSection {
+ public:
+  static constexpr uint32_t kNoGrad = 0x80000000u;  // flag on an input entry: stop-gradient
+
+  explicit TensorSection(Tape& tape) : tape_(tape) {}
+  void clear();
+
+  Slot& slot(uint32_t i) { return slots_[i]; }
+  const Slot& slot(uint32_t i) const { return slots_[i]; }
+  /// The slot of t on this tape (registering a leaf on first use); TapeError if t is stale/foreign.
+  uint32_t slot_of(const Tensor& t, const char* what);
+  /// A pooled buffer; contents unspecified.
+  Array& take(const Shape& shape, DType dtype);
+  uint32_t add_slot(Array& value, bool requires_grad);
+  Array& grad_of(uint32_t slot);
+  Tensor handle(uint32_t slot) { return Tensor(&tape_, slot, tape_.generation()); }
+
+  template <class F>
+  void add_node(const char* name, uint32_t out, uint32_t begin, F&& backward) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_trivially_destructible_v<Fn>,
+                  "backward closures capture only trivially destructible data (no owning objects)");
+    void* mem = arena_.allocate(sizeof(Fn), alignof(Fn));
+    const Fn* closure = new (mem) Fn(std::forward<F>(backward));
+    nodes_.push_back(Node{name, out, begin, static_cast<uint32_t>(inputs_.size()),
+                          [](const void* c, BackwardContext& ctx) { (*static_cast<const Fn*>(c))(ctx); },
+                          closure});
+  }
+  /// Copies data into the arena (for index lists a backward closure needs).
+  template <class T>
+  const T* stash(std::span<const T> data) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T* p = static_cast<T*>(arena_.allocate(sizeof(T) * std::max<size_t>(data.size(), 1), alignof(T)));
+    std::copy(data.begin(), data.end(), p);
+    return p;
+  }
+
+  void backward(uint32_t root, const Array* seed, BackwardOptions options);
+
+  std::vector<uint32_t> inputs_;  // input slot entries of all nodes (kNoGrad flag in bit 31)
+  size_t nodes() const { return nodes_.size(); }
+
+ private:
+  Tape& tape_;
+  std::vector<Slot> slots_;
+  std::vector<Node> nodes_;
+  std::vector<std::unique_ptr<Array>> pool_;
+  size_t pool_used_ = 0;
+  Arena arena_;
+  bool backward_done_ = false;
+};
+
+/// One op being recorded: resolves its inputs on the active tape, gives it an output buffer, and
+/// records its backward closure when some input needs a gradient and grad mode is on.
+class OpRecord {
+ public:
+  OpRecord(const char* name, std::initializer_list<const Tensor*> inputs);
+  OpRecord(const char* name, std::span<const Tensor> inputs);
+  const Array& in(size_t i) const;
+  Array& output(const Shape& shape, DType dtype);
+  TensorSection& section() { return s_; }
+
+  template <class F>
+  Tensor finish(F&& backward) {
+    const bool record = any_needs_grad_ && is_grad_enabled();
+    const uint32_t out = finish_slot(record);
+    if (record) s_.add_node(name_, out, begin_, std::forward<F>(backward));
+    return s_.handle(out);
+  }
+  /// For ops without a gradient (comparisons): records the value only.
+  Tensor finish_constant() { return s_.handle(finish_slot(false)); }
+
+ private:
+  void add_input(const Tensor& t, DType& dtype);
+  uint32_t finish_slot(bool record);
+  const char* name_;
+  TensorSection& s_;
+  uint32_t begin_;
+  Array* out_ = nullptr;
+  bool any_needs_grad_ = false;
+};
+
+}  // namespace detail
+}  // namespace tapegrad

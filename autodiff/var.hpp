@@ -1,0 +1,223 @@
+#pragma once
+// Var: a scalar on the active tape. A Var is a 16-byte handle {value, slot, generation}; copying it
+// copies the handle (shallow), not a node. A Var made with no recording tape (NoGradGuard,
+// detach(), default construction) is a constant: it records nothing and has zero gradient.
+//
+// Arithmetic builds small expression objects (statement-level taping, as in Adept): the whole
+// right-hand side of `Var y = a * b + sin(c);` becomes one tape statement whose operands are the
+// Vars it reads, each with its chain-ruled local partial. Values are computed eagerly and operands are
+// held by value, so an expression never dangles; assign it to a Var to record it.
+#include <cmath>
+#include <concepts>
+#include <type_traits>
+
+#include "autodiff/tape.hpp"
+
+namespace tapegrad {
+
+template <class E>
+concept Expression = requires { E::kIsExpression; };
+
+template <class A, class B>
+concept Operands = (Expression<A> || Expression<B>) && (Expression<A> || std::is_arithmetic_v<A>) &&
+                   (Expression<B> || std::is_arithmetic_v<B>);
+
+class Var {
+ public:
+  static constexpr bool kIsExpression = true;
+  static constexpr int kLeaves = 1;
+  static constexpr const char* kName = "copy";
+
+  /// A constant 0 (records nothing).
+  Var() = default;
+  /// A new leaf on the active tape (TapeError if none; a constant under NoGradGuard).
+  Var(double value);  // NOLINT: implicit, so `Var x = 1.5;` reads naturally
+  /// Records the expression as one statement.
+  template <Expression E>
+  Var(const E& expr);  // NOLINT
+  template <Expression E>
+  Var& operator=(const E& expr) {
+    return *this = Var(expr);
+  }
+  Var& operator=(double value) { return *this = Var(value); }
+
+  double value() const { return value_; }
+  /// dRoot/dthis after root.backward() on the active tape (0 for constants).
+  double grad() const;
+  /// One reverse sweep from this Var (seed 1). Throws on a second call unless retain_graph.
+  void backward(BackwardOptions options = {}) const;
+  /// The same value as a constant: gradients stop here.
+  Var detach() const { return Var(value_, 0, 0); }
+  bool is_constant() const { return gen_ == 0; }
+  uint32_t slot() const { return slot_; }
+  uint32_t generation() const { return gen_; }
+
+  template <Expression E>
+  Var& operator+=(const E& e);
+  template <Expression E>
+  Var& operator-=(const E& e);
+  template <Expression E>
+  Var& operator*=(const E& e);
+  template <Expression E>
+  Var& operator/=(const E& e);
+  Var& operator+=(double e);
+  Var& operator-=(double e);
+  Var& operator*=(double e);
+  Var& operator/=(double e);
+
+  // Expression protocol.
+  template <class P>
+  void push(P& p, double partial) const {
+    p.push(*this, partial);
+  }
+  static const char* first_nonfinite() { return nullptr; }
+
+ private:
+  friend class Tape;
+  Var(double v, uint32_t slot, uint32_t gen) : value_(v), slot_(slot), gen_(gen) {}
+  double value_ = 0.0;
+  uint32_t slot_ = 0;
+  uint32_t gen_ = 0;
+};
+static_assert(sizeof(Var) == 16);
+
+namespace detail {
+
+struct Const {
+  static constexpr bool kIsExpression = true;
+  static constexpr int kLeaves = 0;
+  double v;
+  double value() const { return v; }
+  template <class P>
+  void push(P&, double) const {}
+  static const char* first_nonfinite() { return nullptr; }
+};
+
+template <class X>
+using expr_t = std::conditional_t<Expression<X>, X, Const>;
+template <class X>
+expr_t<X> as_expr(const X& x) {
+  if constexpr (Expression<X>)
+    return x;
+  else
+    return Const{static_cast<double>(x)};
+}
+template <class X>
+double value_of(const X& x) {
+  if constexpr (Expression<X>)
+    return x.value();
+  else
+    return static_cast<double>(x);
+}
+
+/// y = Op::value(x); dy/dx = Op::partial(x, y).
+template <class Op, class A>
+struct Unary {
+  static constexpr bool kIsExpression = true;
+  static constexpr int kLeaves = A::kLeaves;
+  static constexpr const char* kName = Op::kName;
+  A a;
+  double y;
+  explicit Unary(const A& a_) : a(a_), y(Op::value(a_.value())) {}
+  double value() const { return y; }
+  template <class P>
+  void push(P& p, double d) const {
+    a.push(p, d * Op::partial(a.value(), y));
+  }
+  const char* first_nonfinite() const {
+    if (const char* n = a.first_nonfinite()) return n;
+    return std::isfinite(y) ? nullptr : Op::kName;
+  }
+};
+
+/// y = Op::value(a, b); dy/da = Op::da(a, b, y); dy/db = Op::db(a, b, y).
+template <class Op, class A, class B>
+struct Binary {
+  static constexpr bool kIsExpression = true;
+  static constexpr int kLeaves = A::kLeaves + B::kLeaves;
+  static constexpr const char* kName = Op::kName;
+  A a;
+  B b;
+  double y;
+  Binary(const A& a_, const B& b_) : a(a_), b(b_), y(Op::value(a_.value(), b_.value())) {}
+  double value() const { return y; }
+  template <class P>
+  void push(P& p, double d) const {
+    if constexpr (A::kLeaves > 0) a.push(p, d * Op::da(a.value(), b.value(), y));
+    if constexpr (B::kLeaves > 0) b.push(p, d * Op::db(a.value(), b.value(), y));
+  }
+  const char* first_nonfinite() const {
+    if (const char* n = a.first_nonfinite()) return n;
+    if (const char* n = b.first_nonfinite()) return n;
+    return std::isfinite(y) ? nullptr : Op::kName;
+  }
+};
+
+}  // namespace detail
+
+// ---- recording ----
+
+struct Tape::Pusher {
+  double* partial;
+  uint32_t* index;
+  uint32_t gen;
+  const Tape* tape;
+  uint32_t count = 0;
+  void push(const Var& v, double d) {
+    if (v.gen_ != gen) [[unlikely]] {
+      if (v.gen_ == 0) return;  // constant
+      tape->throw_foreign("operand", v.gen_);
+    }
+    partial[count] = d;
+    index[count] = v.slot_;
+    ++count;
+  }
+};
+
+template <class E>
+void Tape::record(const E& expr, Var& out) {
+  constexpr size_t k = static_cast<size_t>(E::kLeaves);
+  if (n_entries_ + k > partial_.size()) [[unlikely]]
+    grow(k);
+  Pusher p{partial_.data() + n_entries_, index_.data() + n_entries_, generation_, this};
+  expr.push(p, 1.0);
+  if (p.count == 0) return;  // only constants: the result is a constant
+  index_[n_entries_] |= kFirst;
+  n_entries_ += p.count;
+  out.slot_ = n_slots_++;
+  out.gen_ = generation_;
+  if (detail::tls.anomaly) [[unlikely]]
+    name_slot(out.slot_, E::kName, expr.first_nonfinite());
+}
+
+inline void Tape::record_leaf(Var& out) {
+  if (n_entries_ + 1 > partial_.size()) [[unlikely]]
+    grow(1);
+  partial_[n_entries_] = 0.0;
+  index_[n_entries_] = kFirst;  // operand: the sink slot 0
+  ++n_entries_;
+  out.slot_ = n_slots_++;
+  out.gen_ = generation_;
+}
+
+inline Var::Var(double value) : value_(value) {
+  if (Tape* t = detail::tls.recording) [[likely]]
+    t->record_leaf(*this);
+  else if (detail::tls.grad_enabled)
+    Tape::active();  // throws: no active tape
+}
+
+template <Expression E>
+Var::Var(const E& expr) : value_(expr.value()) {
+  if (Tape* t = detail::tls.recording) [[likely]]
+    t->record(expr, *this);
+  else if (detail::tls.grad_enabled)
+    Tape::active();  // throws: no active tape
+}
+
+/// Gradient of f with respect to each of wrt (one reverse sweep).
+std::vector<double> gradient(const Var& f, std::span<const Var> wrt);
+
+}  // namespace tapegrad
+
+#include "autodiff/var_math.hpp"

@@ -1,0 +1,154 @@
+// Bad input and misuse: each gets a clear error of the right type that names what went wrong.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autodiff/autodiff.hpp"
+#include "support/check.hpp"
+
+using namespace tapegrad;
+using test::contains;
+using test::message_of;
+
+TEST_SUITE("errors") {
+  TEST_CASE("matmul shape errors name the op and both shapes") {
+    Tape tape;
+    Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
+    const auto msg = message_of<ShapeError>([&] { (void)matmul(a, b); });
+    CHECK(contains(msg, "matmul"));
+    CHECK(contains(msg, "[2, 3]"));
+    CHECK(contains(msg, "[4, 5]"));
+  }
+
+  TEST_CASE("broadcast errors name the op and both shapes") {
+    Tape tape;
+    const auto msg = message_of<ShapeError>([&] { (void)(Tensor::zeros({2, 3}) * Tensor::zeros({4})); });
+    CHECK(contains(msg, "mul"));
+    CHECK(contains(msg, "[2, 3]"));
+    CHECK(contains(msg, "[4]"));
+  }
+
+  TEST_CASE("backward twice without retain_graph is explained") {
+    Tape tape;
+    Var x = 2.0;
+    Var f = x * x;
+    f.backward();
+    CHECK(contains(message_of<TapeError>([&] { f.backward(); }), "retain_graph"));
+
+    Tensor w = Tensor::ones({2}).requires_grad(true);
+    Tensor loss = sum(w * w);
+    loss.backward();
+    CHECK(contains(message_of<TapeError>([&] { loss.backward(); }), "retain_graph"));
+  }
+
+  TEST_CASE("a handle from a cleared tape is detected") {
+    Tape tape;
+    Var x = 1.0;
+    Var f = x * 2.0;
+    Tensor w = Tensor::ones({2}).requires_grad(true);
+    Tensor y = w * 2.0;
+    tape.clear();
+    CHECK(contains(message_of<TapeError>([&] { (void)Var(f * 3.0); }), "cleared tape"));
+    CHECK(contains(message_of<TapeError>([&] { (void)y.value(); }), "cleared tape"));
+    CHECK(contains(message_of<TapeError>([&] { (void)(y + w); }), "cleared tape"));
+    // leaves (parameters) outlive clear()
+    Tensor z = sum(w * 3.0);
+    z.backward();
+    CHECK(w.grad().at(1) == 3.0);
+  }
+
+  TEST_CASE("a handle from another tape is detected") {
+    Tape outer;
+    Var a = 1.0;
+    Tensor t = Tensor::ones({2}).requires_grad(true) * 2.0;
+    Tape inner;
+    CHECK(contains(message_of<TapeError>([&] { (void)Var(a * 2.0); }), "another tape"));
+    CHECK(contains(message_of<TapeError>([&] { (void)(t * 2.0); }), "another tape"));
+  }
+
+  TEST_CASE("backward from a non-scalar tensor needs a seed") {
+    Tape tape;
+    Tensor w = Tensor::ones({2, 3}).requires_grad(true);
+    Tensor y = w * 2.0;
+    const auto msg = message_of<TapeError>([&] { y.backward(); });
+    CHECK(contains(msg, "[2, 3]"));
+    CHECK(contains(msg, "seed"));
+    y.backward(Array::full({2, 3}, 1.0), {.retain_graph = true});
+    CHECK(w.grad().at(4) == 2.0);
+    CHECK_THROWS_AS(y.backward(Array::full({3}, 1.0)), ShapeError);
+  }
+
+  TEST_CASE("no active tape") {
+    CHECK(contains(message_of<TapeError>([] { (void)Var(1.0); }), "no active tape"));
+    Tensor w = Tensor::ones({2});
+    CHECK(contains(message_of<TapeError>([&] { (void)(w * 2.0); }), "no active tape"));
+  }
+
+  TEST_CASE("invalid axis") {
+    Tape tape;
+    Tensor x = Tensor::zeros({2, 3});
+    const auto msg = message_of<ShapeError>([&] { (void)sum(x, {2}); });
+    CHECK(contains(msg, "sum"));
+    CHECK(contains(msg, "axis 2"));
+    CHECK_THROWS_AS((void)softmax(x, -3), ShapeError);
+    CHECK_THROWS_AS((void)transpose(x, 0, 5), ShapeError);
+  }
+
+  TEST_CASE("reshape to a different size") {
+    Tape tape;
+    Tensor x = Tensor::zeros({2, 3});
+    const auto msg = message_of<ShapeError>([&] { (void)reshape(x, {4}); });
+    CHECK(contains(msg, "reshape"));
+    CHECK(contains(msg, "[2, 3]"));
+    CHECK(contains(msg, "[4]"));
+  }
+
+  TEST_CASE("mixed float/double operands") {
+    Tape tape;
+    Tensor a = Tensor::zeros({2}, DType::f32), b = Tensor::zeros({2}, DType::f64);
+    const auto msg = message_of<ValueError>([&] { (void)(a + b); });
+    CHECK(contains(msg, "add"));
+    CHECK(contains(msg, "float32"));
+    CHECK(contains(msg, "float64"));
+  }
+
+  TEST_CASE("index out of range and bad hyperparameters") {
+    Tape tape;
+    Tensor x = Tensor::zeros({2, 3});
+    const std::vector<int64_t> idx{0, 3};
+    CHECK(contains(message_of<ValueError>([&] { (void)index_select(x, 1, idx); }), "index 3"));
+    CHECK_THROWS_AS((void)clamp(x, 1.0, -1.0), ValueError);
+    CHECK_THROWS_AS((void)slice(x, 1, 2, 1), ValueError);
+  }
+
+  TEST_CASE("only leaves can be made parameters or changed in place") {
+    Tape tape;
+    Tensor y = Tensor::ones({2}) * 2.0;
+    CHECK_THROWS_AS(y.requires_grad(true), ValueError);
+    CHECK_THROWS_AS(y.mutable_value(), ValueError);
+  }
+
+  TEST_CASE("anomaly mode names the first op with a non-finite value or gradient") {
+    Tape tape;
+    AnomalyGuard anomaly;
+    Var x = 0.0;
+    CHECK(contains(message_of<NumericError>([&] { (void)Var(exp(log(x)) * 2.0); }), "'log'"));
+    tape.clear();
+    Var w = 0.0;
+    Var r = sqrt(w * w + 0.0 * w);  // value 0, d sqrt = 1/(2*0) = inf on the way back
+    CHECK(contains(message_of<NumericError>([&] { r.backward(); }), "sqrt"));
+
+    Tensor t = Tensor::full({3}, -1.0).requires_grad(true);
+    CHECK(contains(message_of<NumericError>([&] { (void)log(t); }), "'log'"));
+    Tensor u = Tensor::zeros({3}).requires_grad(true);
+    Tensor v = sum(sqrt(u));
+    CHECK(contains(message_of<NumericError>([&] { v.backward(); }), "'sqrt'"));
+  }
+
+  TEST_CASE("without anomaly mode non-finite values propagate as values") {
+    Tape tape;
+    Var x = 0.0;
+    Var f = log(x);
+    CHECK(std::isinf(f.value()));
+  }
+}

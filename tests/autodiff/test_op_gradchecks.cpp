@@ -1,0 +1,225 @@
+// Every differentiable op has a gradient check, by construction: the op list in autodiff/ops.def
+// drives these tests, a missing case fails, and a scan of the sources fails when an op is
+// implemented but not listed.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "autodiff/autodiff.hpp"
+#include "support/check.hpp"
+
+using namespace tapegrad;
+
+namespace {
+
+const std::vector<std::string> kVarOps = {
+#define TAPEGRAD_VAR_OP(name) #name,
+#include "autodiff/ops.def"
+};
+const std::vector<std::string> kTensorOps = {
+#define TAPEGRAD_TENSOR_OP(name) #name,
+#include "autodiff/ops.def"
+};
+
+using VarCase = std::function<GradcheckResult()>;
+#define VAR_CASE(expr, ...) \
+  [] { return gradcheck([](std::span<const Var> v) -> Var { return expr; }, {__VA_ARGS__}); }
+
+// Inputs sit away from kinks (relu/abs at 0, min/max ties) and inside each domain.
+const std::map<std::string, VarCase> kVarCases = {
+    {"neg", VAR_CASE(-v[0] * v[0], 0.7)},
+    {"sqrt", VAR_CASE(sqrt(v[0]), 1.3)},
+    {"cbrt", VAR_CASE(cbrt(v[0]), -2.1)},
+    {"exp", VAR_CASE(exp(v[0]), 0.4)},
+    {"expm1", VAR_CASE(expm1(v[0]), -0.3)},
+    {"log", VAR_CASE(log(v[0]), 2.5)},
+    {"log1p", VAR_CASE(log1p(v[0]), 0.2)},
+    {"sin", VAR_CASE(sin(v[0]), 0.9)},
+    {"cos", VAR_CASE(cos(v[0]), 0.9)},
+    {"tan", VAR_CASE(tan(v[0]), 0.6)},
+    {"asin", VAR_CASE(asin(v[0]), 0.35)},
+    {"acos", VAR_CASE(acos(v[0]), -0.45)},
+    {"atan", VAR_CASE(atan(v[0]), 1.7)},
+    {"sinh", VAR_CASE(sinh(v[0]), 0.8)},
+    {"cosh", VAR_CASE(cosh(v[0]), -0.8)},
+    {"tanh", VAR_CASE(tanh(v[0]), 0.3)},
+    {"sigmoid", VAR_CASE(sigmoid(v[0]) + sigmoid(-3.0 * v[0]), 0.6)},
+    {"softplus", VAR_CASE(softplus(v[0]) + softplus(-4.0 * v[0]), 0.6)},
+    {"relu", VAR_CASE(relu(v[0]) + relu(-v[1]) * v[0], 0.6, 0.8)},
+    {"abs", VAR_CASE(abs(v[0]) * abs(v[1]), 0.6, -0.8)},
+    {"erf", VAR_CASE(erf(v[0]), 0.5)},
+    {"erfc", VAR_CASE(erfc(v[0]), -0.5)},
+    {"add", VAR_CASE(v[0] + v[1] + 2.0, 0.5, -1.5)},
+    {"sub", VAR_CASE(v[0] - v[1] - (1.0 - v[0]), 0.5, -1.5)},
+    {"mul", VAR_CASE(v[0] * v[1] * 3.0, 0.5, -1.5)},
+    {"div", VAR_CASE(v[0] / v[1] + 2.0 / v[0] + v[1] / 4.0, 0.5, -1.5)},
+    {"pow", VAR_CASE(pow(v[0], v[1]) + pow(v[0], 2.5) + pow(1.7, v[1]), 1.3, 0.7)},
+    {"atan2", VAR_CASE(atan2(v[0], v[1]), 0.5, -1.5)},
+    {"hypot", VAR_CASE(hypot(v[0], v[1]), 0.5, -1.5)},
+    {"min", VAR_CASE(min(v[0], v[1]) + min(v[1], 0.2), 0.5, -1.5)},
+    {"max", VAR_CASE(max(v[0], v[1]) + max(v[1], 0.2), 0.5, -1.5)},
+};
+
+std::mt19937_64 rng(7);
+Array randn(const Shape& s, double scale = 1.0) { return Tensor::randn(s, rng, DType::f64, scale).value(); }
+Array uniform(const Shape& s, double lo, double hi) { return Tensor::uniform(s, rng, lo, hi).value(); }
+/// Normal entries pushed at least `gap` away from 0 (for kinks at 0).
+Array away_from_zero(const Shape& s, double gap = 0.05) {
+  Array a = randn(s);
+  for (int64_t i = 0; i < a.numel(); ++i) a.set(i, a.at(i) + (a.at(i) >= 0 ? gap : -gap));
+  return a;
+}
+
+using TensorCase = std::function<GradcheckResult()>;
+GradcheckResult check(const TensorFunction& f, std::vector<Array> inputs) { return gradcheck(f, inputs); }
+#define FN(expr) [](std::span<const Tensor> t) -> Tensor { return expr; }
+
+/// Binary ops: same shapes, both broadcast directions, and a scalar operand.
+GradcheckResult check_binary(const TensorFunction& f, double lo = -1, double hi = 1) {
+  for (auto [a, b] : {std::pair<Shape, Shape>{{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{4, 1, 3}, {2, 1}}, {{}, {2, 2}}}) {
+    auto r = check(f, {uniform(a, lo, hi), uniform(b, lo, hi)});
+    if (!r) return r;
+  }
+  return {};
+}
+
+const std::map<std::string, TensorCase> kTensorCases = {
+    {"add", [] { return check_binary(FN(t[0] + t[1])); }},
+    {"sub", [] { return check_binary(FN(t[0] - t[1])); }},
+    {"mul", [] { return check_binary(FN(t[0] * t[1])); }},
+    {"div", [] { return check_binary(FN(t[0] / t[1]), 0.5, 2.0); }},
+    {"pow", [] { return check_binary(FN(pow(t[0], t[1])), 0.5, 2.0); }},
+    {"maximum", [] { return check(FN(maximum(t[0], t[1])), {randn({3, 4}), randn({4})}); }},
+    {"minimum", [] { return check(FN(minimum(t[0], t[1])), {randn({3, 4}), randn({3, 1})}); }},
+    {"add_scalar", [] { return check(FN(t[0] + 2.0 + (1.0 - t[0]) * t[0] - 0.5), {randn({3, 2})}); }},
+    {"mul_scalar", [] { return check(FN(t[0] * 3.0 + 0.5 * t[0] + t[0] / 4.0), {randn({5})}); }},
+    {"pow_scalar", [] { return check(FN(pow(t[0], 1.5) + 2.0 / t[0]), {uniform({2, 3}, 0.5, 2.0)}); }},
+    {"neg", [] { return check(FN(-t[0] * t[0]), {randn({2, 2})}); }},
+    {"exp", [] { return check(FN(exp(t[0])), {randn({2, 3})}); }},
+    {"log", [] { return check(FN(log(t[0])), {uniform({2, 3}, 0.2, 3.0)}); }},
+    {"sqrt", [] { return check(FN(sqrt(t[0])), {uniform({2, 3}, 0.2, 3.0)}); }},
+    {"abs", [] { return check(FN(abs(t[0])), {away_from_zero({2, 3})}); }},
+    {"square", [] { return check(FN(square(t[0])), {randn({2, 3})}); }},
+    {"tanh", [] { return check(FN(tanh(t[0])), {randn({2, 3})}); }},
+    {"sigmoid", [] { return check(FN(sigmoid(t[0] * 4.0)), {randn({2, 3})}); }},
+    {"relu", [] { return check(FN(relu(t[0])), {away_from_zero({3, 3})}); }},
+    {"leaky_relu", [] { return check(FN(leaky_relu(t[0], 0.1)), {away_from_zero({3, 3})}); }},
+    {"softplus", [] { return check(FN(softplus(t[0] * 5.0)), {randn({2, 3})}); }},
+    {"clamp", [] {
+       Array a = away_from_zero({4, 3}, 0.05);  // |a| > 0.05; keep away from the bounds +-0.5
+       for (int64_t i = 0; i < a.numel(); ++i)
+         if (std::abs(std::abs(a.at(i)) - 0.5) < 0.05) a.set(i, a.at(i) * 1.3);
+       return check(FN(clamp(t[0], -0.5, 0.5)), {a});
+     }},
+    {"to_dtype", [] {  // float rounding needs a wide step and loose tolerances; the slope 3 is still checked
+       return gradcheck(FN(to_dtype(to_dtype(t[0], DType::f32) * 3.0, DType::f64)),
+                        std::vector<Array>{Array(Shape{3}, {0.5, -1.0, 2.0})}, {.eps = 1e-2, .atol = 1e-4, .rtol = 1e-4});
+     }},
+    {"where", [] {
+       return check(FN(where(gt(t[0], 0.0), t[0] * 2.0, t[1])), {away_from_zero({3, 4}), randn({4})});
+     }},
+    {"sum", [] {
+       for (const TensorFunction& f :
+            {TensorFunction(FN(sum(t[0]))), TensorFunction(FN(sum(t[0], {1}))), TensorFunction(FN(sum(t[0], {0, 2}, true))),
+             TensorFunction(FN(mean(t[0], {-1}))), TensorFunction(FN(mean(t[0])))}) {
+         auto r = check(f, {randn({2, 3, 4})});
+         if (!r) return r;
+       }
+       return GradcheckResult{};
+     }},
+    {"max", [] { return check(FN(max(t[0], {1})), {randn({3, 5})}); }},
+    {"min", [] { return check(FN(min(t[0], {0}, true) + min(t[0])), {randn({3, 5})}); }},
+    {"logsumexp", [] {
+       auto r = check(FN(logsumexp(t[0], {1})), {randn({3, 4}, 3.0)});
+       if (!r) return r;
+       r = check(FN(log_softmax(t[0], 0)), {randn({3, 4})});
+       if (!r) return r;
+       return check(FN(softmax(t[0])), {randn({2, 5})});
+     }},
+    {"matmul", [] {
+       auto r = check(FN(matmul(t[0], t[1])), {randn({3, 4}), randn({4, 2})});
+       if (!r) return r;
+       r = check(FN(matmul(t[0], t[1])), {randn({2, 3, 4}), randn({2, 4, 2})});
+       if (!r) return r;
+       return check(FN(matmul(t[0], t[1])), {randn({2, 3, 4}), randn({4, 5})});
+     }},
+    {"reshape", [] { return check(FN(reshape(t[0], {3, -1}) * reshape(t[0], {3, 4})), {randn({2, 6})}); }},
+    {"permute", [] { return check(FN(permute(t[0], {2, 0, 1}) * 1.5 + transpose(t[1])), {randn({2, 3, 4}), randn({3, 1})}); }},
+    {"slice", [] { return check(FN(slice(t[0], 1, 1, -1) * slice(t[0], -1, 0, 2)), {randn({3, 4})}); }},
+    {"concat", [] {
+       auto r = check(FN(concat({t[0], t[1] * 2.0, t[0]}, 1)), {randn({2, 3}), randn({2, 1})});
+       if (!r) return r;
+       return check(FN(stack({t[0], t[1]}, 0)), {randn({2, 3}), randn({2, 3})});
+     }},
+    {"index_select", [] {
+       const std::vector<int64_t> idx{2, 0, 2};
+       return check([idx](std::span<const Tensor> t) { return index_select(t[0], 1, idx); }, {randn({2, 4})});
+     }},
+    {"gather", [] {
+       const std::vector<int64_t> idx{1, 0, 3, 3, 2, 0};
+       return check([idx](std::span<const Tensor> t) { return gather(t[0], 1, idx, Shape{3, 2}); }, {randn({3, 4})});
+     }},
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> matches(const std::string& text, const std::regex& re) {
+  std::set<std::string> names;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+    names.insert((*it)[1]);
+  return names;
+}
+
+}  // namespace
+
+TEST_SUITE("op registry") {
+  TEST_CASE("every scalar op passes its gradient check") {
+    for (const auto& name : kVarOps) {
+      CAPTURE(name);
+      const auto it = kVarCases.find(name);
+      REQUIRE_MESSAGE(it != kVarCases.end(), "scalar op '" << name << "' has no gradient-check case");
+      CHECK_GRADCHECK(it->second());
+    }
+  }
+
+  TEST_CASE("every tensor op passes its gradient check") {
+    for (const auto& name : kTensorOps) {
+      CAPTURE(name);
+      const auto it = kTensorCases.find(name);
+      REQUIRE_MESSAGE(it != kTensorCases.end(), "tensor op '" << name << "' has no gradient-check case");
+      CHECK_GRADCHECK(it->second());
+    }
+  }
+
+  TEST_CASE("every op implemented in autodiff/ is in the op list") {
+    const std::string dir = std::string(TAPEGRAD_SOURCE_DIR) + "/autodiff/";
+    const std::set<std::string> var_listed(kVarOps.begin(), kVarOps.end());
+    for (const auto& name : matches(read_file(dir + "var_math.hpp"), std::regex(R"re(kName = "(\w+)")re"))) {
+      CAPTURE(name);
+      CHECK_MESSAGE(var_listed.count(name), "scalar op '" << name << "' is missing from autodiff/ops.def");
+    }
+    const std::set<std::string> tensor_listed(kTensorOps.begin(), kTensorOps.end());
+    const std::regex recorded(R"re((?:OpRecord op|unary_op|binary_op|strided_view|extremum)\("(\w+)")re");
+    size_t found = 0;
+    for (const char* file : {"elementwise.cpp", "reduce.cpp", "linalg.cpp", "shape_ops.cpp", "softmax.cpp"}) {
+      for (const auto& name : matches(read_file(dir + "ops/" + file), recorded)) {
+        CAPTURE(name);
+        ++found;
+        CHECK_MESSAGE(tensor_listed.count(name), "tensor op '" << name << "' is missing from autodiff/ops.def");
+      }
+    }
+    CHECK(found >= kTensorOps.size());  // the scan itself works
+  }
+}

@@ -1,0 +1,184 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autodiff/autodiff.hpp"
+#include "support/check.hpp"
+
+using namespace tapegrad;
+
+namespace {
+void check_values(const Array& a, std::initializer_list<double> expected, double tol = 1e-12) {
+  REQUIRE(a.numel() == static_cast<int64_t>(expected.size()));
+  int64_t i = 0;
+  for (double e : expected) {
+    CAPTURE(i);
+    CHECK(a.at(i++) == doctest::Approx(e).epsilon(tol));
+  }
+}
+}  // namespace
+
+TEST_SUITE("tensor") {
+  TEST_CASE("broadcasting add: [2, 3] + [3] and [2, 1] + [3]") {
+    Tape tape;
+    Tensor a(Array({2, 3}, {1, 2, 3, 4, 5, 6}));
+    Tensor b(Array({3}, {10, 20, 30}));
+    Tensor c(Array({2, 1}, {100, 200}));
+    check_values((a + b).value(), {11, 22, 33, 14, 25, 36});
+    const Tensor d = c + b;
+    CHECK(d.shape() == Shape{2, 3});
+    check_values(d.value(), {110, 120, 130, 210, 220, 230});
+  }
+
+  TEST_CASE("a broadcast operand's gradient is summed back to its shape") {
+    Tape tape;
+    Tensor a = Tensor::ones({2, 3}).requires_grad(true);
+    Tensor b = Tensor(Array({3}, {1, 2, 3})).requires_grad(true);
+    sum(a * b).backward();
+    check_values(b.grad(), {2, 2, 2});
+    check_values(a.grad(), {1, 2, 3, 1, 2, 3});
+  }
+
+  TEST_CASE("matmul matches a hand product, 2-D and batched") {
+    Tape tape;
+    Tensor a(Array({2, 2}, {1, 2, 3, 4}));
+    Tensor b(Array({2, 2}, {5, 6, 7, 8}));
+    check_values(matmul(a, b).value(), {19, 22, 43, 50});
+    Tensor ab(Array({2, 1, 2}, {1, 2, 3, 4}));
+    const Tensor y = matmul(ab, b);
+    CHECK(y.shape() == Shape{2, 1, 2});
+    check_values(y.value(), {19, 22, 43, 50});
+  }
+
+  TEST_CASE("reductions with axes and keepdim") {
+    Tape tape;
+    Tensor x(Array({2, 3}, {1, 5, 3, 4, 2, 6}));
+    check_values(sum(x).value(), {21});
+    check_values(sum(x, {0}).value(), {5, 7, 9});
+    CHECK(sum(x, {1}, true).shape() == Shape{2, 1});
+    check_values(mean(x, {1}).value(), {3, 4});
+    check_values(max(x, {1}).value(), {5, 6});
+    check_values(min(x, {0}).value(), {1, 2, 3});
+    check_values(logsumexp(x, {1}).value(),
+                 {std::log(std::exp(1) + std::exp(5) + std::exp(3)), std::log(std::exp(4) + std::exp(2) + std::exp(6))});
+  }
+
+  TEST_CASE("max splits the gradient between ties") {
+    Tape tape;
+    Tensor x = Tensor(Array({4}, {1, 3, 3, 2})).requires_grad(true);
+    max(x).backward();
+    check_values(x.grad(), {0, 0.5, 0.5, 0});
+  }
+
+  TEST_CASE("logsumexp is stable for large inputs") {
+    Tape tape;
+    Tensor x(Array({2}, {1000, 1000}));
+    CHECK(logsumexp(x).item() == doctest::Approx(1000 + std::log(2.0)));
+    const Tensor s = softmax(Tensor(Array({3}, {-1000, 0, 1000})));
+    check_values(s.value(), {0, 0, 1});
+  }
+
+  TEST_CASE("shape ops move values where expected") {
+    Tape tape;
+    Tensor x(Array({2, 3}, {0, 1, 2, 3, 4, 5}));
+    check_values(transpose(x).value(), {0, 3, 1, 4, 2, 5});
+    check_values(slice(x, 1, 1, 3).value(), {1, 2, 4, 5});
+    check_values(concat({x, x}, 0).value(), {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5});
+    check_values(concat({x, slice(x, 1, 0, 1)}, 1).value(), {0, 1, 2, 0, 3, 4, 5, 3});
+    CHECK(stack({x, x}, 1).shape() == Shape{2, 2, 3});
+    const std::vector<int64_t> idx{2, 0};
+    check_values(index_select(x, 1, idx).value(), {2, 0, 5, 3});
+    const std::vector<int64_t> g{2, 1};
+    check_values(gather(x, 1, g, Shape{2, 1}).value(), {2, 4});
+    check_values(reshape(x, {3, -1}).value(), {0, 1, 2, 3, 4, 5});
+    CHECK(reshape(x, {3, -1}).shape() == Shape{3, 2});
+    CHECK(unsqueeze(x, 0).shape() == Shape{1, 2, 3});
+  }
+
+  TEST_CASE("comparisons give masks without gradient; where selects") {
+    Tape tape;
+    Tensor x = Tensor(Array({4}, {-2, -1, 1, 2})).requires_grad(true);
+    const Tensor m = gt(x, 0.0);
+    check_values(m.value(), {0, 0, 1, 1});
+    CHECK_FALSE(m.requires_grad());
+    const Tensor y = where(m, x, x * 0.1);
+    check_values(y.value(), {-0.2, -0.1, 1, 2});
+    sum(y).backward();
+    check_values(x.grad(), {0.1, 0.1, 1, 1});
+  }
+
+  TEST_CASE("softmax cross-entropy gradient is softmax - onehot (hand-worked)") {
+    // logits (0, ln 2, ln 5): softmax = (1, 2, 5) / 8. Target class 1.
+    // L = -log softmax_1 = log 8 - log 2 = log 4; dL/dlogits = softmax - onehot = (1/8, 2/8 - 1, 5/8)
+    Tape tape;
+    Tensor z = Tensor(Array({1, 3}, {0, std::log(2.0), std::log(5.0)})).requires_grad(true);
+    const std::vector<int64_t> target{1};
+    Tensor loss = -sum(gather(log_softmax(z, 1), 1, target, Shape{1, 1}));
+    CHECK(loss.item() == doctest::Approx(std::log(4.0)).epsilon(1e-14));
+    loss.backward();
+    check_values(z.grad(), {0.125, -0.75, 0.625});
+  }
+
+  TEST_CASE("parameter gradients accumulate across backward calls until zero_grad") {
+    Tape tape;
+    Tensor w = Tensor(Array({2}, {1, 2})).requires_grad(true);
+    for (int i = 0; i < 3; ++i) {
+      tape.clear();
+      sum(square(w)).backward();
+    }
+    check_values(w.grad(), {6, 12});  // 3 x 2w
+    w.zero_grad();
+    check_values(w.grad(), {0, 0});
+  }
+
+  TEST_CASE("intermediate gradients are readable after backward") {
+    Tape tape;
+    Tensor w = Tensor(Array({2}, {1, 2})).requires_grad(true);
+    Tensor h = w * 3.0;
+    sum(square(h)).backward();
+    check_values(h.grad(), {6, 12});   // 2h
+    check_values(w.grad(), {18, 36});  // 3 * 2h
+  }
+
+  TEST_CASE("detach and NoGradGuard stop tensor gradients") {
+    Tape tape;
+    Tensor w = Tensor(Array({2}, {1, 2})).requires_grad(true);
+    Tensor y = w * w.detach();
+    Tensor z;
+    {
+      NoGradGuard no_grad;
+      z = w * 10.0;
+    }
+    CHECK_FALSE(z.requires_grad());
+    sum(y + z * w).backward();
+    check_values(w.grad(), {1 + 10, 2 + 20});
+  }
+
+  TEST_CASE("float32 tensors compute in float") {
+    Tape tape;
+    Tensor a = Tensor(Array({3}, {0.5, 1.0, 2.0}, DType::f32)).requires_grad(true);
+    Tensor y = sum(exp(a) * a);
+    CHECK(y.dtype() == DType::f32);
+    y.backward();
+    CHECK(a.grad().dtype() == DType::f32);
+    // d/da (a e^a) = (1 + a) e^a
+    check_values(a.grad(), {1.5 * std::exp(0.5), 2 * std::exp(1.0), 3 * std::exp(2.0)}, 1e-6);
+  }
+
+  TEST_CASE("large elementwise ops (parallel path) agree with the serial definition") {
+    Tape tape;
+    std::mt19937_64 rng(3);
+    Tensor x = Tensor::randn({300, 400}, rng).requires_grad(true);
+    Tensor y = sum(tanh(x) * x);
+    y.backward();
+    const Array& xv = x.value();
+    const Array& g = x.grad();
+    double expected = 0;
+    for (int64_t i = 0; i < xv.numel(); ++i) {
+      const double v = xv.at(i), t = std::tanh(v);
+      expected += t * v;
+      REQUIRE(g.at(i) == doctest::Approx(t + v * (1 - t * t)).epsilon(1e-12));
+    }
+    CHECK(y.item() == doctest::Approx(expected).epsilon(1e-10));
+  }
+}
