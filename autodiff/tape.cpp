@@ -49,7 +49,8 @@ Tape& Tape::active() {
 void Tape::clear() {
   generation_ = new_generation();
   n_entries_ = 0;
-  n_slots_ = 1;
+  n_stmts_ = 0;
+  n_leaves_ = 0;
   scalar_backward_done_ = false;
   scalar_has_adjoints_ = false;
   names_.clear();
@@ -71,17 +72,23 @@ void Tape::throw_foreign(const char* what, uint32_t gen) const {
 
 void Tape::grow(size_t needed) {
   const size_t cap = std::max<size_t>({1024, 2 * partial_.size(), n_entries_ + needed});
-  if (cap > kSlotMask) raise<TapeError>("tape: more than {} scalar entries; clear the tape", kSlotMask);
   partial_.resize(cap);
   index_.resize(cap);
+  partial_ptr_ = partial_.data();
+  index_ptr_ = index_.data();
+  capacity_ = cap;
 }
 
-void Tape::name_slot(uint32_t slot, const char* name, const char* nonfinite_op) {
+void Tape::check_ids() const {
+  raise<TapeError>("tape: more than {} scalar statements or leaves in one recording; clear the tape", kMaxIds);
+}
+
+void Tape::name_slot(int32_t slot, const char* name, const char* nonfinite_op) {
   if (nonfinite_op)
     raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value (scalar slot {})",
                         nonfinite_op, slot);
-  if (names_.size() <= slot) names_.resize(slot + 1, nullptr);
-  names_[slot] = name;
+  if (names_.size() <= static_cast<size_t>(slot)) names_.resize(static_cast<size_t>(slot) + 1, nullptr);
+  names_[static_cast<size_t>(slot)] = name;
 }
 
 void Tape::backward(const Var& root, BackwardOptions options) {
@@ -95,49 +102,72 @@ void Tape::backward(const Var& root, BackwardOptions options) {
   // A retained recording swept again: sweep from fresh adjoints, then add the earlier gradients
   // (adjoints are linear in the seed), so intermediates are not propagated twice.
   const bool accumulate = scalar_has_adjoints_;
+  const int64_t old_leaves = adj_leaves_, old_stmts = adj_stmts_;
   if (accumulate) retained_.assign(adj_.begin(), adj_.end());
-  adj_.assign(n_slots_, 0.0);  // keeps capacity once warm
+  reset_adjoints();
   scalar_has_adjoints_ = true;
-  adj_[root.slot_] = 1.0;
+  adjoints()[root.slot_] = 1.0;
   if (detail::tls.anomaly)
     sweep_checked();
   else
-    sweep(root.slot_);
+    sweep();
   if (accumulate)
-    for (size_t i = 0; i < retained_.size(); ++i) adj_[i] += retained_[i];
+    for (int64_t id = -old_leaves; id < old_stmts; ++id)
+      adjoints()[id] += retained_[static_cast<size_t>(1 + old_leaves + id)];
   scalar_backward_done_ = !options.retain_graph;
 }
 
-void Tape::sweep(size_t /*root_slot*/) {
-  double* adj = adj_.data();
+void Tape::reset_adjoints() {
+  adj_leaves_ = n_leaves_;
+  adj_stmts_ = n_stmts_;
+  adj_.assign(static_cast<size_t>(1 + n_leaves_ + n_stmts_), 0.0);  // keeps capacity once warm
+}
+
+void Tape::sweep() {
+  double* adj = adjoints();
   const double* partial = partial_.data();
-  const uint32_t* index = index_.data();
-  uint32_t out = n_slots_ - 1;
+  const int32_t* index = index_.data();
+  int64_t out = n_stmts_ - 1;
+  double a = out >= 0 ? adj[out] : 0.0;
   for (size_t e = n_entries_; e-- > 0;) {
-    const uint32_t raw = index[e];
-    const double a = adj[out];
-    if (a != 0.0) adj[raw & kSlotMask] += partial[e] * a;
-    out -= raw >> 31;
+    const int32_t raw = index[e];
+    const int32_t id = raw >> 1;
+    if (a != 0.0) {  // skipping zeros keeps 0 * inf out of unreached statements
+      const double v = adj[id] + partial[e] * a;
+      adj[id] = v;
+      if (raw & 1) {  // statement done: move to the previous one
+        // In a chain the operand just updated is that statement: take it from the register
+        // instead of waiting for the store to reach the load.
+        if (id == --out) [[likely]]
+          a = v;
+        else
+          a = adj[out];
+      }
+    } else if (raw & 1) {
+      a = adj[--out];
+    }
   }
 }
 
 void Tape::sweep_checked() {
-  uint32_t out = n_slots_ - 1;
+  double* adj = adjoints();
+  int64_t out = n_stmts_ - 1;
   for (size_t e = n_entries_; e-- > 0;) {
-    const uint32_t raw = index_[e];
-    const double a = adj_[out];
+    const int32_t raw = index_[e];
+    const double a = adj[out];
     if (a != 0.0) {
       const double contribution = partial_[e] * a;
       if (!std::isfinite(contribution)) {
-        const char* name = out < names_.size() && names_[out] ? names_[out] : "an op recorded outside anomaly mode";
+        const auto slot = static_cast<size_t>(out);
+        const char* name = slot < names_.size() && names_[slot] ? names_[slot] : "an op recorded outside anomaly mode";
         raise<NumericError>(
-            "anomaly mode: backward through scalar slot {} ({}) produced a non-finite gradient "
+            "anomaly mode: backward through scalar statement {} ({}) produced a non-finite gradient "
             "(local partial {}, incoming gradient {})",
             out, name, partial_[e], a);
       }
-      adj_[raw & kSlotMask] += contribution;
+      adj[raw >> 1] += contribution;
     }
-    out -= raw >> 31;
+    out -= raw & 1;
   }
 }
 
@@ -146,7 +176,8 @@ double Tape::grad(const Var& v) const {
   if (!owns(v.gen_)) throw_foreign("grad: Var", v.gen_);
   if (!scalar_has_adjoints_)
     raise<TapeError>("grad: read before backward(); call backward() on the output first");
-  return v.slot_ < adj_.size() ? adj_[v.slot_] : 0.0;
+  const bool swept = v.slot_ < 0 ? -v.slot_ <= adj_leaves_ : v.slot_ < adj_stmts_;
+  return swept ? adj_[static_cast<size_t>(1 + adj_leaves_ + v.slot_)] : 0.0;  // 0: recorded after backward
 }
 
 std::vector<double> Tape::jacobian(std::span<const Var> outputs, std::span<const Var> inputs) {
@@ -157,11 +188,11 @@ std::vector<double> Tape::jacobian(std::span<const Var> outputs, std::span<const
     const Var& y = outputs[i];
     if (y.gen_ == 0) continue;  // a constant output has a zero row
     if (!owns(y.gen_)) throw_foreign("jacobian: output", y.gen_);
-    adj_.assign(n_slots_, 0.0);
-    adj_[y.slot_] = 1.0;
-    sweep(y.slot_);
+    reset_adjoints();
+    adjoints()[y.slot_] = 1.0;
+    sweep();
     for (size_t j = 0; j < inputs.size(); ++j)
-      if (inputs[j].gen_ != 0) jac[i * inputs.size() + j] = adj_[inputs[j].slot_];
+      if (inputs[j].gen_ != 0) jac[i * inputs.size() + j] = adjoints()[inputs[j].slot_];
   }
   scalar_has_adjoints_ = false;  // the rows are in jac; grad() needs a backward() of its own
   return jac;

@@ -5,10 +5,10 @@
 // allocates nothing.
 //
 // Scalar section (Adept layout, 12 bytes per operand): entry e holds the local partial
-// partial_[e] and the operand slot index_[e]; bit 31 of index_ marks the first operand of its
-// statement. Statement s writes slot s, so the sweep is
-//   adj[index[e]] += partial[e] * adj[out];   out -= first(e);
-// A leaf is a statement with one entry pointing at slot 0, a sink nobody reads.
+// partial_[e] and index_[e] = (operand id << 1) | first, where `first` marks the first operand of
+// its statement. Statement s writes id s = 0, 1, 2, ...; leaves take ids -1, -2, ... and cost no
+// entries. The adjoint array is addressed from its middle (leaves below 0), so the sweep is
+//   adj[index >> 1] += partial * a;   if (index & 1) a = adj[--out];
 //
 // Every handle carries the generation it was recorded under. Generations come from one global
 // counter, so a handle from a cleared tape or from another tape is detected, and explained.
@@ -46,12 +46,14 @@ class Tape {
   void clear();
 
   uint32_t generation() const { return generation_; }
-  /// Statements (scalar slots) recorded since the last clear, leaves included.
-  size_t scalar_statements() const { return n_slots_ - 1; }
+  /// Scalar statements recorded since the last clear (leaves are not statements).
+  size_t scalar_statements() const { return n_stmts_; }
+  /// Scalar leaves created since the last clear.
+  size_t scalar_leaves() const { return n_leaves_; }
   /// Scalar operand entries recorded since the last clear.
   size_t scalar_entries() const { return n_entries_; }
   /// Bytes of scalar tape in use: 12 per operand entry (adjoints are allocated at backward).
-  size_t scalar_bytes() const { return n_entries_ * (sizeof(double) + sizeof(uint32_t)); }
+  size_t scalar_bytes() const { return n_entries_ * (sizeof(double) + sizeof(int32_t)); }
 
   /// d outputs / d inputs, row-major [outputs x inputs], replaying this recording once per output.
   std::vector<double> jacobian(std::span<const Var> outputs, std::span<const Var> inputs);
@@ -59,8 +61,7 @@ class Tape {
   detail::TensorSection& tensors() { return *tensors_; }
 
   // ---- used by Var; not part of the user API ----
-  static constexpr uint32_t kFirst = 0x80000000u;
-  static constexpr uint32_t kSlotMask = 0x7fffffffu;
+  static constexpr int32_t kMaxIds = 1 << 29;
   struct Pusher;
   template <class E>
   void record(const E& expr, Var& out);
@@ -73,19 +74,31 @@ class Tape {
 
  private:
   void grow(size_t needed);
-  void sweep(size_t root_slot);
+  void sweep();
   void sweep_checked();
-  void name_slot(uint32_t slot, const char* name, const char* nonfinite_op);
+  void name_slot(int32_t slot, const char* name, const char* nonfinite_op);
+  void check_ids() const;
 
   uint32_t generation_;
   uint32_t first_generation_;
   Tape* outer_;
 
+  void reset_adjoints();  // sized for the current recording, zeroed
+  double* adjoints() { return adj_.data() + 1 + adj_leaves_; }  // id 0 = first statement
+
+  // The hot path reads raw pointers and 64-bit counts: stores through the int32 index array then
+  // cannot alias the counters, so they stay in registers.
   std::vector<double> partial_;
-  std::vector<uint32_t> index_;
+  std::vector<int32_t> index_;
+  double* partial_ptr_ = nullptr;
+  int32_t* index_ptr_ = nullptr;
+  size_t capacity_ = 0;
   size_t n_entries_ = 0;
-  uint32_t n_slots_ = 1;  // slot 0 is the leaves' sink
-  std::vector<double> adj_;
+  int64_t n_stmts_ = 0;
+  int64_t n_leaves_ = 0;
+  std::vector<double> adj_;  // [pad | leaves reversed | statements], sized at backward
+  int64_t adj_leaves_ = 0;   // the recording adj_ was sized for
+  int64_t adj_stmts_ = 0;
   std::vector<double> retained_;  // earlier gradients while a retained recording is swept again
   bool scalar_backward_done_ = false;
   bool scalar_has_adjoints_ = false;

@@ -49,7 +49,7 @@ class Var {
   /// The same value as a constant: gradients stop here.
   Var detach() const { return Var(value_, 0, 0); }
   bool is_constant() const { return gen_ == 0; }
-  uint32_t slot() const { return slot_; }
+  int32_t slot() const { return slot_; }
   uint32_t generation() const { return gen_; }
 
   template <Expression E>
@@ -74,9 +74,9 @@ class Var {
 
  private:
   friend class Tape;
-  Var(double v, uint32_t slot, uint32_t gen) : value_(v), slot_(slot), gen_(gen) {}
+  Var(double v, int32_t slot, uint32_t gen) : value_(v), slot_(slot), gen_(gen) {}
   double value_ = 0.0;
-  uint32_t slot_ = 0;
+  int32_t slot_ = 0;  // statement id >= 0, leaf id < 0
   uint32_t gen_ = 0;
 };
 static_assert(sizeof(Var) == 16);
@@ -143,8 +143,13 @@ struct Binary {
   double value() const { return y; }
   template <class P>
   void push(P& p, double d) const {
-    if constexpr (A::kLeaves > 0) a.push(p, d * Op::da(a.value(), b.value(), y));
-    if constexpr (B::kLeaves > 0) b.push(p, d * Op::db(a.value(), b.value(), y));
+    // Both partials before any store: stores into the tape could alias this node, which would
+    // make the compiler reload and recompute shared terms (Div's 1/b).
+    const double x = a.value(), z = b.value();
+    [[maybe_unused]] const double ga = A::kLeaves > 0 ? d * Op::da(x, z, y) : 0.0;
+    [[maybe_unused]] const double gb = B::kLeaves > 0 ? d * Op::db(x, z, y) : 0.0;
+    if constexpr (A::kLeaves > 0) a.push(p, ga);
+    if constexpr (B::kLeaves > 0) b.push(p, gb);
   }
   const char* first_nonfinite() const {
     if (const char* n = a.first_nonfinite()) return n;
@@ -159,7 +164,7 @@ struct Binary {
 
 struct Tape::Pusher {
   double* partial;
-  uint32_t* index;
+  int32_t* index;
   uint32_t gen;
   const Tape* tape;
   uint32_t count = 0;
@@ -169,7 +174,7 @@ struct Tape::Pusher {
       tape->throw_foreign("operand", v.gen_);
     }
     partial[count] = d;
-    index[count] = v.slot_;
+    index[count] = v.slot_ * 2 + (count == 0);  // (id << 1) | first operand of the statement
     ++count;
   }
 };
@@ -177,26 +182,25 @@ struct Tape::Pusher {
 template <class E>
 void Tape::record(const E& expr, Var& out) {
   constexpr size_t k = static_cast<size_t>(E::kLeaves);
-  if (n_entries_ + k > partial_.size()) [[unlikely]]
+  const size_t n = n_entries_;
+  if (n + k > capacity_) [[unlikely]]
     grow(k);
-  Pusher p{partial_.data() + n_entries_, index_.data() + n_entries_, generation_, this};
+  Pusher p{partial_ptr_ + n, index_ptr_ + n, generation_, this};
   expr.push(p, 1.0);
   if (p.count == 0) return;  // only constants: the result is a constant
-  index_[n_entries_] |= kFirst;
-  n_entries_ += p.count;
-  out.slot_ = n_slots_++;
+  n_entries_ = n + p.count;
+  if (n_stmts_ == kMaxIds) [[unlikely]]
+    check_ids();
+  out.slot_ = static_cast<int32_t>(n_stmts_++);
   out.gen_ = generation_;
   if (detail::tls.anomaly) [[unlikely]]
     name_slot(out.slot_, E::kName, expr.first_nonfinite());
 }
 
 inline void Tape::record_leaf(Var& out) {
-  if (n_entries_ + 1 > partial_.size()) [[unlikely]]
-    grow(1);
-  partial_[n_entries_] = 0.0;
-  index_[n_entries_] = kFirst;  // operand: the sink slot 0
-  ++n_entries_;
-  out.slot_ = n_slots_++;
+  if (n_leaves_ == kMaxIds) [[unlikely]]
+    check_ids();
+  out.slot_ = static_cast<int32_t>(-++n_leaves_);  // a leaf records no entry
   out.gen_ = generation_;
 }
 

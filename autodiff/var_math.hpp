@@ -43,7 +43,7 @@ struct ErfcOp    { static constexpr const char* kName = "erfc";     static doubl
 struct AddOp   { static constexpr const char* kName = "add";   static double value(double a, double b) { return a + b; }  static double da(double, double, double) { return 1.0; }  static double db(double, double, double) { return 1.0; } };
 struct SubOp   { static constexpr const char* kName = "sub";   static double value(double a, double b) { return a - b; }  static double da(double, double, double) { return 1.0; }  static double db(double, double, double) { return -1.0; } };
 struct MulOp   { static constexpr const char* kName = "mul";   static double value(double a, double b) { return a * b; }  static double da(double, double b, double) { return b; }  static double db(double a, double, double) { return a; } };
-struct DivOp   { static constexpr const char* kName = "div";   static double value(double a, double b) { return a / b; }  static double da(double, double b, double) { return 1.0 / b; } static double db(double, double b, double y) { return -y / b; } };
+struct DivOp   { static constexpr const char* kName = "div";   static double value(double a, double b) { return a / b; }  static double da(double, double b, double) { return 1.0 / b; } static double db(double, double b, double y) { return -y * (1.0 / b); } };  // one division: 1/b is shared
 // d a^b/da = b a^(b-1); d a^b/db = a^b log a (taken as 0 where a^b = 0, the limit for b > 0)
 struct PowOp   { static constexpr const char* kName = "pow";   static double value(double a, double b) { return std::pow(a, b); }
                  static double da(double a, double b, double) { return b * std::pow(a, b - 1.0); }

@@ -1,0 +1,143 @@
+// Scalar tape benchmarks: each kernel in plain double (primal) next to its gradient on the tape
+// (set the inputs, record, backward, read a gradient; the tape is cleared and reused).
+// Counters: ns_per_op (seconds per op, shown with an SI prefix) and tape_bytes_per_op.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "autodiff/autodiff.hpp"
+#include "kernels.hpp"
+
+using tapegrad::Tape;
+using tapegrad::Var;
+
+namespace {
+
+struct Data {
+  std::vector<double> x, h, y, near_one;
+  explicit Data(size_t n) : x(n), h(n), y(n), near_one(n) {
+    std::mt19937_64 rng(12345);
+    std::normal_distribution<double> normal;
+    for (size_t i = 0; i < n; ++i) {
+      x[i] = 0.3 * normal(rng);
+      h[i] = 0.3 * normal(rng);
+      y[i] = normal(rng);
+      near_one[i] = 1.0 + 1e-3 * normal(rng);
+    }
+  }
+};
+
+void set_counters(benchmark::State& state, double ops, double tape_bytes) {
+  state.counters["ns_per_op"] =
+      benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  if (tape_bytes > 0) state.counters["tape_bytes_per_op"] = tape_bytes / ops;
+}
+
+// ---- log-sum-exp (2 ops per element) ----
+template <class T>
+void BM_Lse(benchmark::State& state);
+
+template <>
+void BM_Lse<double>(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Data d(n);
+  for (auto _ : state) benchmark::DoNotOptimize(bench::lse(d.x.data(), n));
+  set_counters(state, 2.0 * double(n), 0);
+}
+
+template <>
+void BM_Lse<Var>(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Data d(n);
+  Tape tape;
+  std::vector<Var> x(n);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    tape.clear();
+    for (size_t i = 0; i < n; ++i) x[i] = d.x[i];
+    Var f = bench::lse(x.data(), n);
+    f.backward();
+    benchmark::DoNotOptimize(x[0].grad());
+    bytes = tape.scalar_bytes();
+  }
+  set_counters(state, 2.0 * double(n), double(bytes));
+}
+
+// ---- stochastic volatility (13 ops per element) ----
+template <class T>
+void BM_StochVol(benchmark::State& state);
+
+template <>
+void BM_StochVol<double>(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Data d(n);
+  double mu = -0.5, phi = 0.9, sigma = 0.3;
+  for (auto _ : state) {
+    // The parameters are inputs, as on the tape: hide their values so log(sigma) is not folded.
+    benchmark::DoNotOptimize(mu);
+    benchmark::DoNotOptimize(phi);
+    benchmark::DoNotOptimize(sigma);
+    benchmark::DoNotOptimize(bench::stoch_vol(d.h.data(), mu, phi, sigma, d.y.data(), n));
+  }
+  set_counters(state, 13.0 * double(n), 0);
+}
+
+template <>
+void BM_StochVol<Var>(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Data d(n);
+  Tape tape;
+  std::vector<Var> h(n);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    tape.clear();
+    for (size_t i = 0; i < n; ++i) h[i] = d.h[i];
+    Var mu = -0.5, phi = 0.9, sigma = 0.3;
+    Var lp = bench::stoch_vol(h.data(), mu, phi, sigma, d.y.data(), n);
+    lp.backward();
+    benchmark::DoNotOptimize(sigma.grad());
+    bytes = tape.scalar_bytes();
+  }
+  set_counters(state, 13.0 * double(n), double(bytes));
+}
+
+// ---- sum and product loops (1 op per element) ----
+template <class T, bool kProduct>
+void BM_Loop(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Data d(n);
+  const std::vector<double>& src = kProduct ? d.near_one : d.x;
+  auto kernel = [&](const auto* p) { return kProduct ? bench::product_loop(p, n) : bench::sum_loop(p, n); };
+  if constexpr (std::is_same_v<T, double>) {
+    for (auto _ : state) benchmark::DoNotOptimize(kernel(src.data()));
+    set_counters(state, double(n), 0);
+  } else {
+    Tape tape;
+    std::vector<Var> x(n);
+    size_t bytes = 0;
+    for (auto _ : state) {
+      tape.clear();
+      for (size_t i = 0; i < n; ++i) x[i] = src[i];
+      Var f = kernel(x.data());
+      f.backward();
+      benchmark::DoNotOptimize(x[0].grad());
+      bytes = tape.scalar_bytes();
+    }
+    set_counters(state, double(n), double(bytes));
+  }
+}
+
+}  // namespace
+
+#define SCALAR_SIZES RangeMultiplier(10)->Range(1000, 1000000)
+BENCHMARK_TEMPLATE(BM_Lse, double)->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_Lse, Var)->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_StochVol, double)->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_StochVol, Var)->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_Loop, double, false)->Name("BM_Sum<double>")->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_Loop, Var, false)->Name("BM_Sum<Var>")->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_Loop, double, true)->Name("BM_Product<double>")->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_Loop, Var, true)->Name("BM_Product<Var>")->SCALAR_SIZES;
+
+BENCHMARK_MAIN();
