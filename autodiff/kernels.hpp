@@ -5,22 +5,24 @@
 #include <cstdint>
 
 #include "autodiff/array.hpp"
+#include "autodiff/parallel.hpp"
 
 namespace tapegrad::kernels {
 
-/// Elementwise loops at least this long run on every core (OpenMP); shorter ones stay serial.
+/// Elementwise loops at least this long run on every core; shorter ones stay serial.
 inline constexpr int64_t kParallelThreshold = 1 << 15;
 
 /// f(i) for i in [0, n), vectorisable, parallel when large.
 template <class F>
 void parallel_for(int64_t n, F&& f) {
-  if (n >= kParallelThreshold) {
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) f(i);
-  } else {
+  auto chunk = [&f](int64_t begin, int64_t end) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) f(i);
-  }
+    for (int64_t i = begin; i < end; ++i) f(i);
+  };
+  if (n >= kParallelThreshold)
+    detail::parallel_chunks(n, chunk);
+  else
+    chunk(0, n);
 }
 
 /// Visits every element of `out` in row-major order: f(i, offsets) with offsets[k] the element's
