@@ -1,6 +1,8 @@
 #pragma once
 // The error hierarchy. Users catch tapegrad::Error; tests match on the subtype.
 // Messages follow "<op>: <what is wrong>, got <lhs> and <rhs>".
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -40,5 +42,8 @@ template <class E = Error, class... Args>
   ((cond) ? void(0) : ::tapegrad::detail::assert_fail(#cond, __FILE__, __LINE__))
 
 namespace tapegrad::detail {
-[[noreturn]] void assert_fail(const char* cond, const char* file, int line);
+[[noreturn]] inline void assert_fail(const char* cond, const char* file, int line) {
+  std::fprintf(stderr, "tapegrad internal error: %s at %s:%d\n", cond, file, line);
+  std::abort();
 }
+}  // namespace tapegrad::detail

@@ -34,6 +34,22 @@ void set_counters(benchmark::State& state, double ops, double tape_bytes) {
   if (tape_bytes > 0) state.counters["tape_bytes_per_op"] = tape_bytes / ops;
 }
 
+/// One gradient per iteration on a reused tape: record(tape) sets the inputs, records and returns
+/// the output and a Var to read; backward; read the gradient.
+template <class Record>
+void gradient_loop(benchmark::State& state, double ops, Record record) {
+  Tape tape;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    tape.clear();
+    auto [output, input] = record();
+    output.backward();
+    benchmark::DoNotOptimize(input.grad());
+    bytes = tape.scalar_bytes();
+  }
+  set_counters(state, ops, double(bytes));
+}
+
 // ---- log-sum-exp (2 ops per element) ----
 template <class T>
 void BM_Lse(benchmark::State& state);
@@ -50,18 +66,11 @@ template <>
 void BM_Lse<Var>(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   Data d(n);
-  Tape tape;
   std::vector<Var> x(n);
-  size_t bytes = 0;
-  for (auto _ : state) {
-    tape.clear();
+  gradient_loop(state, 2.0 * double(n), [&] {
     for (size_t i = 0; i < n; ++i) x[i] = d.x[i];
-    Var f = bench::lse(x.data(), n);
-    f.backward();
-    benchmark::DoNotOptimize(x[0].grad());
-    bytes = tape.scalar_bytes();
-  }
-  set_counters(state, 2.0 * double(n), double(bytes));
+    return std::pair{bench::lse(x.data(), n), x[0]};
+  });
 }
 
 // ---- stochastic volatility (13 ops per element) ----
@@ -87,19 +96,12 @@ template <>
 void BM_StochVol<Var>(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   Data d(n);
-  Tape tape;
   std::vector<Var> h(n);
-  size_t bytes = 0;
-  for (auto _ : state) {
-    tape.clear();
+  gradient_loop(state, 13.0 * double(n), [&] {
     for (size_t i = 0; i < n; ++i) h[i] = d.h[i];
     Var mu = -0.5, phi = 0.9, sigma = 0.3;
-    Var lp = bench::stoch_vol(h.data(), mu, phi, sigma, d.y.data(), n);
-    lp.backward();
-    benchmark::DoNotOptimize(sigma.grad());
-    bytes = tape.scalar_bytes();
-  }
-  set_counters(state, 13.0 * double(n), double(bytes));
+    return std::pair{bench::stoch_vol(h.data(), mu, phi, sigma, d.y.data(), n), sigma};
+  });
 }
 
 // ---- sum and product loops (1 op per element) ----
@@ -113,18 +115,11 @@ void BM_Loop(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(kernel(src.data()));
     set_counters(state, double(n), 0);
   } else {
-    Tape tape;
     std::vector<Var> x(n);
-    size_t bytes = 0;
-    for (auto _ : state) {
-      tape.clear();
+    gradient_loop(state, double(n), [&] {
       for (size_t i = 0; i < n; ++i) x[i] = src[i];
-      Var f = kernel(x.data());
-      f.backward();
-      benchmark::DoNotOptimize(x[0].grad());
-      bytes = tape.scalar_bytes();
-    }
-    set_counters(state, double(n), double(bytes));
+      return std::pair{kernel(x.data()), x[0]};
+    });
   }
 }
 

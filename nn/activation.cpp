@@ -1,0 +1,61 @@
+#include "nn/activation.hpp"
+
+#include <array>
+#include <cmath>
+#include <utility>
+
+#include "autodiff/error.hpp"
+
+namespace tapegrad::nn {
+
+namespace {
+constexpr std::array<std::pair<Activation, std::string_view>, 6> kNames{{{Activation::identity, "identity"},
+                                                                       {Activation::sigmoid, "sigmoid"},
+                                                                       {Activation::tanh, "tanh"},
+                                                                       {Activation::relu, "relu"},
+                                                                       {Activation::leaky_relu, "leaky_relu"},
+                                                                       {Activation::softplus, "softplus"}}};
+double sigmoid(double x) {
+  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
+  const double e = std::exp(x);
+  return e / (1.0 + e);
+}
+}  // namespace
+
+std::string_view activation_name(Activation a) {
+  for (auto [act, name] : kNames)
+    if (act == a) return name;
+  return "unknown";
+}
+
+Activation activation_from_name(std::string_view name) {
+  for (auto [act, n] : kNames)
+    if (n == name) return act;
+  raise<ValueError>("unknown activation '{}' (known: identity, sigmoid, tanh, relu, leaky_relu, softplus)", name);
+}
+
+double activate(Activation a, double x) {
+  switch (a) {
+    case Activation::identity: return x;
+    case Activation::sigmoid: return sigmoid(x);
+    case Activation::tanh: return std::tanh(x);
+    case Activation::relu: return x > 0 ? x : 0.0;
+    case Activation::leaky_relu: return x > 0 ? x : kLeakySlope * x;
+    case Activation::softplus: return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x)));
+  }
+  return x;
+}
+
+double activate_derivative(Activation a, double x) {
+  switch (a) {
+    case Activation::identity: return 1.0;
+    case Activation::sigmoid: { const double s = sigmoid(x); return s * (1.0 - s); }
+    case Activation::tanh: { const double t = std::tanh(x); return 1.0 - t * t; }
+    case Activation::relu: return x > 0 ? 1.0 : 0.0;
+    case Activation::leaky_relu: return x > 0 ? 1.0 : kLeakySlope;
+    case Activation::softplus: return sigmoid(x);
+  }
+  return 1.0;
+}
+
+}  // namespace tapegrad::nn

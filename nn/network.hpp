@@ -1,0 +1,127 @@
+#pragma once
+// A neuron-level network (seed eq. 1): any DAG of neurons with integer ids. Inputs are the source
+// nodes (o = x, no psi, beta or sigma); every other neuron computes
+//   psi_k = sum_{l:(l,k)} w_kl r_kl o_l + beta_k,   o_k = sigma_k(psihat_k)
+// with psihat_k = psi_k, or batch-normalised (eq. 17) when the neuron has batch norm.
+// A neuron may be an output and feed others, may reach no output, and may have no incoming arrow
+// (psi = beta). Neurons and arrows are added in any order; finalize() validates and sorts.
+//
+// This header is tape-free: the closed-form reference and the tape model both read it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nn/activation.hpp"
+
+namespace tapegrad::nn {
+
+enum class BatchNormMode {
+  /// Ioffe & Szegedy: differentiate through the batch mean and variance (a true gradient).
+  full,
+  /// The seed note's variant (eq. 21): batch mean and variance held fixed in the backward pass.
+  /// The result is not the gradient of any function (shared/NOTES-seed.md b).
+  seed,
+};
+
+/// The losses of the seed networks, summed over the minibatch (seed eq. 7-9) or averaged.
+enum class LossKind {
+  sse,            // 0.5 ||z - y||^2 per example
+  cross_entropy,  // softmax cross-entropy against a class index per example
+};
+
+struct NeuronSpec {
+  int64_t id = 0;
+  Activation activation = Activation::identity;
+  double beta = 0.0;
+  bool batch_norm = false;
+  double gamma = 1.0;  // eq. 17 scale
+  double theta = 0.0;  // eq. 17 shift
+};
+
+struct ArrowSpec {
+  int64_t from = 0;
+  int64_t to = 0;
+  double w = 0.0;
+  std::optional<double> keep;  // DropConnect keep probability p_kl (eq. 10); default_keep if unset
+};
+
+/// The network's trainable values in the finalized order (see Network::units/edges).
+struct Parameters {
+  std::vector<double> w;      // per edge
+  std::vector<double> beta;   // per unit (0 for inputs)
+  std::vector<double> gamma;  // per unit (1 where no batch norm)
+  std::vector<double> theta;  // per unit (0 where no batch norm)
+};
+
+class Network {
+ public:
+  // ---- building (any order) ----
+  void add_input(int64_t id);
+  void add_neuron(const NeuronSpec& spec);
+  void add_arrow(const ArrowSpec& spec);
+  void set_outputs(std::vector<int64_t> ids);
+
+  /// Keep probability of arrows that do not set their own (1: no dropout).
+  double default_keep = 1.0;
+  BatchNormMode batch_norm_mode = BatchNormMode::full;
+  double batch_norm_eps = 1e-5;
+  /// Running-statistics update weight (PyTorch's BN momentum).
+  double batch_norm_momentum = 0.1;
+
+  /// Validates (ValueError naming what and where) and computes the sorted view below.
+  void finalize();
+  bool finalized() const { return finalized_; }
+
+  // ---- the finalized view ----
+  struct Unit {
+    int64_t id;
+    bool is_input;
+    Activation activation;
+    bool batch_norm;
+    uint32_t in_begin, in_end;  // its incoming edges
+  };
+  struct Edge {
+    uint32_t src, dst;  // unit indices
+    double keep;
+  };
+  /// Inputs first (in input order), then neurons in a topological order.
+  const std::vector<Unit>& units() const { return checked().units_; }
+  /// Grouped by destination, in unit order.
+  const std::vector<Edge>& edges() const { return checked().edges_; }
+  const std::vector<uint32_t>& output_units() const { return checked().outputs_; }
+  size_t num_inputs() const { return inputs_.size(); }
+  size_t num_outputs() const { return output_ids_.size(); }
+  /// Unit index of a neuron id; ValueError if unknown.
+  uint32_t unit_of(int64_t id) const;
+  /// Edge index of arrow (from, to); ValueError if there is none.
+  uint32_t edge_of(int64_t from, int64_t to) const;
+
+  Parameters parameters() const;
+  void set_parameters(const Parameters& p);
+
+  // Raw specs, as built or loaded (for saving).
+  const std::vector<int64_t>& input_ids() const { return inputs_; }
+  const std::vector<int64_t>& output_ids() const { return output_ids_; }
+  const std::vector<NeuronSpec>& neuron_specs() const { return neurons_; }
+  const std::vector<ArrowSpec>& arrow_specs() const { return arrows_; }
+
+ private:
+  const Network& checked() const;
+  std::vector<int64_t> inputs_;
+  std::vector<NeuronSpec> neurons_;
+  std::vector<ArrowSpec> arrows_;
+  std::vector<int64_t> output_ids_;
+
+  bool finalized_ = false;
+  std::vector<Unit> units_;
+  std::vector<Edge> edges_;
+  std::vector<uint32_t> edge_spec_;  // edge -> index into arrows_
+  std::vector<int> unit_spec_;       // unit -> index into neurons_ (-1 for inputs)
+  std::vector<uint32_t> outputs_;
+};
+
+/// Graphviz DOT text: neurons (inputs as boxes, outputs double circles), arrows labelled with w.
+std::string to_dot(const Network& net);
+
+}  // namespace tapegrad::nn

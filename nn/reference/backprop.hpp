@@ -1,0 +1,38 @@
+#pragma once
+// The closed-form reference: back-propagation written out as the seed note's lambda equations,
+// with no tape (this folder includes no tape header; a test enforces it). It is the independent
+// check of the tape model and the baseline the benchmarks race against.
+//
+// Layout: per-unit rows of m examples, units in Network::units() order.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "nn/network.hpp"
+
+namespace tapegrad::nn::reference {
+
+struct Options {
+  LossKind loss = LossKind::sse;
+  bool mean = false;  // divide the summed loss by m
+  /// DropConnect masks r (eq. 11): empty (r = 1), one value per edge (one mask for the minibatch),
+  /// or m * edges values (row i is example i's mask). Eval mode passes r = p (eq. 14).
+  std::span<const double> mask = {};
+};
+
+struct Result {
+  double loss = 0.0;
+  std::vector<double> psi;     // [units x m] pre-activations (eq. 1 / 11)
+  std::vector<double> psihat;  // [units x m] batch-normalised psi (eq. 17); = psi without batch norm
+  std::vector<double> out;     // [units x m] o_k (inputs: x)
+  std::vector<double> lambda;  // [units x m] lambda_k,i = dL/dpsi_k,i (eq. 4, 5, 13, 21)
+  Parameters grad;             // dL/dw (eq. 2, 12), dL/dbeta (eq. 3), dL/dgamma (eq. 22), dL/dtheta (eq. 23)
+};
+
+/// One forward and backward pass in training mode (batch statistics for batch-norm neurons, in the
+/// network's batch_norm_mode). x is [m x inputs] row-major; targets are [m x outputs] for sse or
+/// m class indices (as doubles) for cross-entropy.
+Result backprop(const Network& net, const Parameters& p, std::span<const double> x, std::span<const double> targets,
+                size_t m, const Options& options);
+
+}  // namespace tapegrad::nn::reference

@@ -1,0 +1,199 @@
+#include "nn/seed_model.hpp"
+
+#include <cmath>
+
+#include "autodiff/autodiff.hpp"
+#include "autodiff/tensor_section.hpp"
+#include "nn/loss.hpp"
+
+namespace tapegrad::nn {
+
+namespace {
+Tensor leaf(const std::vector<double>& v) {
+  return Tensor(Array(Shape{static_cast<int64_t>(v.size())}, v), true);
+}
+
+Tensor activation_op(Activation a, const Tensor& x) {
+  switch (a) {
+    case Activation::identity: return x;
+    case Activation::sigmoid: return sigmoid(x);
+    case Activation::tanh: return tanh(x);
+    case Activation::relu: return relu(x);
+    case Activation::leaky_relu: return leaky_relu(x, kLeakySlope);
+    case Activation::softplus: return softplus(x);
+  }
+  return x;
+}
+}  // namespace
+
+SeedModel::SeedModel(Network net) : net_(std::move(net)) {
+  if (!net_.finalized()) net_.finalize();
+  const Parameters p = net_.parameters();
+  w = leaf(p.w);
+  beta = leaf(p.beta);
+  gamma = leaf(p.gamma);
+  theta = leaf(p.theta);
+  running_mean_.assign(net_.units().size(), 0.0);
+  running_var_.assign(net_.units().size(), 1.0);
+}
+
+Parameters SeedModel::parameters() const {
+  return {w.value().to_vector(), beta.value().to_vector(), gamma.value().to_vector(), theta.value().to_vector()};
+}
+
+void SeedModel::draw_mask(std::mt19937_64& rng, size_t m, MaskMode mode) {
+  const auto& edges = net_.edges();
+  const size_t rows = mode == MaskMode::per_example ? m : 1;
+  mask_.resize(rows * edges.size());
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t e = 0; e < edges.size(); ++e) mask_[i * edges.size() + e] = u(rng) < edges[e].keep ? 1.0 : 0.0;
+}
+
+void SeedModel::set_mask(std::span<const double> mask) {
+  const size_t e = net_.edges().size();
+  if (mask.size() % std::max<size_t>(e, 1) != 0)
+    raise<ShapeError>("set_mask: {} values is not a whole number of masks of {} edges", mask.size(), e);
+  mask_.assign(mask.begin(), mask.end());
+}
+
+// psi_k,i = beta_k + sum_e w_e r_e,i o_src(e),i (eq. 1 / 11), one tape op for the whole minibatch.
+Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources) {
+  const auto& unit = net_.units()[k];
+  sources_.assign(sources.begin(), sources.end());
+  sources_.push_back(w);
+  sources_.push_back(beta);
+  detail::OpRecord op("psi", std::span<const Tensor>(sources_));
+  const int64_t m = x_.shape()[1];
+  const size_t fan_in = sources.size();
+  const uint32_t begin = unit.in_begin;
+  const int64_t n_edges = static_cast<int64_t>(net_.edges().size());
+  // r: training uses the drawn mask (or 1); eval uses the keep probabilities (eq. 14).
+  std::vector<double>& r_src = mask_;
+  const double* r = nullptr;
+  bool per_example = false;
+  if (!training_) {
+    std::vector<double> keep(net_.edges().size());
+    for (size_t e = 0; e < keep.size(); ++e) keep[e] = net_.edges()[e].keep;
+    r = op.section().stash(std::span<const double>(keep));
+  } else if (!r_src.empty()) {
+    per_example = r_src.size() > net_.edges().size();
+    if (per_example && r_src.size() != static_cast<size_t>(m) * net_.edges().size())
+      raise<ShapeError>("psi: a per-example mask has {} values, expected {} x {}", r_src.size(), m, n_edges);
+    r = op.section().stash(std::span<const double>(r_src));
+  }
+  Array& y = op.output(Shape{m}, DType::f64);
+  {
+    const double* wv = op.in(fan_in).data<double>();
+    double* py = y.data<double>();
+    const double b = op.in(fan_in + 1).data<double>()[k];
+    for (int64_t i = 0; i < m; ++i) py[i] = b;
+    for (size_t j = 0; j < fan_in; ++j) {
+      const int64_t e = begin + static_cast<int64_t>(j);
+      const double* o = op.in(j).data<double>();
+      for (int64_t i = 0; i < m; ++i) {
+        const double re = r ? r[per_example ? i * n_edges + e : e] : 1.0;
+        py[i] += wv[e] * re * o[i];
+      }
+    }
+  }
+  return op.finish([k, begin, fan_in, r, per_example, m, n_edges](BackwardContext& c) {
+    const double* g = c.grad_output().data<double>();
+    const double* wv = c.input(fan_in).data<double>();
+    if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i g_i  (eq. 3)
+      double s = 0;
+      for (int64_t i = 0; i < m; ++i) s += g[i];
+      c.grad_input(fan_in + 1).data<double>()[k] += s;
+    }
+    double* gw = c.needs_grad(fan_in) ? c.grad_input(fan_in).data<double>() : nullptr;
+    for (size_t j = 0; j < fan_in; ++j) {
+      const int64_t e = begin + static_cast<int64_t>(j);
+      const double* o = c.input(j).data<double>();
+      double* go = c.needs_grad(j) ? c.grad_input(j).data<double>() : nullptr;
+      double sw = 0;
+      for (int64_t i = 0; i < m; ++i) {
+        const double gr = g[i] * (r ? r[per_example ? i * n_edges + e : e] : 1.0);
+        sw += gr * o[i];                 // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
+        if (go) go[i] += gr * wv[e];     // d o_i += g_i w_e r_e,i       (eq. 4, 13)
+      }
+      if (gw) gw[e] += sw;
+    }
+  });
+}
+
+SeedModel::Output SeedModel::forward(const Array& x) {
+  const size_t n_in = net_.num_inputs();
+  if (x.rank() != 2 || x.shape()[1] != static_cast<int64_t>(n_in))
+    raise<ShapeError>("SeedModel::forward: x must be [m, {}], got {}", n_in, x.shape());
+  if (x.dtype() != DType::f64) raise<ValueError>("SeedModel::forward: x must be float64, got {}", dtype_name(x.dtype()));
+  const int64_t m = x.shape()[0];
+  for (int64_t i = 0; i < x.numel(); ++i)
+    if (!std::isfinite(x.at(i)))
+      raise<ValueError>("SeedModel::forward: non-finite input {} at example {}, input {}", x.at(i), i / static_cast<int64_t>(n_in),
+                        i % static_cast<int64_t>(n_in));
+  // The minibatch as [inputs, m], one contiguous row per input neuron.
+  if (!x_.defined()) x_ = Tensor(Array(Shape{static_cast<int64_t>(n_in), m}));
+  Array& xv = x_.mutable_value();
+  xv.resize(Shape{static_cast<int64_t>(n_in), m}, DType::f64);
+  for (int64_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < n_in; ++j) xv.set(static_cast<int64_t>(j) * m + i, x.at(i * static_cast<int64_t>(n_in) + static_cast<int64_t>(j)));
+
+  const auto& units = net_.units();
+  const auto& edges = net_.edges();
+  Output result;
+  result.psi.assign(units.size(), Tensor());
+  out_.assign(units.size(), Tensor());
+  for (size_t j = 0; j < n_in; ++j) out_[j] = reshape(slice(x_, 0, static_cast<int64_t>(j), static_cast<int64_t>(j) + 1), {m});
+  std::vector<Tensor> sources;
+  for (size_t k = n_in; k < units.size(); ++k) {
+    const auto& u = units[k];
+    sources.clear();
+    for (uint32_t e = u.in_begin; e < u.in_end; ++e) sources.push_back(out_[edges[e].src]);
+    const Tensor psi = psi_op(static_cast<uint32_t>(k), sources);
+    result.psi[k] = psi;
+    Tensor pre = psi;
+    if (u.batch_norm) {
+      const std::vector<int64_t> idx{static_cast<int64_t>(k)};
+      const Tensor g = index_select(gamma, 0, idx), t = index_select(theta, 0, idx);
+      const double eps = net_.batch_norm_eps;
+      if (training_) {
+        if (m < 2 && net_.batch_norm_mode == BatchNormMode::full)
+          raise<ValueError>("batch norm: training needs a minibatch of at least 2 (got {}) for neuron {}", m, u.id);
+        const bool seed = net_.batch_norm_mode == BatchNormMode::seed;
+        Tensor mu = mean(psi);                        // eq. 18
+        Tensor var = mean(square(psi - mu));          // eq. 19 (biased)
+        if (seed) {                                   // eq. 21: both statistics held fixed
+          mu = mu.detach();
+          var = var.detach();
+        }
+        pre = g * (psi - mu) / sqrt(var + eps) + t;   // eq. 17
+        const double mom = net_.batch_norm_momentum;
+        running_mean_[k] = (1 - mom) * running_mean_[k] + mom * mu.item();
+        running_var_[k] = (1 - mom) * running_var_[k] + mom * var.item() * double(m) / double(std::max<int64_t>(m - 1, 1));
+      } else {
+        pre = g * ((psi - running_mean_[k]) * (1.0 / std::sqrt(running_var_[k] + eps))) + t;
+      }
+    }
+    out_[k] = activation_op(u.activation, pre);  // eq. 16
+  }
+  std::vector<Tensor> zs;
+  for (uint32_t o : net_.output_units()) zs.push_back(out_[o]);
+  result.z = stack(zs, 1);
+  return result;
+}
+
+Tensor SeedModel::loss(const Tensor& z, std::span<const double> targets, LossKind kind, bool mean) {
+  const int64_t m = z.shape()[0];
+  const Reduction r = mean ? Reduction::mean : Reduction::sum;
+  if (kind == LossKind::sse) {
+    if (static_cast<int64_t>(targets.size()) != z.numel())
+      raise<ShapeError>("loss: {} targets for outputs {}", targets.size(), z.shape());
+    return sse_loss(z, Tensor(Array(z.shape(), targets)), r);
+  }
+  std::vector<int64_t> labels(targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) labels[i] = static_cast<int64_t>(targets[i]);
+  if (static_cast<int64_t>(labels.size()) != m) raise<ShapeError>("loss: {} class labels for {} examples", labels.size(), m);
+  return cross_entropy(z, labels, r);
+}
+
+}  // namespace tapegrad::nn

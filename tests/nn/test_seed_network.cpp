@@ -1,0 +1,277 @@
+// The seed network three ways: the tape model, the closed-form reference (nn/reference) and
+// central differences of the reference's loss, on thousands of random DAGs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autodiff/autodiff.hpp"
+#include "nn/reference/backprop.hpp"
+#include "nn/seed_model.hpp"
+#include "support/check.hpp"
+#include "support/random_dag.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::nn;
+
+namespace {
+
+bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)}); }
+
+struct Case {
+  Network net;
+  size_t m = 1;
+  std::vector<double> x, targets, mask;
+  reference::Options options;
+};
+
+Case random_case(std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::normal_distribution<double> normal;
+  test::DagOptions opts{unit(rng) < 0.4, unit(rng) < 0.4};
+  Case c;
+  c.net = test::random_dag(rng, opts);
+  c.net.batch_norm_mode = unit(rng) < 0.5 ? BatchNormMode::full : BatchNormMode::seed;
+  bool has_bn = false;
+  for (const auto& u : c.net.units()) has_bn = has_bn || u.batch_norm;
+  c.m = static_cast<size_t>(std::uniform_int_distribution<int>(has_bn ? 2 : 1, 16)(rng));
+  const size_t n_in = c.net.num_inputs(), n_out = c.net.num_outputs(), E = c.net.edges().size();
+  for (size_t i = 0; i < c.m * n_in; ++i) c.x.push_back(normal(rng));
+  c.options.loss = unit(rng) < 0.5 || n_out < 2 ? LossKind::sse : LossKind::cross_entropy;
+  c.options.mean = unit(rng) < 0.3;
+  if (c.options.loss == LossKind::sse)
+    for (size_t i = 0; i < c.m * n_out; ++i) c.targets.push_back(normal(rng));
+  else
+    for (size_t i = 0; i < c.m; ++i) c.targets.push_back(double(std::uniform_int_distribution<size_t>(0, n_out - 1)(rng)));
+  if (opts.dropout) {
+    const size_t rows = unit(rng) < 0.5 ? 1 : c.m;
+    for (size_t i = 0; i < rows; ++i)
+      for (size_t e = 0; e < E; ++e) c.mask.push_back(unit(rng) < c.net.edges()[e].keep ? 1.0 : 0.0);
+  }
+  c.options.mask = c.mask;
+  return c;
+}
+
+/// relu/leaky_relu pre-activations within 1e-3 of the kink make finite differences meaningless.
+bool near_kink(const Case& c, const reference::Result& r) {
+  const auto& units = c.net.units();
+  for (size_t k = c.net.num_inputs(); k < units.size(); ++k)
+    if (units[k].activation == Activation::relu || units[k].activation == Activation::leaky_relu)
+      for (size_t i = 0; i < c.m; ++i)
+        if (std::abs(r.psihat[k * c.m + i]) < 1e-3) return true;
+  return false;
+}
+
+double reference_loss(const Case& c, const Parameters& p) {
+  return reference::backprop(c.net, p, c.x, c.targets, c.m, c.options).loss;
+}
+
+}  // namespace
+
+TEST_SUITE("seed network") {
+  TEST_CASE("tape, closed form and central differences agree on 2000 random DAGs") {
+    std::mt19937_64 rng(2024);
+    int compared = 0, fd_checked = 0, skipped = 0;
+    for (int trial = 0; trial < 2000; ++trial) {
+      Case c = random_case(rng);
+      const Parameters p = c.net.parameters();
+      const auto ref = reference::backprop(c.net, p, c.x, c.targets, c.m, c.options);
+      if (near_kink(c, ref)) {
+        ++skipped;
+        continue;
+      }
+      CAPTURE(trial);
+      Tape tape;
+      SeedModel model(c.net);
+      model.set_mask(c.mask);
+      const Array x(Shape{static_cast<int64_t>(c.m), static_cast<int64_t>(c.net.num_inputs())}, c.x);
+      const auto out = model.forward(x);
+      Tensor loss = SeedModel::loss(out.z, c.targets, c.options.loss, c.options.mean);
+      loss.backward();
+      ++compared;
+
+      REQUIRE(agree(loss.item(), ref.loss, 1e-10));
+      const size_t U = c.net.units().size();
+      for (size_t k = c.net.num_inputs(); k < U; ++k)
+        for (size_t i = 0; i < c.m; ++i) {
+          const auto ki = static_cast<int64_t>(i);
+          REQUIRE(agree(out.psi[k].value().at(ki), ref.psi[k * c.m + i], 1e-10));
+          REQUIRE(agree(out.psi[k].grad().at(ki), ref.lambda[k * c.m + i], 1e-10));  // lambda_k,i
+        }
+      const Parameters g{model.w.grad().to_vector(), model.beta.grad().to_vector(), model.gamma.grad().to_vector(),
+                         model.theta.grad().to_vector()};
+      for (size_t e = 0; e < g.w.size(); ++e) REQUIRE(agree(g.w[e], ref.grad.w[e], 1e-10));
+      for (size_t u = 0; u < U; ++u) {
+        REQUIRE(agree(g.beta[u], ref.grad.beta[u], 1e-10));
+        REQUIRE(agree(g.gamma[u], ref.grad.gamma[u], 1e-10));
+        REQUIRE(agree(g.theta[u], ref.grad.theta[u], 1e-10));
+      }
+
+      // Central differences of the loss: a true gradient only without seed-mode batch norm.
+      bool seed_bn = false;
+      for (const auto& u : c.net.units()) seed_bn = seed_bn || (u.batch_norm && c.net.batch_norm_mode == BatchNormMode::seed);
+      if (seed_bn) continue;
+      ++fd_checked;
+      auto check_fd = [&](std::vector<double> Parameters::*field, const std::vector<double>& analytic) {
+        Parameters q = p;
+        for (size_t j = 0; j < analytic.size(); ++j) {
+          const double v = (p.*field)[j], h = 1e-6 * std::max(1.0, std::abs(v));
+          (q.*field)[j] = v + h;
+          const double up = reference_loss(c, q);
+          (q.*field)[j] = v - h;
+          const double down = reference_loss(c, q);
+          (q.*field)[j] = v;
+          const double numeric = (up - down) / (2 * h);
+          CAPTURE(j);
+          REQUIRE(std::abs(numeric - analytic[j]) <= 1e-6 + 1e-5 * std::abs(numeric));
+        }
+      };
+      check_fd(&Parameters::w, g.w);
+      check_fd(&Parameters::beta, g.beta);
+      check_fd(&Parameters::gamma, g.gamma);
+      check_fd(&Parameters::theta, g.theta);
+    }
+    MESSAGE("compared " << compared << " DAGs, " << fd_checked << " also by central differences, " << skipped
+                        << " skipped near a relu kink");
+    CHECK(compared >= 1900);
+    CHECK(fd_checked >= 1000);
+  }
+
+  TEST_CASE("seed-mode batch norm moves beta although the training forward pass ignores it") {
+    // NOTES b.1: under full BN dL/dbeta_k = sum_i lambda_i = 0; under the seed's rule it is not.
+    Network net;
+    net.add_input(0);
+    net.add_neuron({.id = 1, .activation = Activation::tanh, .beta = 0.3, .batch_norm = true, .gamma = 1.5, .theta = 0.2});
+    net.add_neuron({.id = 2, .activation = Activation::identity});
+    net.add_arrow({0, 1, 0.8, {}});
+    net.add_arrow({1, 2, -1.1, {}});
+    net.set_outputs({2});
+    net.finalize();
+    const std::vector<double> x{0.5, -1.0, 2.0}, y{1.0, 0.0, -1.0};
+    const uint32_t k = net.unit_of(1);
+    net.batch_norm_mode = BatchNormMode::full;
+    const auto full = reference::backprop(net, net.parameters(), x, y, 3, {});
+    CHECK(std::abs(full.grad.beta[k]) < 1e-15);
+    net.batch_norm_mode = BatchNormMode::seed;
+    const auto seed = reference::backprop(net, net.parameters(), x, y, 3, {});
+    CHECK(std::abs(seed.grad.beta[k]) > 1e-3);
+    CHECK(seed.grad.gamma[k] == doctest::Approx(full.grad.gamma[k]).epsilon(1e-12));  // eq. 22-25 agree
+    CHECK(seed.grad.theta[k] == doctest::Approx(full.grad.theta[k]).epsilon(1e-12));
+  }
+
+  TEST_CASE("a hand-worked network: input -> sigmoid -> identity output, sse") {
+    // x = 2, w1 = 0.5, beta1 = -1: psi1 = 0, o1 = sigmoid(0) = 0.5.
+    // w2 = 3, beta2 = 0.25: z = psi2 = 1.75. y = 1: L = 0.5 (0.75)^2 = 0.28125.
+    // lambda2 = z - y = 0.75 (eq. 5, identity output); dL/dw2 = lambda2 o1 = 0.375 (eq. 2).
+    // lambda1 = sigma'(0) w2 lambda2 = 0.25 * 3 * 0.75 = 0.5625 (eq. 4); dL/dw1 = lambda1 x = 1.125.
+    Network net;
+    net.add_input(10);
+    net.add_neuron({.id = 20, .activation = Activation::sigmoid, .beta = -1.0});
+    net.add_neuron({.id = 30, .activation = Activation::identity, .beta = 0.25});
+    net.add_arrow({20, 30, 3.0, {}});
+    net.add_arrow({10, 20, 0.5, {}});
+    net.set_outputs({30});
+    net.finalize();
+    Tape tape;
+    SeedModel model(net);
+    const auto out = model.forward(Array(Shape{1, 1}, {2.0}));
+    const std::vector<double> y{1.0};
+    Tensor loss = SeedModel::loss(out.z, y, LossKind::sse);
+    loss.backward();
+    CHECK(loss.item() == doctest::Approx(0.28125).epsilon(1e-15));
+    CHECK(out.psi[net.unit_of(30)].grad().item() == doctest::Approx(0.75));
+    CHECK(out.psi[net.unit_of(20)].grad().item() == doctest::Approx(0.5625));
+    CHECK(model.w.grad().at(net.edge_of(20, 30)) == doctest::Approx(0.375));
+    CHECK(model.w.grad().at(net.edge_of(10, 20)) == doctest::Approx(1.125));
+    CHECK(model.beta.grad().at(net.unit_of(20)) == doctest::Approx(0.5625));
+  }
+
+  TEST_CASE("eval mode scales weights by the keep probability (eq. 14)") {
+    // One input, one identity output, w = 2, keep 0.25: eval psi = 2 * 0.25 * x.
+    Network net;
+    net.add_input(0);
+    net.add_neuron({.id = 1});
+    net.add_arrow({0, 1, 2.0, 0.25});
+    net.set_outputs({1});
+    Tape tape;
+    SeedModel model(net);
+    model.eval();
+    CHECK(model.forward(Array(Shape{1, 1}, {3.0})).z.item() == doctest::Approx(1.5));
+    model.train();
+    model.set_mask(std::vector<double>{0.0});
+    CHECK(model.forward(Array(Shape{1, 1}, {3.0})).z.item() == 0.0);
+  }
+}
+
+TEST_SUITE("seed network errors") {
+  auto base = [] {
+    Network net;
+    net.add_input(1);
+    net.add_neuron({.id = 2, .activation = Activation::tanh});
+    net.add_neuron({.id = 3});
+    net.add_arrow({1, 2, 0.5, {}});
+    net.add_arrow({2, 3, 0.5, {}});
+    net.set_outputs({3});
+    return net;
+  };
+
+  TEST_CASE("a cycle is an error that names neurons on it") {
+    Network net = base();
+    net.add_neuron({.id = 4});
+    net.add_arrow({3, 4, 1.0, {}});
+    net.add_arrow({4, 2, 1.0, {}});
+    const auto msg = test::message_of<ValueError>([&] { net.finalize(); });
+    CHECK(test::contains(msg, "cycle"));
+    // the cycle, from whichever neuron the walk starts at
+    CHECK(test::contains(msg, "2 -> 3"));
+    CHECK(test::contains(msg, "3 -> 4"));
+    CHECK(test::contains(msg, "4 -> 2"));
+  }
+
+  TEST_CASE("bad structure is explained") {
+    {
+      Network net = base();
+      net.add_arrow({1, 9, 1.0, {}});
+      CHECK(test::contains(test::message_of<ValueError>([&] { net.finalize(); }), "unknown id 9"));
+    }
+    {
+      Network net = base();
+      net.add_arrow({1, 2, 1.0, {}});
+      CHECK(test::contains(test::message_of<ValueError>([&] { net.finalize(); }), "duplicate arrow 1 -> 2"));
+    }
+    {
+      Network net = base();
+      net.add_arrow({3, 1, 1.0, {}});
+      CHECK(test::contains(test::message_of<ValueError>([&] { net.finalize(); }), "into input 1"));
+    }
+    {
+      Network net = base();
+      net.set_outputs({});
+      CHECK(test::contains(test::message_of<ValueError>([&] { net.finalize(); }), "no output"));
+    }
+    {
+      Network net;
+      net.add_neuron({.id = 2});
+      net.set_outputs({2});
+      CHECK(test::contains(test::message_of<ValueError>([&] { net.finalize(); }), "no input"));
+    }
+    for (double keep : {0.0, 1.5, -0.1}) {
+      Network net = base();
+      net.add_arrow({1, 3, 1.0, keep});
+      CHECK(test::contains(test::message_of<ValueError>([&] { net.finalize(); }), "keep probability"));
+    }
+  }
+
+  TEST_CASE("full-mode batch norm refuses to train on a minibatch of one; non-finite inputs are refused") {
+    Network net;
+    net.add_input(1);
+    net.add_neuron({.id = 2, .batch_norm = true});
+    net.add_arrow({1, 2, 1.0, {}});
+    net.set_outputs({2});
+    Tape tape;
+    SeedModel model(net);
+    CHECK(test::contains(test::message_of<ValueError>([&] { model.forward(Array(Shape{1, 1}, {1.0})); }),
+                         "at least 2"));
+    CHECK(test::contains(test::message_of<ValueError>([&] { model.forward(Array(Shape{2, 1}, {1.0, NAN})); }),
+                         "non-finite"));
+  }
+}
