@@ -44,6 +44,7 @@ void TensorSection::clear() {
   pool_used_ = 0;
   arena_.reset();
   backward_done_ = false;
+  swept_ = false;
 }
 
 uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
@@ -125,6 +126,12 @@ void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions o
         "backward: this recording was already swept; a second sweep would add into the same "
         "gradients. Pass BackwardOptions{{.retain_graph = true}} to the first backward() to "
         "accumulate on purpose, or tape.clear() and record again");
+  // A retained recording swept again: intermediate gradients start from zero (only leaves
+  // accumulate), so the earlier sweep is not propagated twice.
+  if (swept_)
+    for (Slot& s : slots_)
+      if (!s.leaf) s.grad = nullptr;
+  swept_ = true;
   Array& g = grad_of(root);
   if (seed) {
     if (!(seed->shape() == g.shape()))

@@ -118,6 +118,7 @@ class TensorSection {
   size_t pool_used_ = 0;
   Arena arena_;
   bool backward_done_ = false;
+  bool swept_ = false;
 };
 
 /// One op being recorded: resolves its inputs on the active tape, gives it an output buffer, and

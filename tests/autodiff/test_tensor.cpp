@@ -182,3 +182,16 @@ TEST_SUITE("tensor") {
     CHECK(y.item() == doctest::Approx(expected).epsilon(1e-10));
   }
 }
+
+TEST_CASE("retain_graph: a second backward from another root does not re-propagate the first") {
+  Tape tape;
+  Tensor a = Tensor::full({1}, 2.0).requires_grad(true), b = Tensor::full({1}, 3.0).requires_grad(true);
+  Tensor fa = sum(square(a)), fb = sum(square(b));
+  fa.backward({.retain_graph = true});
+  fb.backward({.retain_graph = true});
+  CHECK(a.grad().item() == 4.0);
+  CHECK(b.grad().item() == 6.0);
+  fa.backward();  // leaves accumulate
+  CHECK(a.grad().item() == 8.0);
+  CHECK(b.grad().item() == 6.0);
+}
