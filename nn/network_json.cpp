@@ -1,0 +1,177 @@
+#include "nn/network_json.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "autodiff/error.hpp"
+
+namespace tapegrad::nn {
+
+using nlohmann::json;
+
+namespace {
+
+const char* mode_name(BatchNormMode m) { return m == BatchNormMode::full ? "full" : "seed"; }
+
+/// A field of an object, with the place named in the error when it is missing or mistyped.
+template <class T>
+T field(const json& obj, const char* key, const std::string& where) {
+  if (!obj.is_object()) raise<ValueError>("network JSON: {} must be an object", where);
+  const auto it = obj.find(key);
+  if (it == obj.end()) raise<ValueError>("network JSON: {}: missing field '{}'", where, key);
+  // Integers must be JSON integers (a float like 4.4e70 would not convert); numbers must be numbers.
+  bool ok = false;
+  if constexpr (std::is_integral_v<T>)
+    ok = it->is_number_integer();
+  else if constexpr (std::is_floating_point_v<T>)
+    ok = it->is_number();
+  else
+    ok = it->is_string();
+  if (!ok) raise<ValueError>("network JSON: {}: field '{}' has the wrong type ({})", where, key, it->type_name());
+  return it->template get<T>();
+}
+
+template <class T>
+T field_or(const json& obj, const char* key, T fallback, const std::string& where) {
+  return obj.contains(key) ? field<T>(obj, key, where) : fallback;
+}
+
+const json& array_field(const json& root, const char* key) {
+  const auto it = root.find(key);
+  if (it == root.end()) raise<ValueError>("network JSON: missing '{}'", key);
+  if (!it->is_array()) raise<ValueError>("network JSON: '{}' must be an array", key);
+  return *it;
+}
+
+}  // namespace
+
+std::string to_json(const Network& net) {
+  json j;
+  j["format"] = "tapegrad-network";
+  j["version"] = 1;
+  j["inputs"] = net.input_ids();
+  j["outputs"] = net.output_ids();
+  json neurons = json::array();
+  for (int64_t id : net.input_ids()) neurons.push_back({{"id", id}, {"type", "input"}});
+  for (const NeuronSpec& n : net.neuron_specs()) {
+    json o{{"id", n.id}, {"type", "neuron"}, {"activation", activation_name(n.activation)}, {"beta", n.beta}};
+    if (n.batch_norm) o["batch_norm"] = {{"gamma", n.gamma}, {"theta", n.theta}};
+    neurons.push_back(o);
+  }
+  j["neurons"] = neurons;
+  json arrows = json::array();
+  for (const ArrowSpec& a : net.arrow_specs()) {
+    json o{{"from", a.from}, {"to", a.to}, {"w", a.w}};
+    if (a.keep) o["keep"] = *a.keep;
+    arrows.push_back(o);
+  }
+  j["arrows"] = arrows;
+  j["dropout"] = {{"default_keep", net.default_keep}};
+  j["batch_norm"] = {{"mode", mode_name(net.batch_norm_mode)}, {"eps", net.batch_norm_eps},
+                     {"momentum", net.batch_norm_momentum}};
+  return j.dump(2) + "\n";
+}
+
+Network network_from_json(std::string_view text) {
+  json root;
+  try {
+    root = json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    raise<ValueError>("network JSON: malformed at byte {}: {}", e.byte, e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    raise<ValueError>("network JSON: {}", e.what());
+  }
+  if (!root.is_object()) raise<ValueError>("network JSON: the top level must be an object");
+  if (root.contains("format") && root["format"] != "tapegrad-network")
+    raise<ValueError>("network JSON: unknown format {}", root["format"].dump());
+  Network net;
+  const json& inputs = array_field(root, "inputs");
+  const json& outputs = array_field(root, "outputs");
+  std::vector<int64_t> input_ids, output_ids;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].is_number_integer()) raise<ValueError>("network JSON: inputs[{}] must be an integer id", i);
+    input_ids.push_back(inputs[i].get<int64_t>());
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i].is_number_integer()) raise<ValueError>("network JSON: outputs[{}] must be an integer id", i);
+    output_ids.push_back(outputs[i].get<int64_t>());
+  }
+  std::vector<int64_t> typed_inputs;
+  const json& neurons = array_field(root, "neurons");
+  for (size_t i = 0; i < neurons.size(); ++i) {
+    const std::string where = fmt::format("neurons[{}]", i);
+    const auto id = field<int64_t>(neurons[i], "id", where);
+    const auto type = field_or<std::string>(neurons[i], "type", "neuron", where);
+    if (type == "input") {
+      typed_inputs.push_back(id);
+      continue;
+    }
+    if (type != "neuron" && type != "hidden" && type != "output")
+      raise<ValueError>("network JSON: {} (id {}): unknown type '{}' (input, neuron)", where, id, type);
+    NeuronSpec n;
+    n.id = id;
+    try {
+      n.activation = activation_from_name(field_or<std::string>(neurons[i], "activation", "identity", where));
+    } catch (const ValueError& e) {
+      raise<ValueError>("network JSON: {} (id {}): {}", where, id, e.what());
+    }
+    n.beta = field_or<double>(neurons[i], "beta", 0.0, where);
+    if (neurons[i].contains("batch_norm")) {
+      const json& bn = neurons[i]["batch_norm"];
+      n.batch_norm = true;
+      n.gamma = field_or<double>(bn, "gamma", 1.0, where + ".batch_norm");
+      n.theta = field_or<double>(bn, "theta", 0.0, where + ".batch_norm");
+    }
+    net.add_neuron(n);
+  }
+  for (int64_t id : typed_inputs)
+    if (std::find(input_ids.begin(), input_ids.end(), id) == input_ids.end())
+      raise<ValueError>("network JSON: neuron {} has type input but is not listed in 'inputs'", id);
+  for (int64_t id : input_ids) net.add_input(id);
+  const json& arrows = array_field(root, "arrows");
+  for (size_t i = 0; i < arrows.size(); ++i) {
+    const std::string where = fmt::format("arrows[{}]", i);
+    ArrowSpec a;
+    a.from = field<int64_t>(arrows[i], "from", where);
+    a.to = field<int64_t>(arrows[i], "to", where);
+    a.w = field<double>(arrows[i], "w", where);
+    if (arrows[i].contains("keep")) a.keep = field<double>(arrows[i], "keep", where);
+    net.add_arrow(a);
+  }
+  net.set_outputs(output_ids);
+  if (root.contains("dropout")) net.default_keep = field_or<double>(root["dropout"], "default_keep", 1.0, "dropout");
+  if (root.contains("batch_norm")) {
+    const json& bn = root["batch_norm"];
+    const auto mode = field_or<std::string>(bn, "mode", "full", "batch_norm");
+    if (mode != "full" && mode != "seed")
+      raise<ValueError>("network JSON: batch_norm.mode must be 'full' or 'seed', got '{}'", mode);
+    net.batch_norm_mode = mode == "full" ? BatchNormMode::full : BatchNormMode::seed;
+    net.batch_norm_eps = field_or<double>(bn, "eps", 1e-5, "batch_norm");
+    net.batch_norm_momentum = field_or<double>(bn, "momentum", 0.1, "batch_norm");
+  }
+  net.finalize();  // structure errors (unknown ids, duplicates, cycles, ...) are raised here
+  return net;
+}
+
+Network load_network(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) raise<ValueError>("load_network: cannot open '{}'", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return network_from_json(ss.str());
+  } catch (const ValueError& e) {
+    raise<ValueError>("{}: {}", path, e.what());
+  }
+}
+
+void save_network(const Network& net, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) raise<ValueError>("save_network: cannot write '{}'", path);
+  out << to_json(net);
+}
+
+}  // namespace tapegrad::nn

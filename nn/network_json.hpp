@@ -1,0 +1,18 @@
+#pragma once
+// Saving and loading a Network as JSON (format in README.md, "Network files"). Loading validates
+// everything and throws ValueError saying what is wrong and where; nothing is half-loaded.
+#include <string>
+#include <string_view>
+
+#include "nn/network.hpp"
+
+namespace tapegrad::nn {
+
+std::string to_json(const Network& net);
+/// Parses and validates; the result is finalized.
+Network network_from_json(std::string_view text);
+
+Network load_network(const std::string& path);
+void save_network(const Network& net, const std::string& path);
+
+}  // namespace tapegrad::nn

@@ -1,0 +1,126 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "fuzz/network_target.hpp"
+#include "nn/network_json.hpp"
+#include "support/check.hpp"
+#include "support/random_dag.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::nn;
+
+namespace {
+std::string corpus_file() {
+  std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/fuzz/corpus/small.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+std::string error_for(const std::string& text) {
+  return test::message_of<ValueError>([&] { (void)network_from_json(text); });
+}
+const char* kHead = R"({"inputs": [0], "outputs": [2], "neurons": [{"id": 0, "type": "input"}, )";
+}  // namespace
+
+TEST_SUITE("network json") {
+  TEST_CASE("save and load round-trip structure, parameters and settings") {
+    std::mt19937_64 rng(11);
+    for (int trial = 0; trial < 50; ++trial) {
+      Network net = test::random_dag(rng, {.batch_norm = true, .dropout = true});
+      net.batch_norm_mode = trial % 2 ? BatchNormMode::seed : BatchNormMode::full;
+      const std::string text = to_json(net);
+      const Network back = network_from_json(text);
+      CHECK(to_json(back) == text);
+      const Parameters a = net.parameters(), b = back.parameters();
+      CHECK(a.w == b.w);
+      CHECK(a.beta == b.beta);
+      CHECK(a.gamma == b.gamma);
+      CHECK(back.batch_norm_mode == net.batch_norm_mode);
+    }
+  }
+
+  TEST_CASE("the corpus file loads") {
+    const Network net = network_from_json(corpus_file());
+    CHECK(net.units().size() == 4);
+    CHECK(net.edges()[net.edge_of(0, 3)].keep == 0.8);
+    CHECK(net.edges()[net.edge_of(1, 3)].keep == 0.9);
+    CHECK(net.batch_norm_mode == BatchNormMode::seed);
+  }
+
+  TEST_CASE("bad files say what is wrong and where") {
+    CHECK(test::contains(error_for(R"({"inputs": [0], )"), "malformed at byte"));
+    CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 0, "to": 7, "w": 1}]})"),
+                         "unknown id 7"));
+    CHECK(test::contains(
+        error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 0, "to": 2, "w": 1}, {"from": 0, "to": 2, "w": 2}]})"),
+        "duplicate arrow 0 -> 2"));
+    CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 2, "to": 0, "w": 1}]})"),
+                         "into input 0"));
+    const auto act = error_for(std::string(kHead) + R"({"id": 2, "activation": "swish"}], "arrows": []})");
+    CHECK(test::contains(act, "neurons[1]"));
+    CHECK(test::contains(act, "unknown activation 'swish'"));
+    CHECK(test::contains(error_for(std::string(kHead) +
+                                   R"({"id": 2}, {"id": 3}], "arrows": [{"from": 2, "to": 3, "w": 1}, {"from": 3, "to": 2, "w": 1}]})"),
+                         "cycle"));
+    CHECK(test::contains(error_for(R"({"outputs": [2], "neurons": [{"id": 2}], "arrows": []})"), "missing 'inputs'"));
+    CHECK(test::contains(error_for(R"({"inputs": [0], "outputs": [], "neurons": [{"id": 2}], "arrows": []})"),
+                         "no output"));
+    CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 0, "to": 2}]})"),
+                         "arrows[0]: missing field 'w'"));
+    CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 0, "to": 2, "w": "big"}]})"),
+                         "arrows[0]: field 'w' has the wrong type"));
+  }
+
+  TEST_CASE("a failed load leaves the caller's network untouched") {
+    Network net = network_from_json(corpus_file());
+    const std::string before = to_json(net);
+    try {
+      net = network_from_json(R"({"inputs": [)");
+    } catch (const ValueError&) {
+    }
+    CHECK(to_json(net) == before);
+  }
+
+  TEST_CASE("mutated and truncated files never crash the loader") {
+    const std::string seed = corpus_file();
+    std::mt19937_64 rng(99);
+    const std::string alphabet = "{}[]\":,0123456789.-eE aznulltruefalse";
+    for (int i = 0; i < 20000; ++i) {
+      std::string s = seed;
+      const int edits = std::uniform_int_distribution<int>(1, 6)(rng);
+      for (int k = 0; k < edits; ++k) {
+        const size_t at = std::uniform_int_distribution<size_t>(0, s.size() - 1)(rng);
+        switch (rng() % 3) {
+          case 0: s[at] = alphabet[rng() % alphabet.size()]; break;
+          case 1: s.erase(at, 1 + rng() % 8); break;
+          default: s = s.substr(0, at) + alphabet[rng() % alphabet.size()] + s.substr(at);
+        }
+        if (s.empty()) s = "{";
+      }
+      test::load_arbitrary_bytes(s);
+    }
+    test::load_arbitrary_bytes("");
+    test::load_arbitrary_bytes(std::string("\0\xff\x80", 3));
+  }
+
+  TEST_CASE("DOT export lists neurons and weighted arrows") {
+    const Network net = network_from_json(corpus_file());
+    const std::string dot = to_dot(net);
+    CHECK(test::contains(dot, "digraph network"));
+    CHECK(test::contains(dot, "n0 [shape=box"));
+    CHECK(test::contains(dot, "n4 [shape=doublecircle"));
+    CHECK(test::contains(dot, "n3 -> n4 [label=\"1.5\"]"));
+    CHECK(test::contains(dot, "+BN"));
+  }
+}
+
+TEST_CASE("network json: an id too large for an integer is a type error (found by the fuzzer)") {
+  CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 4.4e70}], "arrows": []})"), "field 'id' has the wrong type"));
+}
+
+TEST_CASE("network json: a number beyond double range is an error, not a crash (found by the fuzzer)") {
+  CHECK_THROWS_AS(network_from_json("9E99999999999999999999999999999999 "), ValueError);
+}
