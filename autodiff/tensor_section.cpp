@@ -39,6 +39,7 @@ namespace detail {
 
 void TensorSection::clear() {
   slots_.clear();
+  leaves_.clear();
   nodes_.clear();
   inputs_.clear();
   pool_used_ = 0;
@@ -54,6 +55,7 @@ uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
       leaf.gen = tape_.generation();
       leaf.slot = static_cast<uint32_t>(slots_.size());
       slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad});
+      leaves_.push_back(t.leaf_);  // the recording keeps the leaf alive (a temporary leaf is common)
     }
     return leaf.slot;
   }

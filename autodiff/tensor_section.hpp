@@ -113,6 +113,7 @@ class TensorSection {
  private:
   Tape& tape_;
   std::vector<Slot> slots_;
+  std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
   std::vector<Node> nodes_;
   std::vector<std::unique_ptr<Array>> pool_;
   size_t pool_used_ = 0;

@@ -1,5 +1,6 @@
 #include "nn/seed_model.hpp"
 
+#include <array>
 #include <cmath>
 
 #include "autodiff/autodiff.hpp"
@@ -58,48 +59,31 @@ void SeedModel::set_mask(std::span<const double> mask) {
 }
 
 // psi_k,i = beta_k + sum_e w_e r_e,i o_src(e),i (eq. 1 / 11), one tape op for the whole minibatch.
-Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources) {
+// r is null (no dropout), one value per edge, or one row per example.
+Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources, const double* r, bool per_example) {
   const auto& unit = net_.units()[k];
-  sources_.assign(sources.begin(), sources.end());
-  sources_.push_back(w);
-  sources_.push_back(beta);
-  detail::OpRecord op("psi", std::span<const Tensor>(sources_));
+  inputs_.assign(sources.begin(), sources.end());
+  inputs_.push_back(w);
+  inputs_.push_back(beta);
+  detail::OpRecord op("psi", std::span<const Tensor>(inputs_));
   const int64_t m = x_.shape()[1];
   const size_t fan_in = sources.size();
   const uint32_t begin = unit.in_begin;
   const int64_t n_edges = static_cast<int64_t>(net_.edges().size());
-  // r: training uses the drawn mask (or 1); eval uses the keep probabilities (eq. 14).
-  std::vector<double>& r_src = mask_;
-  const double* r = nullptr;
-  bool per_example = false;
-  if (!training_) {
-    std::vector<double> keep(net_.edges().size());
-    for (size_t e = 0; e < keep.size(); ++e) keep[e] = net_.edges()[e].keep;
-    r = op.section().stash(std::span<const double>(keep));
-  } else if (!r_src.empty()) {
-    per_example = r_src.size() > net_.edges().size();
-    if (per_example && r_src.size() != static_cast<size_t>(m) * net_.edges().size())
-      raise<ShapeError>("psi: a per-example mask has {} values, expected {} x {}", r_src.size(), m, n_edges);
-    r = op.section().stash(std::span<const double>(r_src));
-  }
+  auto mask = [r, per_example, n_edges](int64_t e, int64_t i) { return r ? r[per_example ? i * n_edges + e : e] : 1.0; };
   Array& y = op.output(Shape{m}, DType::f64);
-  {
-    const double* wv = op.in(fan_in).data<double>();
-    double* py = y.data<double>();
-    const double b = op.in(fan_in + 1).data<double>()[k];
-    for (int64_t i = 0; i < m; ++i) py[i] = b;
-    for (size_t j = 0; j < fan_in; ++j) {
-      const int64_t e = begin + static_cast<int64_t>(j);
-      const double* o = op.in(j).data<double>();
-      for (int64_t i = 0; i < m; ++i) {
-        const double re = r ? r[per_example ? i * n_edges + e : e] : 1.0;
-        py[i] += wv[e] * re * o[i];
-      }
-    }
+  double* py = y.data<double>();
+  const double* wv = op.in(fan_in).data<double>();
+  const double b = op.in(fan_in + 1).data<double>()[k];
+  for (int64_t i = 0; i < m; ++i) py[i] = b;
+  for (size_t j = 0; j < fan_in; ++j) {
+    const int64_t e = begin + static_cast<int64_t>(j);
+    const double* o = op.in(j).data<double>();
+    for (int64_t i = 0; i < m; ++i) py[i] += wv[e] * mask(e, i) * o[i];
   }
-  return op.finish([k, begin, fan_in, r, per_example, m, n_edges](BackwardContext& c) {
+  return op.finish([k, begin, fan_in, m, mask](BackwardContext& c) {
     const double* g = c.grad_output().data<double>();
-    const double* wv = c.input(fan_in).data<double>();
+    const double* wv2 = c.input(fan_in).data<double>();
     if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i g_i  (eq. 3)
       double s = 0;
       for (int64_t i = 0; i < m; ++i) s += g[i];
@@ -112,16 +96,16 @@ Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources) {
       double* go = c.needs_grad(j) ? c.grad_input(j).data<double>() : nullptr;
       double sw = 0;
       for (int64_t i = 0; i < m; ++i) {
-        const double gr = g[i] * (r ? r[per_example ? i * n_edges + e : e] : 1.0);
-        sw += gr * o[i];                 // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
-        if (go) go[i] += gr * wv[e];     // d o_i += g_i w_e r_e,i       (eq. 4, 13)
+        const double gr = g[i] * mask(e, i);
+        sw += gr * o[i];              // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
+        if (go) go[i] += gr * wv2[e];  // d o_i += g_i w_e r_e,i       (eq. 4, 13)
       }
       if (gw) gw[e] += sw;
     }
   });
 }
 
-SeedModel::Output SeedModel::forward(const Array& x) {
+const SeedModel::Output& SeedModel::forward(const Array& x) {
   const size_t n_in = net_.num_inputs();
   if (x.rank() != 2 || x.shape()[1] != static_cast<int64_t>(n_in))
     raise<ShapeError>("SeedModel::forward: x must be [m, {}], got {}", n_in, x.shape());
@@ -140,20 +124,34 @@ SeedModel::Output SeedModel::forward(const Array& x) {
 
   const auto& units = net_.units();
   const auto& edges = net_.edges();
-  Output result;
+  // r for this pass: the drawn mask in training, the keep probabilities in eval (eq. 14).
+  const double* r = nullptr;
+  bool per_example = false;
+  auto& section = Tape::active().tensors();
+  if (!training_) {
+    keep_.resize(edges.size());
+    for (size_t e = 0; e < edges.size(); ++e) keep_[e] = edges[e].keep;
+    r = section.stash(std::span<const double>(keep_));
+  } else if (!mask_.empty()) {
+    per_example = mask_.size() > edges.size();
+    if (mask_.size() != edges.size() && mask_.size() != static_cast<size_t>(m) * edges.size())
+      raise<ShapeError>("SeedModel::forward: the mask has {} values, expected {} or {} x {}", mask_.size(), edges.size(),
+                        m, edges.size());
+    r = section.stash(std::span<const double>(mask_));
+  }
+  Output& result = output_;
   result.psi.assign(units.size(), Tensor());
   out_.assign(units.size(), Tensor());
   for (size_t j = 0; j < n_in; ++j) out_[j] = reshape(slice(x_, 0, static_cast<int64_t>(j), static_cast<int64_t>(j) + 1), {m});
-  std::vector<Tensor> sources;
   for (size_t k = n_in; k < units.size(); ++k) {
     const auto& u = units[k];
-    sources.clear();
-    for (uint32_t e = u.in_begin; e < u.in_end; ++e) sources.push_back(out_[edges[e].src]);
-    const Tensor psi = psi_op(static_cast<uint32_t>(k), sources);
+    sources_.clear();
+    for (uint32_t e = u.in_begin; e < u.in_end; ++e) sources_.push_back(out_[edges[e].src]);
+    const Tensor psi = psi_op(static_cast<uint32_t>(k), sources_, r, per_example);
     result.psi[k] = psi;
     Tensor pre = psi;
     if (u.batch_norm) {
-      const std::vector<int64_t> idx{static_cast<int64_t>(k)};
+      const std::array<int64_t, 1> idx{static_cast<int64_t>(k)};
       const Tensor g = index_select(gamma, 0, idx), t = index_select(theta, 0, idx);
       const double eps = net_.batch_norm_eps;
       if (training_) {
@@ -176,9 +174,9 @@ SeedModel::Output SeedModel::forward(const Array& x) {
     }
     out_[k] = activation_op(u.activation, pre);  // eq. 16
   }
-  std::vector<Tensor> zs;
-  for (uint32_t o : net_.output_units()) zs.push_back(out_[o]);
-  result.z = stack(zs, 1);
+  zs_.clear();
+  for (uint32_t o : net_.output_units()) zs_.push_back(out_[o]);
+  result.z = stack(zs_, 1);
   return result;
 }
 

@@ -44,8 +44,9 @@ class SeedModel {
     Tensor z;                 // [m, outputs]
     std::vector<Tensor> psi;  // per unit (undefined for inputs): its gradient is lambda
   };
-  /// Records the forward pass of a minibatch x [m, inputs] on the active tape.
-  Output forward(const Array& x);
+  /// Records the forward pass of a minibatch x [m, inputs] on the active tape. The result is
+  /// reused by the next call.
+  const Output& forward(const Array& x);
 
   /// Loss of z against targets: [m, outputs] for sse, m class indices (as doubles) for
   /// cross-entropy; summed over the minibatch unless mean.
@@ -61,14 +62,16 @@ class SeedModel {
   std::vector<Tensor*> parameter_tensors() { return {&w, &beta, &gamma, &theta}; }
 
  private:
-  Tensor psi_op(uint32_t unit, std::span<const Tensor> sources);
+  Tensor psi_op(uint32_t unit, std::span<const Tensor> sources, const double* r, bool per_example);
   Network net_;
   bool training_ = true;
   std::vector<double> mask_;
   Tensor x_;  // the minibatch as a leaf [inputs, m] (reused)
   std::vector<double> running_mean_, running_var_;
-  std::vector<Tensor> out_, sources_;
-  std::vector<int64_t> labels_;
+  // Buffers reused across passes (a warm step allocates nothing).
+  Output output_;
+  std::vector<Tensor> out_, sources_, inputs_, zs_;
+  std::vector<double> keep_;
 };
 
 }  // namespace tapegrad::nn

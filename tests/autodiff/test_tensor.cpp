@@ -195,3 +195,11 @@ TEST_CASE("retain_graph: a second backward from another root does not re-propaga
   CHECK(a.grad().item() == 8.0);
   CHECK(b.grad().item() == 6.0);
 }
+
+TEST_CASE("a temporary leaf used in an op stays alive until the tape is cleared") {
+  Tape tape;
+  Tensor w = Tensor::full({3}, 2.0).requires_grad(true);
+  Tensor loss = sum(square(w - Tensor(Array::full({3}, 0.5))));  // the target leaf dies here
+  loss.backward();                                               // but backward still reads it
+  CHECK(w.grad().at(0) == 3.0);  // 2 (2 - 0.5)
+}
