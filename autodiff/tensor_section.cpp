@@ -71,8 +71,8 @@ uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
 }
 
 Array& TensorSection::take(const Shape& shape, DType dtype) {
-  if (pool_used_ == pool_.size()) pool_.push_back(std::make_unique<Array>());
-  Array& a = *pool_[pool_used_++];
+  if (pool_used_ == pool_.size()) pool_.emplace_back();
+  Array& a = pool_[pool_used_++];
   a.resize(shape, dtype);
   return a;
 }
@@ -164,14 +164,12 @@ void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions o
 // ---- OpRecord ----
 
 OpRecord::OpRecord(const char* name, std::initializer_list<const Tensor*> inputs)
+    : OpRecord(name, std::span<const Tensor* const>(inputs.begin(), inputs.size())) {}
+
+OpRecord::OpRecord(const char* name, std::span<const Tensor* const> inputs)
     : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
-  DType dtype{};
-  bool first = true;
-  for (const Tensor* t : inputs) {
-    if (first) dtype = t->defined() ? t->dtype() : DType::f64;
-    first = false;
-    add_input(*t, dtype);
-  }
+  DType dtype = inputs.empty() || !inputs[0]->defined() ? DType::f64 : inputs[0]->dtype();
+  for (const Tensor* t : inputs) add_input(*t, dtype);
 }
 
 OpRecord::OpRecord(const char* name, std::span<const Tensor> inputs)

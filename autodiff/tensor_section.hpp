@@ -9,6 +9,7 @@
 //   Array& y = op.output(x.shape(), x.dtype());   ... compute y ...
 //   return op.finish([](BackwardContext& c) { ... c.accumulate(0, dx) ... });
 #include <cstdint>
+#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -115,7 +116,7 @@ class TensorSection {
   std::vector<Slot> slots_;
   std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
   std::vector<Node> nodes_;
-  std::vector<std::unique_ptr<Array>> pool_;
+  std::deque<Array> pool_;  // stable addresses, stored in contiguous blocks
   size_t pool_used_ = 0;
   Arena arena_;
   bool backward_done_ = false;
@@ -128,6 +129,7 @@ class OpRecord {
  public:
   OpRecord(const char* name, std::initializer_list<const Tensor*> inputs);
   OpRecord(const char* name, std::span<const Tensor> inputs);
+  OpRecord(const char* name, std::span<const Tensor* const> inputs);
   const Array& in(size_t i) const;
   Array& output(const Shape& shape, DType dtype);
   TensorSection& section() { return s_; }

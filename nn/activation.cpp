@@ -1,5 +1,6 @@
 #include "nn/activation.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <utility>
@@ -56,6 +57,28 @@ double activate_derivative(Activation a, double x) {
     case Activation::softplus: return sigmoid(x);
   }
   return 1.0;
+}
+
+void activate_row(Activation a, const double* x, double* y, size_t n) {
+  switch (a) {  // one loop per activation: no switch inside the loop
+    case Activation::identity: std::copy(x, x + n, y); break;
+    case Activation::sigmoid: for (size_t i = 0; i < n; ++i) y[i] = sigmoid(x[i]); break;
+    case Activation::tanh: for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]); break;
+    case Activation::relu: for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : 0.0; break;
+    case Activation::leaky_relu: for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : kLeakySlope * x[i]; break;
+    case Activation::softplus: for (size_t i = 0; i < n; ++i) y[i] = activate(Activation::softplus, x[i]); break;
+  }
+}
+
+void activate_derivative_row(Activation a, const double* x, const double* y, double* dy, size_t n) {
+  switch (a) {
+    case Activation::identity: std::fill(dy, dy + n, 1.0); break;
+    case Activation::sigmoid: for (size_t i = 0; i < n; ++i) dy[i] = y[i] * (1.0 - y[i]); break;
+    case Activation::tanh: for (size_t i = 0; i < n; ++i) dy[i] = 1.0 - y[i] * y[i]; break;
+    case Activation::relu: for (size_t i = 0; i < n; ++i) dy[i] = x[i] > 0 ? 1.0 : 0.0; break;
+    case Activation::leaky_relu: for (size_t i = 0; i < n; ++i) dy[i] = x[i] > 0 ? 1.0 : kLeakySlope; break;
+    case Activation::softplus: for (size_t i = 0; i < n; ++i) dy[i] = sigmoid(x[i]); break;
+  }
 }
 
 }  // namespace tapegrad::nn

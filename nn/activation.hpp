@@ -1,6 +1,7 @@
 #pragma once
 // Neuron activations sigma_k (seed eq. 1) as plain scalar functions: no tape. The reference
 // (nn/reference) uses them directly; the tape model maps each to its tensor op.
+#include <cstddef>
 #include <string_view>
 
 namespace tapegrad::nn {
@@ -18,5 +19,9 @@ Activation activation_from_name(std::string_view name);
 double activate(Activation a, double x);
 /// sigma'(x) (at relu's kink: 0)
 double activate_derivative(Activation a, double x);
+/// The same over a row of n values (the switch hoisted out of the loop). The derivative row reads
+/// y = sigma(x) too: sigmoid' = y (1 - y) and tanh' = 1 - y^2 need no second exp/tanh.
+void activate_row(Activation a, const double* x, double* y, size_t n);
+void activate_derivative_row(Activation a, const double* x, const double* y, double* dy, size_t n);
 
 }  // namespace tapegrad::nn

@@ -62,10 +62,11 @@ void SeedModel::set_mask(std::span<const double> mask) {
 // r is null (no dropout), one value per edge, or one row per example.
 Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources, const double* r, bool per_example) {
   const auto& unit = net_.units()[k];
-  inputs_.assign(sources.begin(), sources.end());
-  inputs_.push_back(w);
-  inputs_.push_back(beta);
-  detail::OpRecord op("psi", std::span<const Tensor>(inputs_));
+  inputs_.clear();
+  for (const Tensor& t : sources) inputs_.push_back(&t);
+  inputs_.push_back(&w);
+  inputs_.push_back(&beta);
+  detail::OpRecord op("psi", std::span<const Tensor* const>(inputs_));
   const int64_t m = x_.shape()[1];
   const size_t fan_in = sources.size();
   const uint32_t begin = unit.in_begin;

@@ -70,7 +70,8 @@ class SeedModel {
   std::vector<double> running_mean_, running_var_;
   // Buffers reused across passes (a warm step allocates nothing).
   Output output_;
-  std::vector<Tensor> out_, sources_, inputs_, zs_;
+  std::vector<Tensor> out_, sources_, zs_;
+  std::vector<const Tensor*> inputs_;
   std::vector<double> keep_;
 };
 

@@ -8,28 +8,38 @@
 namespace tapegrad::nn::reference {
 
 Result backprop(const Network& net, const Parameters& p, std::span<const double> x, std::span<const double> targets,
-                size_t m, const Options& o) {
+                size_t m, const Options& options) {
+  Result r;
+  backprop(net, p, x, targets, m, options, r);
+  return r;
+}
+
+void backprop(const Network& net, const Parameters& p, std::span<const double> x, std::span<const double> targets,
+              size_t m, const Options& opt, Result& res) {
   const auto& units = net.units();
   const auto& edges = net.edges();
   const size_t U = units.size(), E = edges.size(), n_in = net.num_inputs(), n_out = net.num_outputs();
   if (x.size() != m * n_in) raise<ShapeError>("reference: x has {} values, expected {} x {}", x.size(), m, n_in);
-  const size_t expected_targets = o.loss == LossKind::sse ? m * n_out : m;
+  const size_t expected_targets = opt.loss == LossKind::sse ? m * n_out : m;
   if (targets.size() != expected_targets)
     raise<ShapeError>("reference: {} targets, expected {}", targets.size(), expected_targets);
   for (double v : x)
     if (!std::isfinite(v)) raise<ValueError>("reference: non-finite input {}", v);
-  if (!o.mask.empty() && o.mask.size() != E && o.mask.size() != m * E)
-    raise<ShapeError>("reference: mask has {} values, expected {} or {} x {}", o.mask.size(), E, m, E);
-  const bool per_example = o.mask.size() == m * E && m > 1;
-  auto r = [&](size_t e, size_t i) { return o.mask.empty() ? 1.0 : o.mask[per_example ? i * E + e : e]; };
+  if (!opt.mask.empty() && opt.mask.size() != E && opt.mask.size() != m * E)
+    raise<ShapeError>("reference: mask has {} values, expected {} or {} x {}", opt.mask.size(), E, m, E);
+  const bool per_example = opt.mask.size() == m * E && m > 1;
+  auto r = [&](size_t e, size_t i) { return opt.mask.empty() ? 1.0 : opt.mask[per_example ? i * E + e : e]; };
 
-  Result res;
+  res.loss = 0.0;
   res.psi.assign(U * m, 0.0);
   res.out.assign(U * m, 0.0);
   res.lambda.assign(U * m, 0.0);
   res.psihat.assign(U * m, 0.0);
   std::vector<double>& psihat = res.psihat;
-  std::vector<double> xhat(U * m, 0.0), inv_std(U, 0.0);
+  std::vector<double>& xhat = res.xhat;
+  std::vector<double>& inv_std = res.inv_std;
+  xhat.assign(U * m, 0.0);
+  inv_std.assign(U, 0.0);
   auto at = [m](std::vector<double>& v, size_t u, size_t i) -> double& { return v[u * m + i]; };
 
   // ---- forward ----
@@ -37,10 +47,16 @@ Result backprop(const Network& net, const Parameters& p, std::span<const double>
     for (size_t i = 0; i < m; ++i) at(res.out, j, i) = x[i * n_in + j];
   for (size_t k = n_in; k < U; ++k) {
     const auto& u = units[k];
-    for (size_t i = 0; i < m; ++i) {
-      double psi = p.beta[k];  // eq. 1 / 11: psi_k = sum_l w_kl r_kl o_l + beta_k
-      for (uint32_t e = u.in_begin; e < u.in_end; ++e) psi += p.w[e] * r(e, i) * at(res.out, edges[e].src, i);
-      at(res.psi, k, i) = psi;
+    double* psi = &res.psi[k * m];
+    std::fill(psi, psi + m, p.beta[k]);  // eq. 1 / 11: psi_k = sum_l w_kl r_kl o_l + beta_k
+    for (uint32_t e = u.in_begin; e < u.in_end; ++e) {
+      const double* o = &res.out[edges[e].src * m];
+      if (per_example) {
+        for (size_t i = 0; i < m; ++i) psi[i] += p.w[e] * r(e, i) * o[i];
+      } else {
+        const double c = p.w[e] * r(e, 0);
+        for (size_t i = 0; i < m; ++i) psi[i] += c * o[i];
+      }
     }
     if (u.batch_norm) {  // eq. 17-19: psihat = gamma (psi - muhat) / sqrt(nuhat^2 + eps) + theta
       double mu = 0, nu2 = 0;
@@ -56,15 +72,16 @@ Result backprop(const Network& net, const Parameters& p, std::span<const double>
     } else {
       for (size_t i = 0; i < m; ++i) at(psihat, k, i) = at(res.psi, k, i);
     }
-    for (size_t i = 0; i < m; ++i) at(res.out, k, i) = activate(u.activation, at(psihat, k, i));  // eq. 16
+    activate_row(u.activation, &psihat[k * m], &res.out[k * m], m);  // eq. 16
   }
 
   // ---- loss and dL/dz at the outputs (notes on eq. 5) ----
-  const double scale = o.mean ? 1.0 / double(m) : 1.0;
-  std::vector<double> dz(m * n_out, 0.0);
+  const double scale = opt.mean ? 1.0 / double(m) : 1.0;
+  std::vector<double>& dz = res.dz;
+  dz.assign(m * n_out, 0.0);
   const auto& outs = net.output_units();
   for (size_t i = 0; i < m; ++i) {
-    if (o.loss == LossKind::sse) {
+    if (opt.loss == LossKind::sse) {
       for (size_t j = 0; j < n_out; ++j) {
         const double diff = at(res.out, outs[j], i) - targets[i * n_out + j];
         res.loss += 0.5 * diff * diff * scale;
@@ -84,7 +101,8 @@ Result backprop(const Network& net, const Parameters& p, std::span<const double>
 
   // ---- backward: units in reverse topological order ----
   // g_k,i = dL/do_k,i = dL/dz (if k is an output) + sum_{l:(k,l)} lambda_l,i w_lk r_lk  (eq. 4, 13)
-  std::vector<double> g(U * m, 0.0);
+  std::vector<double>& g = res.g;
+  g.assign(U * m, 0.0);
   for (size_t j = 0; j < n_out; ++j)
     for (size_t i = 0; i < m; ++i) at(g, outs[j], i) += dz[i * n_out + j];
   res.grad.w.assign(E, 0.0);
@@ -96,9 +114,11 @@ Result backprop(const Network& net, const Parameters& p, std::span<const double>
     if (u.batch_norm) {
       // eq. 20 (with r_lk): gh_i = dL/dpsihat_i = sigma'(psihat_i) g_i
       double sum_gh = 0, sum_gh_xhat = 0;
-      std::vector<double> gh(m);
+      std::vector<double>& gh = res.gh;
+      gh.resize(m);
+      activate_derivative_row(u.activation, &psihat[k * m], &res.out[k * m], gh.data(), m);
       for (size_t i = 0; i < m; ++i) {
-        gh[i] = activate_derivative(u.activation, at(psihat, k, i)) * at(g, k, i);
+        gh[i] *= at(g, k, i);
         sum_gh += gh[i];
         sum_gh_xhat += gh[i] * at(xhat, k, i);
       }
@@ -109,21 +129,35 @@ Result backprop(const Network& net, const Parameters& p, std::span<const double>
         at(res.lambda, k, i) = net.batch_norm_mode == BatchNormMode::seed
                                    ? a * gh[i]  // eq. 21: statistics held fixed
                                    : a * (gh[i] - sum_gh / double(m) - at(xhat, k, i) * sum_gh_xhat / double(m));  // I&S
-    } else {
-      for (size_t i = 0; i < m; ++i)  // eq. 4, 5: lambda_k = sigma'(psi_k) g_k
-        at(res.lambda, k, i) = activate_derivative(u.activation, at(res.psi, k, i)) * at(g, k, i);
+    } else {  // eq. 4, 5: lambda_k = sigma'(psi_k) g_k
+      double* lambda = &res.lambda[k * m];
+      activate_derivative_row(u.activation, &res.psi[k * m], &res.out[k * m], lambda, m);
+      for (size_t i = 0; i < m; ++i) lambda[i] *= at(g, k, i);
     }
-    for (size_t i = 0; i < m; ++i) res.grad.beta[k] += at(res.lambda, k, i);  // eq. 3
+    const double* lambda = &res.lambda[k * m];
+    for (size_t i = 0; i < m; ++i) res.grad.beta[k] += lambda[i];  // eq. 3
     for (uint32_t e = u.in_begin; e < u.in_end; ++e) {
       const uint32_t src = edges[e].src;
-      for (size_t i = 0; i < m; ++i) {
-        const double lr = at(res.lambda, k, i) * r(e, i);
-        res.grad.w[e] += lr * at(res.out, src, i);  // eq. 2, 12: dL/dw_kj = sum_i lambda_k,i o_j,i r_kj
-        at(g, src, i) += lr * p.w[e];               // eq. 4, 13: into the source's dL/do
+      const double* o = &res.out[src * m];
+      double* g_src = &g[src * m];
+      double dw = 0;
+      if (per_example) {
+        for (size_t i = 0; i < m; ++i) {
+          const double lr = lambda[i] * r(e, i);
+          dw += lr * o[i];            // eq. 2, 12: dL/dw_kj = sum_i lambda_k,i o_j,i r_kj
+          g_src[i] += lr * p.w[e];    // eq. 4, 13: into the source's dL/do
+        }
+      } else {
+        const double re = r(e, 0), c = re * p.w[e];
+        for (size_t i = 0; i < m; ++i) {
+          dw += lambda[i] * o[i];
+          g_src[i] += lambda[i] * c;
+        }
+        dw *= re;
       }
+      res.grad.w[e] += dw;
     }
   }
-  return res;
 }
 
 }  // namespace tapegrad::nn::reference

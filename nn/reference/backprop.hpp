@@ -27,6 +27,9 @@ struct Result {
   std::vector<double> out;     // [units x m] o_k (inputs: x)
   std::vector<double> lambda;  // [units x m] lambda_k,i = dL/dpsi_k,i (eq. 4, 5, 13, 21)
   Parameters grad;             // dL/dw (eq. 2, 12), dL/dbeta (eq. 3), dL/dgamma (eq. 22), dL/dtheta (eq. 23)
+
+  // Scratch, kept so a reused Result allocates nothing.
+  std::vector<double> g, xhat, inv_std, dz, gh;
 };
 
 /// One forward and backward pass in training mode (batch statistics for batch-norm neurons, in the
@@ -34,5 +37,8 @@ struct Result {
 /// m class indices (as doubles) for cross-entropy.
 Result backprop(const Network& net, const Parameters& p, std::span<const double> x, std::span<const double> targets,
                 size_t m, const Options& options);
+/// The same into a reused Result (no allocation once its buffers are large enough).
+void backprop(const Network& net, const Parameters& p, std::span<const double> x, std::span<const double> targets,
+              size_t m, const Options& options, Result& result);
 
 }  // namespace tapegrad::nn::reference
