@@ -39,6 +39,7 @@ class SeedModel {
   void set_mask(std::span<const double> mask);
   /// Back to no dropout in training (r = 1).
   void clear_mask() { mask_.clear(); }
+  bool has_mask() const { return !mask_.empty(); }
 
   struct Output {
     Tensor z;                 // [m, outputs]

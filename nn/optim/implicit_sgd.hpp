@@ -1,0 +1,70 @@
+#pragma once
+// Implicit SGD (seed section 5.1, empty in the note; algorithm from shared/NOTES-seed.md c):
+//   Theta_n = Theta_(n-1) - eta grad L_B(Theta_n)            (the gradient at the NEW point)
+//           = argmin_Phi L_B(Phi) + ||Phi - Theta_(n-1)||^2 / (2 eta)   (a proximal step)
+// solved on the tape by L-BFGS with Armijo backtracking on that objective F. Each inner iteration
+// is one tape forward + backward at Phi. The step stops when the implicit equation's residual
+// rho = Phi - Theta_(n-1) + eta grad L(Phi) is small, and reports whether it got there: it never
+// silently falls back to an explicit step.
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "autodiff/tensor.hpp"
+#include "nn/seed_model.hpp"
+
+namespace tapegrad::nn::optim {
+
+struct ImplicitSGDOptions {
+  double lr = 0.1;                 // eta
+  double tol_abs = 1e-12;          // scaled by (1 + ||Theta_(n-1)||_inf)
+  double tol_rel = 1e-9;           // times ||Phi - Theta_(n-1)||_inf
+  int max_inner = 100;             // tape evaluations' outer loop
+  int memory = 10;                 // L-BFGS history
+};
+
+struct ImplicitStepReport {
+  bool converged = false;
+  int iterations = 0;     // inner iterations (each one forward + backward, plus line-search trials)
+  double residual = 0.0;  // ||rho||_inf at the returned point
+};
+
+class ImplicitSGD {
+ public:
+  ImplicitSGD(std::vector<Tensor*> params, ImplicitSGDOptions options);
+  /// One implicit step. `loss` records the minibatch loss at the parameters' current values on
+  /// the active tape (the step runs it on an inner tape of its own; keep random masks fixed).
+  /// The parameters hold the returned point afterwards, converged or not (see the report).
+  ImplicitStepReport step(const std::function<Tensor()>& loss);
+  double lr() const { return options_.lr; }
+  void set_lr(double lr);
+
+ private:
+  double evaluate(const std::vector<double>& phi, std::vector<double>& grad, const std::function<Tensor()>& loss);
+  std::vector<Tensor*> params_;
+  ImplicitSGDOptions options_;
+};
+
+/// Implicit SGD on a seed network's minibatch (keep a drawn dropout mask fixed across the step).
+/// Refuses seed-mode batch norm: its update field is not the gradient of any function, so the
+/// proximal objective does not exist (NOTES-seed.md b.3). A network that is one identity neuron
+/// with squared loss and no dropout takes the closed form; anything else the tape solver.
+ImplicitStepReport implicit_step(SeedModel& model, const Array& x, std::span<const double> targets, LossKind kind,
+                                 bool mean, const ImplicitSGDOptions& options);
+
+// ---- closed forms (fast paths and test oracles) ----
+
+/// Minibatch least squares, L = 0.5 sum_i (x~_i . theta - y_i)^2 with rows x~_i of X (already
+/// extended by a 1 when the bias is trained): solves (I + eta X^T X) theta_n = theta + eta X^T y.
+/// For one example this is theta - eta / (1 + eta ||x~||^2) (x~ . theta - y) x~.
+std::vector<double> implicit_least_squares_step(std::span<const double> theta, std::span<const double> x,
+                                                std::span<const double> y, double eta);
+
+/// A GLM neuron with loss l(u; y), u = x~ . theta: theta_n = theta + xi x~ with the 1-D root
+/// xi = -eta l'(x~ . theta + xi ||x~||^2; y), found by safeguarded Newton in the bracket
+/// [min(0, -eta r0), max(0, -eta r0)], r0 = l'(x~ . theta). dloss(u) = l'(u), d2loss(u) = l''(u) >= 0.
+std::vector<double> implicit_glm_step(std::span<const double> theta, std::span<const double> x, double eta,
+                                      const std::function<double(double)>& dloss,
+                                      const std::function<double(double)>& d2loss);
+
+}  // namespace tapegrad::nn::optim
