@@ -221,3 +221,27 @@ TEST_SUITE("implicit sgd") {
     CHECK(report.residual > 0);
   }
 }
+
+TEST_CASE("implicit sgd: the GLM 1-D root satisfies the implicit equation and matches the tape solver") {
+  // Logistic loss l(u; y) = log(1 + e^u) - y u: l' = sigmoid(u) - y, l'' = s (1 - s).
+  const std::vector<double> x{0.8, -1.5, 1.0}, theta0{0.3, 0.4, -0.2};
+  const double y = 1.0;
+  auto s = [](double u) { return 1.0 / (1.0 + std::exp(-u)); };
+  for (double eta : {0.1, 5.0, 1e4}) {
+    CAPTURE(eta);
+    const auto next = optim::implicit_glm_step(theta0, x, eta, [&](double u) { return s(u) - y; },
+                                               [&](double u) { return s(u) * (1 - s(u)); });
+    double u = 0;
+    for (size_t i = 0; i < 3; ++i) u += x[i] * next[i];
+    for (size_t i = 0; i < 3; ++i) CHECK(next[i] == doctest::Approx(theta0[i] - eta * (s(u) - y) * x[i]).epsilon(1e-12));
+    Tensor theta(Array(Shape{3}, theta0), true);
+    ImplicitSGD opt({&theta}, {.lr = eta, .max_inner = 500});
+    const Tensor xt(Array(Shape{3}, x));
+    const auto report = opt.step([&] {
+      const Tensor z = sum(xt * theta);
+      return softplus(z) - z * y;
+    });
+    CHECK(report.converged);
+    for (size_t i = 0; i < 3; ++i) CHECK(theta.value().at(int64_t(i)) == doctest::Approx(next[i]).epsilon(1e-9));
+  }
+}
