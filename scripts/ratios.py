@@ -40,6 +40,16 @@ def main():
             print(f"| {name} | {b['real_time']:.0f} ns | {b['ns_per_op'] * 1e9:.1f} ns per op |")
         elif "Matmul" in name:
             print(f"| {name} | {b['real_time']:.0f} ns | {b['FLOPS'] / 1e9:.1f} GFLOP/s |")
+    seed = [(n, b) for n, b in sorted(rows.items()) if n.startswith("BM_SeedStep_Tape/")]
+    if seed:
+        print()
+        print("| seed step: neurons K, batch m | tape us | closed form us | tape / closed form |")
+        print("|---|---|---|---|")
+        for name, b in seed:
+            ref = rows.get(name.replace("_Tape/", "_Reference/"))
+            if ref:
+                k, m = name.split("/")[1:3]
+                print(f"| {k}, {m} | {b['real_time']:.1f} | {ref['real_time']:.1f} | {b['real_time'] / ref['real_time']:.2f} |")
 
 
 if __name__ == "__main__":
