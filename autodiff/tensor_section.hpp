@@ -9,7 +9,6 @@
 //   Array& y = op.output(x.shape(), x.dtype());   ... compute y ...
 //   return op.finish([](BackwardContext& c) { ... c.accumulate(0, dx) ... });
 #include <cstdint>
-#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -116,7 +115,7 @@ class TensorSection {
   std::vector<Slot> slots_;
   std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
   std::vector<Node> nodes_;
-  std::deque<Array> pool_;  // stable addresses, stored in contiguous blocks
+  std::vector<std::unique_ptr<Array>> pool_;  // stable addresses
   size_t pool_used_ = 0;
   Arena arena_;
   bool backward_done_ = false;

@@ -51,6 +51,20 @@ void SeedModel::draw_mask(std::mt19937_64& rng, size_t m, MaskMode mode) {
     for (size_t e = 0; e < edges.size(); ++e) mask_[i * edges.size() + e] = u(rng) < edges[e].keep ? 1.0 : 0.0;
 }
 
+void SeedModel::draw_unit_mask(std::mt19937_64& rng, size_t m, MaskMode mode) {
+  const auto& edges = net_.edges();
+  const size_t rows = mode == MaskMode::per_example ? m : 1, units = net_.units().size();
+  std::vector<double> keep(units, -1.0), unit_r(units);
+  for (const auto& e : edges)
+    if (keep[e.src] < 0) keep[e.src] = e.keep;
+  mask_.resize(rows * edges.size());
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t l = 0; l < units; ++l) unit_r[l] = keep[l] >= 0 && u(rng) < keep[l] ? 1.0 : 0.0;
+    for (size_t e = 0; e < edges.size(); ++e) mask_[i * edges.size() + e] = unit_r[edges[e].src];
+  }
+}
+
 void SeedModel::set_mask(std::span<const double> mask) {
   const size_t e = net_.edges().size();
   if (mask.size() % std::max<size_t>(e, 1) != 0)

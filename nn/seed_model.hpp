@@ -35,6 +35,10 @@ class SeedModel {
   /// Draws a DropConnect mask r_kl ~ Bernoulli(p_kl) (eq. 10) for the next forward passes, for a
   /// minibatch of m (m matters only per example).
   void draw_mask(std::mt19937_64& rng, size_t m, MaskMode mode = MaskMode::per_minibatch);
+  /// Unit dropout (Srivastava et al.) as the special case it is: one draw per source neuron, shared
+  /// by all its outgoing arrows, r_l ~ Bernoulli(p_l) with p_l the keep probability of the source's
+  /// first outgoing arrow (give a source's arrows one keep probability).
+  void draw_unit_mask(std::mt19937_64& rng, size_t m, MaskMode mode = MaskMode::per_minibatch);
   /// Supplies a mask explicitly: one value per edge, or m x edges (per example).
   void set_mask(std::span<const double> mask);
   /// Back to no dropout in training (r = 1).

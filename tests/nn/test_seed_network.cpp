@@ -202,6 +202,46 @@ TEST_SUITE("seed network") {
   }
 }
 
+TEST_CASE("seed network: unit dropout shares one draw among a source's arrows") {
+  Network net;
+  net.add_input(0);
+  net.add_input(1);
+  for (int k = 2; k < 6; ++k) {
+    net.add_neuron({.id = k});
+    net.add_arrow({0, k, 1.0, 0.5});
+    net.add_arrow({1, k, 1.0, 0.5});
+  }
+  net.set_outputs({2, 3, 4, 5});
+  Tape tape;
+  SeedModel model(net);
+  std::mt19937_64 rng(3);
+  const std::vector<double> x{1.0, 10.0, 2.0, 20.0};
+  for (int trial = 0; trial < 20; ++trial) {
+    model.draw_unit_mask(rng, 2, MaskMode::per_example);
+    const auto& z = model.forward(Array(Shape{2, 2}, x)).z.value();
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t k = 1; k < 4; ++k) CHECK(z.at(i * 4 + k) == z.at(i * 4));  // same inputs dropped everywhere
+  }
+}
+
+TEST_CASE("seed network: running batch-norm statistics follow PyTorch's update") {
+  // rm <- 0.9 rm + 0.1 muhat, rv <- 0.9 rv + 0.1 m/(m-1) nuhat^2, from rm = 0, rv = 1.
+  Network net;
+  net.add_input(0);
+  net.add_neuron({.id = 1, .batch_norm = true});
+  net.add_arrow({0, 1, 2.0, {}});
+  net.set_outputs({1});
+  Tape tape;
+  SeedModel model(net);
+  model.forward(Array(Shape{4, 1}, {1.0, 2.0, 3.0, 6.0}));  // psi = 2, 4, 6, 12: mean 6, biased var 14
+  const uint32_t k = model.network().unit_of(1);
+  CHECK(model.running_mean()[k] == doctest::Approx(0.6));
+  CHECK(model.running_var()[k] == doctest::Approx(0.9 + 0.1 * 14.0 * 4.0 / 3.0));
+  model.eval();  // eval uses them: psihat = (psi - 0.6) / sqrt(rv + eps)
+  const double z = model.forward(Array(Shape{1, 1}, {1.0})).z.item();
+  CHECK(z == doctest::Approx((2.0 - 0.6) / std::sqrt(0.9 + 0.1 * 14.0 * 4.0 / 3.0 + 1e-5)));
+}
+
 TEST_SUITE("seed network errors") {
   auto base = [] {
     Network net;
