@@ -9,6 +9,19 @@
 
 namespace tapegrad::detail {
 
+/// The buffers a one-input backward reads and writes: x, y, dL/dy, and dL/dx (accumulated into).
+template <class T>
+struct UnaryGrad {
+  const T* x;
+  const T* y;
+  const T* g;
+  T* gx;
+};
+template <class T>
+UnaryGrad<T> unary_grad(BackwardContext& c) {
+  return {c.input(0).data<T>(), c.output().data<T>(), c.grad_output().data<T>(), c.grad_input(0).template data<T>()};
+}
+
 template <class Value, class Dx>
 Tensor unary_op(const char* name, const Tensor& x, Value value, Dx dx) {
   OpRecord op(name, {&x});
@@ -21,15 +34,9 @@ Tensor unary_op(const char* name, const Tensor& x, Value value, Dx dx) {
     kernels::parallel_for(xv.numel(), [=](int64_t i) { py[i] = static_cast<T>(value(px[i])); });
   });
   return op.finish([dx](BackwardContext& c) {
-    const Array& xa = c.input(0);
-    Array& gx = c.grad_input(0);
-    visit(xa.dtype(), [&](auto t) {
-      using T = decltype(t);
-      const T* px = xa.data<T>();
-      const T* py = c.output().data<T>();
-      const T* pg = c.grad_output().data<T>();
-      T* pgx = gx.data<T>();
-      kernels::parallel_for(xa.numel(), [=](int64_t i) { pgx[i] += static_cast<T>(dx(pg[i], px[i], py[i])); });
+    visit(c.output().dtype(), [&](auto t) {
+      const auto v = unary_grad<decltype(t)>(c);
+      kernels::parallel_for(c.output().numel(), [=](int64_t i) { v.gx[i] += static_cast<decltype(t)>(dx(v.g[i], v.x[i], v.y[i])); });
     });
   });
 }

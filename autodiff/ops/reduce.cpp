@@ -5,6 +5,7 @@
 
 #include "autodiff/kernels.hpp"
 #include "autodiff/ops/elementwise.hpp"
+#include "autodiff/ops/recipes.hpp"
 #include "autodiff/tensor_section.hpp"
 
 namespace tapegrad {
@@ -51,21 +52,17 @@ Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Bett
   return op.finish([kept](BackwardContext& c) {
     const Array& xa = c.input(0);
     Array& count = c.scratch(kept, xa.dtype());
-    Array& gx = c.grad_input(0);
     visit(xa.dtype(), [&](auto t) {
       using T = decltype(t);
-      const T* px = xa.data<T>();
-      const T* py = c.output().data<T>();
-      const T* pg = c.grad_output().data<T>();
+      const auto v = detail::unary_grad<T>(c);
       T* pc = count.data<T>();
-      T* pgx = gx.data<T>();
       const std::array<Strides, 1> st{broadcast_strides(kept, xa.shape())};
       for (int64_t i = 0; i < count.numel(); ++i) pc[i] = 0;
       kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
-        if (px[i] == py[k[0]]) pc[k[0]] += 1;
+        if (v.x[i] == v.y[k[0]]) pc[k[0]] += 1;
       });
       kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
-        if (px[i] == py[k[0]]) pgx[i] += pg[k[0]] / pc[k[0]];
+        if (v.x[i] == v.y[k[0]]) v.gx[i] += v.g[k[0]] / pc[k[0]];
       });
     });
   });
@@ -125,16 +122,11 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
   y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
   return op.finish([kept](BackwardContext& c) {  // d lse / dx_i = exp(x_i - lse) = softmax_i
     const Array& xa = c.input(0);
-    Array& gx = c.grad_input(0);
     visit(xa.dtype(), [&](auto t) {
-      using T = decltype(t);
-      const T* px = xa.data<T>();
-      const T* py = c.output().data<T>();
-      const T* pg = c.grad_output().data<T>();
-      T* pgx = gx.data<T>();
+      const auto v = detail::unary_grad<decltype(t)>(c);
       kernels::for_each_broadcast<1>(xa.shape(), {broadcast_strides(kept, xa.shape())},
                                      [&](int64_t i, const std::array<int64_t, 1>& k) {
-                                       pgx[i] += pg[k[0]] * std::exp(px[i] - py[k[0]]);
+                                       v.gx[i] += v.g[k[0]] * std::exp(v.x[i] - v.y[k[0]]);
                                      });
     });
   });
