@@ -32,4 +32,5 @@
 #include "autodiff/shape.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"
+#include "autodiff/tensor_section.hpp"  // OpRecord, BackwardContext: writing your own ops
 #include "autodiff/var.hpp"

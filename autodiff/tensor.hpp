@@ -26,8 +26,8 @@ struct LeafData {
   uint32_t slot = 0;
 };
 class TensorSection;
-class OpRecord;
 }  // namespace detail
+class OpRecord;
 
 class Tensor {
  public:
@@ -73,7 +73,7 @@ class Tensor {
 
  private:
   friend class detail::TensorSection;
-  friend class detail::OpRecord;
+  friend class OpRecord;
   Tensor(Tape* tape, uint32_t slot, uint32_t gen) : tape_(tape), slot_(slot), gen_(gen) {}
   detail::LeafData& leaf_checked(const char* what) const;
 

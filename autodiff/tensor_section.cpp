@@ -161,6 +161,8 @@ void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions o
   backward_done_ = !options.retain_graph;
 }
 
+}  // namespace detail
+
 // ---- OpRecord ----
 
 OpRecord::OpRecord(const char* name, std::initializer_list<const Tensor*> inputs)
@@ -188,11 +190,11 @@ void OpRecord::add_input(const Tensor& t, DType& dtype) {
   }
   const bool needs = s_.slot(slot).requires_grad && !t.stop_grad_;
   any_needs_grad_ = any_needs_grad_ || needs;
-  s_.inputs_.push_back(slot | (needs ? 0u : TensorSection::kNoGrad));
+  s_.inputs_.push_back(slot | (needs ? 0u : detail::TensorSection::kNoGrad));
 }
 
 const Array& OpRecord::in(size_t i) const {
-  return *s_.slot(s_.inputs_[begin_ + i] & ~TensorSection::kNoGrad).value;
+  return *s_.slot(s_.inputs_[begin_ + i] & ~detail::TensorSection::kNoGrad).value;
 }
 
 Array& OpRecord::output(const Shape& shape, DType dtype) {
@@ -212,5 +214,4 @@ uint32_t OpRecord::finish_slot(bool record) {
   return s_.add_slot(*out_, record);
 }
 
-}  // namespace detail
 }  // namespace tapegrad

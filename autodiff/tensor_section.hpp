@@ -4,8 +4,9 @@
 // creation order. Backward closures live in the tape's arena and capture only slot-free data
 // (scalars, arena pointers), so clear() runs no destructors and keeps every buffer.
 //
-// How an op is written (forward and backward side by side, see ops/*.cpp):
-//   detail::OpRecord op("exp", {&x});
+// How an op is written (forward and backward side by side, see ops/*.cpp and
+// examples/custom_op.cpp; OpRecord is the public way to add an op):
+//   OpRecord op("exp", {&x});
 //   Array& y = op.output(x.shape(), x.dtype());   ... compute y ...
 //   return op.finish([](BackwardContext& c) { ... c.accumulate(0, dx) ... });
 #include <cstdint>
@@ -122,6 +123,8 @@ class TensorSection {
   bool swept_ = false;
 };
 
+}  // namespace detail
+
 /// One op being recorded: resolves its inputs on the active tape, gives it an output buffer, and
 /// records its backward closure when some input needs a gradient and grad mode is on.
 class OpRecord {
@@ -131,7 +134,7 @@ class OpRecord {
   OpRecord(const char* name, std::span<const Tensor* const> inputs);
   const Array& in(size_t i) const;
   Array& output(const Shape& shape, DType dtype);
-  TensorSection& section() { return s_; }
+  detail::TensorSection& section() { return s_; }
 
   template <class F>
   Tensor finish(F&& backward) {
@@ -147,11 +150,10 @@ class OpRecord {
   void add_input(const Tensor& t, DType& dtype);
   uint32_t finish_slot(bool record);
   const char* name_;
-  TensorSection& s_;
+  detail::TensorSection& s_;
   uint32_t begin_;
   Array* out_ = nullptr;
   bool any_needs_grad_ = false;
 };
 
-}  // namespace detail
 }  // namespace tapegrad

@@ -80,7 +80,7 @@ Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources, const doub
   for (const Tensor& t : sources) inputs_.push_back(&t);
   inputs_.push_back(&w);
   inputs_.push_back(&beta);
-  detail::OpRecord op("psi", std::span<const Tensor* const>(inputs_));
+  OpRecord op("psi", std::span<const Tensor* const>(inputs_));
   const int64_t m = x_.shape()[1];
   const size_t fan_in = sources.size();
   const uint32_t begin = unit.in_begin;

@@ -143,7 +143,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 }
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
-  detail::OpRecord op("to_dtype", {&x});
+  OpRecord op("to_dtype", {&x});
   op.output(op.in(0).shape(), dtype).assign(op.in(0));
   return op.finish([](BackwardContext& c) {
     Array& converted = c.scratch(c.input(0).shape(), c.input(0).dtype());
@@ -156,7 +156,7 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
 
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   const Tensor m = mask.detach();
-  detail::OpRecord op("where", {&m, &a, &b});
+  OpRecord op("where", {&m, &a, &b});
   const Array& mv = op.in(0);
   const Array& av = op.in(1);
   const Array& bv = op.in(2);
@@ -199,7 +199,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
 namespace {
 template <class Cmp>
 Tensor compare(const char* name, const Tensor& a, const Tensor& b, Cmp cmp) {
-  detail::OpRecord op(name, {&a, &b});
+  OpRecord op(name, {&a, &b});
   const Array& av = op.in(0);
   const Array& bv = op.in(1);
   const Shape out = broadcast_shape(name, av.shape(), bv.shape());
@@ -215,7 +215,7 @@ Tensor compare(const char* name, const Tensor& a, const Tensor& b, Cmp cmp) {
 }
 template <class Cmp>
 Tensor compare_scalar(const char* name, const Tensor& a, double s, Cmp cmp) {
-  detail::OpRecord op(name, {&a});
+  OpRecord op(name, {&a});
   const Array& av = op.in(0);
   Array& y = op.output(av.shape(), av.dtype());
   visit(av.dtype(), [&](auto t) {

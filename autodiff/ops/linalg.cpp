@@ -46,7 +46,7 @@ MatmulDims check_matmul(const Shape& a, const Shape& b, Shape& out) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  detail::OpRecord op("matmul", {&a, &b});
+  OpRecord op("matmul", {&a, &b});
   Shape out;
   const MatmulDims d = check_matmul(op.in(0).shape(), op.in(1).shape(), out);
   Array& y = op.output(out, op.in(0).dtype());

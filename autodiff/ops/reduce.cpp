@@ -39,7 +39,7 @@ void fold(const Array& x, const Shape& kept, Array& out, T init, Combine combine
 template <class Better>
 Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Better better) {
   if (x.numel() == 0) raise<ShapeError>("{}: cannot reduce an empty tensor of shape {}", name, x.shape());
-  detail::OpRecord op(name, {&x});
+  OpRecord op(name, {&x});
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape(name, xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
@@ -71,7 +71,7 @@ Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Bett
 }  // namespace
 
 Tensor sum(const Tensor& x, Axes axes, bool keepdim) {
-  detail::OpRecord op("sum", {&x});
+  OpRecord op("sum", {&x});
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape("sum", xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
@@ -100,7 +100,7 @@ Tensor min(const Tensor& x, Axes axes, bool keepdim) {
 
 Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
   if (x.numel() == 0) raise<ShapeError>("logsumexp: cannot reduce an empty tensor of shape {}", x.shape());
-  detail::OpRecord op("logsumexp", {&x});
+  OpRecord op("logsumexp", {&x});
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape("logsumexp", xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());

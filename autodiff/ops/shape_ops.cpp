@@ -22,7 +22,7 @@ void add_strided(const Shape& shape, const Strides& strides, int64_t base, const
 
 /// Reads a view of x: element i of `shape` is x[base + offset(strides)]; gradients flow back.
 Tensor strided_view(const char* name, const Tensor& x, const Shape& shape, const Strides& strides, int64_t base) {
-  detail::OpRecord op(name, {&x});
+  OpRecord op(name, {&x});
   Array& y = op.output(shape, op.in(0).dtype());
   visit(y.dtype(), [&](auto t) {
     using T = decltype(t);
@@ -130,7 +130,7 @@ Tensor concat(std::span<const Tensor> xs, int axis) {
     if (!ok) raise<ShapeError>("concat: shapes differ off axis {}, got {} and {}", axis, first, s);
     out[a] += s[a];
   }
-  detail::OpRecord op("concat", xs);
+  OpRecord op("concat", xs);
   Array& y = op.output(out, op.in(0).dtype());
   const Strides ost = contiguous_strides(out);
   const int64_t axis_stride = ost[static_cast<size_t>(a)];
@@ -187,7 +187,7 @@ Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
   for (int i = 0; i < a; ++i) outer *= in[i];
   for (int i = a + 1; i < in.rank(); ++i) inner *= in[i];
   const int64_t n = out[a], size = in[a];
-  detail::OpRecord op("index_select", {&x});
+  OpRecord op("index_select", {&x});
   Array& y = op.output(out, op.in(0).dtype());
   const int64_t* idx = op.section().stash(index);
   visit(y.dtype(), [&](auto t) {
@@ -226,7 +226,7 @@ Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const S
   Strides st = contiguous_strides(in);
   const int64_t axis_stride = st[static_cast<size_t>(a)];
   st[static_cast<size_t>(a)] = 0;  // the axis position comes from the index instead
-  detail::OpRecord op("gather", {&x});
+  OpRecord op("gather", {&x});
   Array& y = op.output(index_shape, op.in(0).dtype());
   const int64_t* idx = op.section().stash(index);
   visit(y.dtype(), [&](auto t) {
