@@ -24,8 +24,7 @@ Array::Array(const Shape& shape, DType dtype) {
 
 Array::Array(const Shape& shape, std::span<const double> values, DType dtype) {
   if (static_cast<int64_t>(values.size()) != shape.numel())
-    raise<ShapeError>("Array: {} values given for shape {} ({} elements)", values.size(), shape,
-                      shape.numel());
+    raise<ShapeError>("Array: {} values given for shape {} ({} elements)", values.size(), shape, shape.numel());
   resize(shape, dtype);
   visit(dtype, [&](auto t) {
     using T = decltype(t);
@@ -42,8 +41,7 @@ Array Array::full(const Shape& shape, double v, DType dtype) {
 
 Array::Array(const Array& other) : shape_(other.shape_), dtype_(other.dtype_) {
   resize(other.shape_, other.dtype_);
-  if (numel() > 0)
-    std::memcpy(buffer_.get(), other.buffer_.get(), static_cast<size_t>(numel()) * element_size(dtype_));
+  if (numel() > 0) std::memcpy(buffer_.get(), other.buffer_.get(), static_cast<size_t>(numel()) * element_size(dtype_));
 }
 
 Array& Array::operator=(const Array& other) {

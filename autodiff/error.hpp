@@ -1,12 +1,12 @@
 #pragma once
 // The error hierarchy. Users catch tapegrad::Error; tests match on the subtype.
 // Messages follow "<op>: <what is wrong>, got <lhs> and <rhs>".
+#include <fmt/core.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
-
-#include <fmt/core.h>
 
 namespace tapegrad {
 
@@ -38,8 +38,7 @@ template <class E = Error, class... Args>
 }  // namespace tapegrad
 
 /// Internal invariant (a library bug, never reachable from user input): abort with file:line.
-#define TAPEGRAD_ASSERT(cond) \
-  ((cond) ? void(0) : ::tapegrad::detail::assert_fail(#cond, __FILE__, __LINE__))
+#define TAPEGRAD_ASSERT(cond) ((cond) ? void(0) : ::tapegrad::detail::assert_fail(#cond, __FILE__, __LINE__))
 
 namespace tapegrad::detail {
 [[noreturn]] inline void assert_fail(const char* cond, const char* file, int line) {

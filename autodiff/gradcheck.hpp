@@ -17,7 +17,7 @@
 namespace tapegrad {
 
 struct GradcheckOptions {
-  double eps = 1e-6;   // step h = eps * max(1, |x|)
+  double eps = 1e-6;  // step h = eps * max(1, |x|)
   double atol = 1e-8;
   double rtol = 1e-6;
   /// 0: the full Jacobian (one backward per output element, two evaluations per input element).

@@ -40,8 +40,7 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
   for (int i = 0; i < rank; ++i) {
     const int ia = a.rank() - rank + i, ib = b.rank() - rank + i;
     const int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-    if (da != db && da != 1 && db != 1)
-      raise<ShapeError>("{}: shapes do not broadcast, got {} and {}", op, a, b);
+    if (da != db && da != 1 && db != 1) raise<ShapeError>("{}: shapes do not broadcast, got {} and {}", op, a, b);
     dims[static_cast<size_t>(i)] = da == 1 ? db : da;
   }
   return Shape(std::span<const int64_t>(dims.data(), static_cast<size_t>(rank)));
@@ -60,8 +59,7 @@ Strides broadcast_strides(const Shape& src, const Shape& out) {
 
 int normalize_axis(const char* op, int axis, int rank) {
   const int a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    raise<ShapeError>("{}: axis {} is out of range for a tensor of rank {}", op, axis, rank);
+  if (a < 0 || a >= rank) raise<ShapeError>("{}: axis {} is out of range for a tensor of rank {}", op, axis, rank);
   return a;
 }
 

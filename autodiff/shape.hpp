@@ -1,12 +1,12 @@
 #pragma once
 // Shape: up to kMaxRank dimensions stored inline (no heap), NumPy broadcasting rules.
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace tapegrad {
 

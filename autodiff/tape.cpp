@@ -85,8 +85,8 @@ void Tape::check_ids() const {
 
 void Tape::name_slot(int32_t slot, const char* name, const char* nonfinite_op) {
   if (nonfinite_op)
-    raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value (scalar slot {})",
-                        nonfinite_op, slot);
+    raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value (scalar slot {})", nonfinite_op,
+                        slot);
   if (names_.size() <= static_cast<size_t>(slot)) names_.resize(static_cast<size_t>(slot) + 1, nullptr);
   names_[static_cast<size_t>(slot)] = name;
 }
@@ -174,8 +174,7 @@ void Tape::sweep_checked() {
 double Tape::grad(const Var& v) const {
   if (v.gen_ == 0) return 0.0;
   if (!owns(v.gen_)) throw_foreign("grad: Var", v.gen_);
-  if (!scalar_has_adjoints_)
-    raise<TapeError>("grad: read before backward(); call backward() on the output first");
+  if (!scalar_has_adjoints_) raise<TapeError>("grad: read before backward(); call backward() on the output first");
   const bool swept = v.slot_ < 0 ? -v.slot_ <= adj_leaves_ : v.slot_ < adj_stmts_;
   return swept ? adj_[static_cast<size_t>(1 + adj_leaves_ + v.slot_)] : 0.0;  // 0: recorded after backward
 }

@@ -83,7 +83,7 @@ class Tape {
   uint32_t first_generation_;
   Tape* outer_;
 
-  void reset_adjoints();  // sized for the current recording, zeroed
+  void reset_adjoints();                                        // sized for the current recording, zeroed
   double* adjoints() { return adj_.data() + 1 + adj_leaves_; }  // id 0 = first statement
 
   // The hot path reads raw pointers and 64-bit counts: stores through the int32 index array then

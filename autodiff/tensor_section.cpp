@@ -137,8 +137,8 @@ void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions o
   Array& g = grad_of(root);
   if (seed) {
     if (!(seed->shape() == g.shape()))
-      raise<ShapeError>("backward: seed shape must match the output, got seed {} and output {}",
-                        seed->shape(), g.shape());
+      raise<ShapeError>("backward: seed shape must match the output, got seed {} and output {}", seed->shape(),
+                        g.shape());
     Array& converted = take(g.shape(), g.dtype());
     converted.assign(*seed);
     kernels::add_into(g, converted);
@@ -185,8 +185,8 @@ void OpRecord::add_input(const Tensor& t, DType& dtype) {
   const Array& v = *s_.slot(slot).value;
   if (v.dtype() != dtype) {
     s_.inputs_.resize(begin_);
-    raise<ValueError>("{}: operands have different dtypes, got {} and {}; convert one with to_dtype()",
-                      name_, dtype_name(dtype), dtype_name(v.dtype()));
+    raise<ValueError>("{}: operands have different dtypes, got {} and {}; convert one with to_dtype()", name_,
+                      dtype_name(dtype), dtype_name(v.dtype()));
   }
   const bool needs = s_.slot(slot).requires_grad && !t.stop_grad_;
   any_needs_grad_ = any_needs_grad_ || needs;
@@ -207,8 +207,8 @@ uint32_t OpRecord::finish_slot(bool record) {
   if (is_anomaly_enabled()) {
     for (int64_t k = 0; k < out_->numel(); ++k)
       if (!std::isfinite(out_->at(k)))
-        raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value at element {} (shape {})",
-                            name_, k, out_->shape());
+        raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value at element {} (shape {})", name_,
+                            k, out_->shape());
   }
   if (!record) s_.inputs_.resize(begin_);
   return s_.add_slot(*out_, record);

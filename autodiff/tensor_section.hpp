@@ -25,8 +25,8 @@ namespace tapegrad {
 namespace detail {
 struct Slot {
   Array* value;
-  Array* grad;      // null until something accumulates into it
-  LeafData* leaf;   // non-null for leaves
+  Array* grad;     // null until something accumulates into it
+  LeafData* leaf;  // non-null for leaves
   bool requires_grad;
 };
 struct Node;
@@ -94,8 +94,7 @@ class TensorSection {
     void* mem = arena_.allocate(sizeof(Fn), alignof(Fn));
     const Fn* closure = new (mem) Fn(std::forward<F>(backward));
     nodes_.push_back(Node{name, out, begin, static_cast<uint32_t>(inputs_.size()),
-                          [](const void* c, BackwardContext& ctx) { (*static_cast<const Fn*>(c))(ctx); },
-                          closure});
+                          [](const void* c, BackwardContext& ctx) { (*static_cast<const Fn*>(c))(ctx); }, closure});
   }
   /// Copies data into the arena (for index lists a backward closure needs).
   template <class T>

@@ -16,11 +16,14 @@
 namespace tapegrad {
 
 template <class E>
-concept Expression = requires { E::kIsExpression; };
+concept Expression = requires {
+  E::kIsExpression;
+};
 
 template <class A, class B>
-concept Operands = (Expression<A> || Expression<B>) && (Expression<A> || std::is_arithmetic_v<A>) &&
-                   (Expression<B> || std::is_arithmetic_v<B>);
+concept Operands = (Expression<A> || Expression<B>)&&(Expression<A> ||
+                                                      std::is_arithmetic_v<A>)&&(Expression<B> ||
+                                                                                 std::is_arithmetic_v<B>);
 
 class Var {
  public:

@@ -114,13 +114,21 @@ template <class A, class B> requires Operands<A, B> bool operator>=(const A& a, 
 
 // Compound assignment records `x = x op e` as one statement.
 template <Expression E>
-Var& Var::operator+=(const E& e) { return *this = *this + e; }
+Var& Var::operator+=(const E& e) {
+  return *this = *this + e;
+}
 template <Expression E>
-Var& Var::operator-=(const E& e) { return *this = *this - e; }
+Var& Var::operator-=(const E& e) {
+  return *this = *this - e;
+}
 template <Expression E>
-Var& Var::operator*=(const E& e) { return *this = *this * e; }
+Var& Var::operator*=(const E& e) {
+  return *this = *this * e;
+}
 template <Expression E>
-Var& Var::operator/=(const E& e) { return *this = *this / e; }
+Var& Var::operator/=(const E& e) {
+  return *this = *this / e;
+}
 inline Var& Var::operator+=(double e) { return *this = *this + e; }
 inline Var& Var::operator-=(double e) { return *this = *this - e; }
 inline Var& Var::operator*=(double e) { return *this = *this * e; }

@@ -81,7 +81,7 @@ void BM_SeedStep_Reference(benchmark::State& state) {
   for (auto _ : state) {
     reference::backprop(net, p, batch.x, batch.y, m, {}, r);
     for (size_t e = 0; e < p.w.size(); ++e) p.w[e] -= kLr * r.grad.w[e];  // eq. 8
-    for (size_t u = 0; u < p.beta.size(); ++u) {                         // eq. 9, 24, 25
+    for (size_t u = 0; u < p.beta.size(); ++u) {                          // eq. 9, 24, 25
       p.beta[u] -= kLr * r.grad.beta[u];
       p.gamma[u] -= kLr * r.grad.gamma[u];
       p.theta[u] -= kLr * r.grad.theta[u];

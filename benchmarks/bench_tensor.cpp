@@ -27,8 +27,8 @@ void BM_ChainBinary(benchmark::State& state) {
     sum(y).backward();
     benchmark::DoNotOptimize(x.grad().data<double>());
   }
-  state.counters["ns_per_op"] = benchmark::Counter(kChain + 1, benchmark::Counter::kIsIterationInvariantRate |
-                                                                    benchmark::Counter::kInvert);
+  state.counters["ns_per_op"] =
+      benchmark::Counter(kChain + 1, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 /// The same chain with a unary op (tanh), the cheapest recording path.
@@ -43,8 +43,8 @@ void BM_ChainUnary(benchmark::State& state) {
     sum(y).backward();
     benchmark::DoNotOptimize(x.grad().data<double>());
   }
-  state.counters["ns_per_op"] = benchmark::Counter(kChain + 1, benchmark::Counter::kIsIterationInvariantRate |
-                                                                    benchmark::Counter::kInvert);
+  state.counters["ns_per_op"] =
+      benchmark::Counter(kChain + 1, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 /// The chain's arithmetic in a plain loop (no tape), for scale.
@@ -101,7 +101,8 @@ void BM_MatmulBlas(benchmark::State& state) {
   std::vector<double> a(static_cast<size_t>(n * n), 0.5), b(a), c(a);
   const int ni = static_cast<int>(n);
   for (auto _ : state) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0, a.data(), ni, b.data(), ni, 0.0, c.data(), ni);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0, a.data(), ni, b.data(), ni, 0.0, c.data(),
+                ni);
     benchmark::DoNotOptimize(c.data());
   }
   flops(state, 2.0 * double(n * n * n));

@@ -1,11 +1,10 @@
 // tapegrad demo: differentiate a scalar function, train a small model, and gradient-check both.
-#include <autodiff/autodiff.hpp>
-#include <nn/nn.hpp>
-
-#include <cmath>
-#include <vector>
-
 #include <fmt/core.h>
+
+#include <autodiff/autodiff.hpp>
+#include <cmath>
+#include <nn/nn.hpp>
+#include <vector>
 
 using namespace tapegrad;
 
@@ -69,7 +68,8 @@ int main() {
           if (logits.value().at(k * classes + c) > logits.value().at(k * classes + best)) best = c;
         correct += best == labels[static_cast<size_t>(k)];
       }
-      fmt::print("  step {:4d}  loss {:.4f}  accuracy {:.1f}%\n", step, loss.item(), 100.0 * double(correct) / double(m));
+      fmt::print("  step {:4d}  loss {:.4f}  accuracy {:.1f}%\n", step, loss.item(),
+                 100.0 * double(correct) / double(m));
     }
   }
 

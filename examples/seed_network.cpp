@@ -3,18 +3,17 @@
 // three ways (tape, closed form, finite differences) and saved as JSON and DOT.
 //
 //   ./build/release/examples/seed_network [out_prefix]   (writes out_prefix.json and out_prefix.dot)
+#include <fmt/core.h>
+
 #include <autodiff/autodiff.hpp>
+#include <cmath>
+#include <fstream>
 #include <nn/network_json.hpp>
 #include <nn/optim/sgd.hpp>
 #include <nn/reference/backprop.hpp>
 #include <nn/seed_model.hpp>
-
-#include <cmath>
-#include <fstream>
 #include <numeric>
 #include <random>
-
-#include <fmt/core.h>
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
@@ -44,7 +43,7 @@ Network build(std::mt19937_64& rng) {
   }
   net.add_arrow({10, 30, w(rng), {}});  // skips over the second block
   net.add_arrow({11, 31, w(rng), {}});
-  net.add_arrow({30, 31, 0.5, {}});     // an output feeding another output
+  net.add_arrow({30, 31, 0.5, {}});  // an output feeding another output
   net.set_outputs({30, 31});
   net.default_keep = 0.9;  // DropConnect keep probability p_kl (eq. 10)
   net.batch_norm_mode = BatchNormMode::seed;
@@ -98,7 +97,8 @@ int main(int argc, char** argv) {
       tape.clear();
       opt.zero_grad();
       model.draw_mask(rng, batch);  // one mask per minibatch (eq. 11)
-      Tensor loss = SeedModel::loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy, true);
+      Tensor loss =
+          SeedModel::loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy, true);
       loss.backward();
       opt.step();
       total += loss.item();
@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
       model.eval();  // running BN statistics, weights scaled by p (eq. 14)
       const Tensor z = model.forward(Array(Shape{int64_t(n), 2}, xs)).z;
       size_t correct = 0;
-      for (size_t i = 0; i < n; ++i) correct += (z.value().at(int64_t(2 * i + 1)) > z.value().at(int64_t(2 * i))) == (labels[i] == 1.0);
+      for (size_t i = 0; i < n; ++i)
+        correct += (z.value().at(int64_t(2 * i + 1)) > z.value().at(int64_t(2 * i))) == (labels[i] == 1.0);
       fmt::print("  epoch {:3d}  mean training loss {:.4f}  eval accuracy {:.1f}%\n", epoch, total / double(n / batch),
                  100.0 * double(correct) / double(n));
     }
@@ -143,9 +144,11 @@ int main(int argc, char** argv) {
       for (size_t e = 0; e < p.w.size(); ++e) {
         const double v = p.w[e], h = 1e-6;
         p.w[e] = v + h;
-        const double up = reference::backprop(trained, p, bx, by, batch, {.loss = LossKind::cross_entropy, .mask = mask}).loss;
+        const double up =
+            reference::backprop(trained, p, bx, by, batch, {.loss = LossKind::cross_entropy, .mask = mask}).loss;
         p.w[e] = v - h;
-        const double down = reference::backprop(trained, p, bx, by, batch, {.loss = LossKind::cross_entropy, .mask = mask}).loss;
+        const double down =
+            reference::backprop(trained, p, bx, by, batch, {.loss = LossKind::cross_entropy, .mask = mask}).loss;
         p.w[e] = v;
         worst = std::max(worst, std::abs((up - down) / (2 * h) - ref.grad.w[e]));
       }

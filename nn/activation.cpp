@@ -11,11 +11,11 @@ namespace tapegrad::nn {
 
 namespace {
 constexpr std::array<std::pair<Activation, std::string_view>, 6> kNames{{{Activation::identity, "identity"},
-                                                                       {Activation::sigmoid, "sigmoid"},
-                                                                       {Activation::tanh, "tanh"},
-                                                                       {Activation::relu, "relu"},
-                                                                       {Activation::leaky_relu, "leaky_relu"},
-                                                                       {Activation::softplus, "softplus"}}};
+                                                                         {Activation::sigmoid, "sigmoid"},
+                                                                         {Activation::tanh, "tanh"},
+                                                                         {Activation::relu, "relu"},
+                                                                         {Activation::leaky_relu, "leaky_relu"},
+                                                                         {Activation::softplus, "softplus"}}};
 double sigmoid(double x) {
   if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
   const double e = std::exp(x);
@@ -50,8 +50,14 @@ double activate(Activation a, double x) {
 double activate_derivative(Activation a, double x) {
   switch (a) {
     case Activation::identity: return 1.0;
-    case Activation::sigmoid: { const double s = sigmoid(x); return s * (1.0 - s); }
-    case Activation::tanh: { const double t = std::tanh(x); return 1.0 - t * t; }
+    case Activation::sigmoid: {
+      const double s = sigmoid(x);
+      return s * (1.0 - s);
+    }
+    case Activation::tanh: {
+      const double t = std::tanh(x);
+      return 1.0 - t * t;
+    }
     case Activation::relu: return x > 0 ? 1.0 : 0.0;
     case Activation::leaky_relu: return x > 0 ? 1.0 : kLeakySlope;
     case Activation::softplus: return sigmoid(x);
@@ -62,22 +68,42 @@ double activate_derivative(Activation a, double x) {
 void activate_row(Activation a, const double* x, double* y, size_t n) {
   switch (a) {  // one loop per activation: no switch inside the loop
     case Activation::identity: std::copy(x, x + n, y); break;
-    case Activation::sigmoid: for (size_t i = 0; i < n; ++i) y[i] = sigmoid(x[i]); break;
-    case Activation::tanh: for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]); break;
-    case Activation::relu: for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : 0.0; break;
-    case Activation::leaky_relu: for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : kLeakySlope * x[i]; break;
-    case Activation::softplus: for (size_t i = 0; i < n; ++i) y[i] = activate(Activation::softplus, x[i]); break;
+    case Activation::sigmoid:
+      for (size_t i = 0; i < n; ++i) y[i] = sigmoid(x[i]);
+      break;
+    case Activation::tanh:
+      for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+      break;
+    case Activation::relu:
+      for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : 0.0;
+      break;
+    case Activation::leaky_relu:
+      for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : kLeakySlope * x[i];
+      break;
+    case Activation::softplus:
+      for (size_t i = 0; i < n; ++i) y[i] = activate(Activation::softplus, x[i]);
+      break;
   }
 }
 
 void activate_derivative_row(Activation a, const double* x, const double* y, double* dy, size_t n) {
   switch (a) {
     case Activation::identity: std::fill(dy, dy + n, 1.0); break;
-    case Activation::sigmoid: for (size_t i = 0; i < n; ++i) dy[i] = y[i] * (1.0 - y[i]); break;
-    case Activation::tanh: for (size_t i = 0; i < n; ++i) dy[i] = 1.0 - y[i] * y[i]; break;
-    case Activation::relu: for (size_t i = 0; i < n; ++i) dy[i] = x[i] > 0 ? 1.0 : 0.0; break;
-    case Activation::leaky_relu: for (size_t i = 0; i < n; ++i) dy[i] = x[i] > 0 ? 1.0 : kLeakySlope; break;
-    case Activation::softplus: for (size_t i = 0; i < n; ++i) dy[i] = sigmoid(x[i]); break;
+    case Activation::sigmoid:
+      for (size_t i = 0; i < n; ++i) dy[i] = y[i] * (1.0 - y[i]);
+      break;
+    case Activation::tanh:
+      for (size_t i = 0; i < n; ++i) dy[i] = 1.0 - y[i] * y[i];
+      break;
+    case Activation::relu:
+      for (size_t i = 0; i < n; ++i) dy[i] = x[i] > 0 ? 1.0 : 0.0;
+      break;
+    case Activation::leaky_relu:
+      for (size_t i = 0; i < n; ++i) dy[i] = x[i] > 0 ? 1.0 : kLeakySlope;
+      break;
+    case Activation::softplus:
+      for (size_t i = 0; i < n; ++i) dy[i] = sigmoid(x[i]);
+      break;
   }
 }
 

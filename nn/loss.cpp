@@ -23,8 +23,7 @@ Tensor sse_loss(const Tensor& prediction, const Tensor& target, Reduction reduct
 }
 
 Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Reduction reduction) {
-  if (logits.rank() != 2)
-    raise<ShapeError>("cross_entropy: logits must be [batch, classes], got {}", logits.shape());
+  if (logits.rank() != 2) raise<ShapeError>("cross_entropy: logits must be [batch, classes], got {}", logits.shape());
   const int64_t m = logits.shape()[0];
   if (static_cast<int64_t>(targets.size()) != m)
     raise<ShapeError>("cross_entropy: {} targets for logits {}", targets.size(), logits.shape());

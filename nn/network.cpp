@@ -1,10 +1,10 @@
 #include "nn/network.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "autodiff/error.hpp"
 
@@ -165,8 +165,9 @@ void Network::set_parameters(const Parameters& p) {
   checked();
   if (p.w.size() != edges_.size() || p.beta.size() != units_.size() || p.gamma.size() != units_.size() ||
       p.theta.size() != units_.size())
-    raise<ValueError>("network: parameters sized for another network ({} weights for {} arrows, {} biases for {} units)",
-                      p.w.size(), edges_.size(), p.beta.size(), units_.size());
+    raise<ValueError>(
+        "network: parameters sized for another network ({} weights for {} arrows, {} biases for {} units)", p.w.size(),
+        edges_.size(), p.beta.size(), units_.size());
   for (size_t e = 0; e < edges_.size(); ++e) arrows_[edge_spec_[e]].w = p.w[e];
   for (size_t u = 0; u < units_.size(); ++u) {
     if (unit_spec_[u] < 0) continue;

@@ -1,10 +1,9 @@
 #include "nn/network_json.hpp"
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
-
-#include <nlohmann/json.hpp>
 
 #include "autodiff/error.hpp"
 
@@ -70,8 +69,8 @@ std::string to_json(const Network& net) {
   }
   j["arrows"] = arrows;
   j["dropout"] = {{"default_keep", net.default_keep}};
-  j["batch_norm"] = {{"mode", mode_name(net.batch_norm_mode)}, {"eps", net.batch_norm_eps},
-                     {"momentum", net.batch_norm_momentum}};
+  j["batch_norm"] = {
+      {"mode", mode_name(net.batch_norm_mode)}, {"eps", net.batch_norm_eps}, {"momentum", net.batch_norm_momentum}};
   return j.dump(2) + "\n";
 }
 

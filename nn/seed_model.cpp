@@ -10,9 +10,7 @@
 namespace tapegrad::nn {
 
 namespace {
-Tensor leaf(const std::vector<double>& v) {
-  return Tensor(Array(Shape{static_cast<int64_t>(v.size())}, v), true);
-}
+Tensor leaf(const std::vector<double>& v) { return Tensor(Array(Shape{static_cast<int64_t>(v.size())}, v), true); }
 
 Tensor activation_op(Activation a, const Tensor& x) {
   switch (a) {
@@ -85,7 +83,9 @@ Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources, const doub
   const size_t fan_in = sources.size();
   const uint32_t begin = unit.in_begin;
   const int64_t n_edges = static_cast<int64_t>(net_.edges().size());
-  auto mask = [r, per_example, n_edges](int64_t e, int64_t i) { return r ? r[per_example ? i * n_edges + e : e] : 1.0; };
+  auto mask = [r, per_example, n_edges](int64_t e, int64_t i) {
+    return r ? r[per_example ? i * n_edges + e : e] : 1.0;
+  };
   Array& y = op.output(Shape{m}, DType::f64);
   double* py = y.data<double>();
   const double* wv = op.in(fan_in).data<double>();
@@ -112,7 +112,7 @@ Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources, const doub
       double sw = 0;
       for (int64_t i = 0; i < m; ++i) {
         const double gr = g[i] * mask(e, i);
-        sw += gr * o[i];              // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
+        sw += gr * o[i];               // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
         if (go) go[i] += gr * wv2[e];  // d o_i += g_i w_e r_e,i       (eq. 4, 13)
       }
       if (gw) gw[e] += sw;
@@ -124,18 +124,20 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   const size_t n_in = net_.num_inputs();
   if (x.rank() != 2 || x.shape()[1] != static_cast<int64_t>(n_in))
     raise<ShapeError>("SeedModel::forward: x must be [m, {}], got {}", n_in, x.shape());
-  if (x.dtype() != DType::f64) raise<ValueError>("SeedModel::forward: x must be float64, got {}", dtype_name(x.dtype()));
+  if (x.dtype() != DType::f64)
+    raise<ValueError>("SeedModel::forward: x must be float64, got {}", dtype_name(x.dtype()));
   const int64_t m = x.shape()[0];
   for (int64_t i = 0; i < x.numel(); ++i)
     if (!std::isfinite(x.at(i)))
-      raise<ValueError>("SeedModel::forward: non-finite input {} at example {}, input {}", x.at(i), i / static_cast<int64_t>(n_in),
-                        i % static_cast<int64_t>(n_in));
+      raise<ValueError>("SeedModel::forward: non-finite input {} at example {}, input {}", x.at(i),
+                        i / static_cast<int64_t>(n_in), i % static_cast<int64_t>(n_in));
   // The minibatch as [inputs, m], one contiguous row per input neuron.
   if (!x_.defined()) x_ = Tensor(Array(Shape{static_cast<int64_t>(n_in), m}));
   Array& xv = x_.mutable_value();
   xv.resize(Shape{static_cast<int64_t>(n_in), m}, DType::f64);
   for (int64_t i = 0; i < m; ++i)
-    for (size_t j = 0; j < n_in; ++j) xv.set(static_cast<int64_t>(j) * m + i, x.at(i * static_cast<int64_t>(n_in) + static_cast<int64_t>(j)));
+    for (size_t j = 0; j < n_in; ++j)
+      xv.set(static_cast<int64_t>(j) * m + i, x.at(i * static_cast<int64_t>(n_in) + static_cast<int64_t>(j)));
 
   const auto& units = net_.units();
   const auto& edges = net_.edges();
@@ -150,14 +152,15 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   } else if (!mask_.empty()) {
     per_example = mask_.size() > edges.size();
     if (mask_.size() != edges.size() && mask_.size() != static_cast<size_t>(m) * edges.size())
-      raise<ShapeError>("SeedModel::forward: the mask has {} values, expected {} or {} x {}", mask_.size(), edges.size(),
-                        m, edges.size());
+      raise<ShapeError>("SeedModel::forward: the mask has {} values, expected {} or {} x {}", mask_.size(),
+                        edges.size(), m, edges.size());
     r = section.stash(std::span<const double>(mask_));
   }
   Output& result = output_;
   result.psi.assign(units.size(), Tensor());
   out_.assign(units.size(), Tensor());
-  for (size_t j = 0; j < n_in; ++j) out_[j] = reshape(slice(x_, 0, static_cast<int64_t>(j), static_cast<int64_t>(j) + 1), {m});
+  for (size_t j = 0; j < n_in; ++j)
+    out_[j] = reshape(slice(x_, 0, static_cast<int64_t>(j), static_cast<int64_t>(j) + 1), {m});
   for (size_t k = n_in; k < units.size(); ++k) {
     const auto& u = units[k];
     sources_.clear();
@@ -173,16 +176,17 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
         if (m < 2 && net_.batch_norm_mode == BatchNormMode::full)
           raise<ValueError>("batch norm: training needs a minibatch of at least 2 (got {}) for neuron {}", m, u.id);
         const bool seed = net_.batch_norm_mode == BatchNormMode::seed;
-        Tensor mu = mean(psi);                        // eq. 18
-        Tensor var = mean(square(psi - mu));          // eq. 19 (biased)
-        if (seed) {                                   // eq. 21: both statistics held fixed
+        Tensor mu = mean(psi);                // eq. 18
+        Tensor var = mean(square(psi - mu));  // eq. 19 (biased)
+        if (seed) {                           // eq. 21: both statistics held fixed
           mu = mu.detach();
           var = var.detach();
         }
-        pre = g * (psi - mu) / sqrt(var + eps) + t;   // eq. 17
+        pre = g * (psi - mu) / sqrt(var + eps) + t;  // eq. 17
         const double mom = net_.batch_norm_momentum;
         running_mean_[k] = (1 - mom) * running_mean_[k] + mom * mu.item();
-        running_var_[k] = (1 - mom) * running_var_[k] + mom * var.item() * double(m) / double(std::max<int64_t>(m - 1, 1));
+        running_var_[k] =
+            (1 - mom) * running_var_[k] + mom * var.item() * double(m) / double(std::max<int64_t>(m - 1, 1));
       } else {
         pre = g * ((psi - running_mean_[k]) * (1.0 / std::sqrt(running_var_[k] + eps))) + t;
       }
@@ -205,7 +209,8 @@ Tensor SeedModel::loss(const Tensor& z, std::span<const double> targets, LossKin
   }
   std::vector<int64_t> labels(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) labels[i] = static_cast<int64_t>(targets[i]);
-  if (static_cast<int64_t>(labels.size()) != m) raise<ShapeError>("loss: {} class labels for {} examples", labels.size(), m);
+  if (static_cast<int64_t>(labels.size()) != m)
+    raise<ShapeError>("loss: {} class labels for {} examples", labels.size(), m);
   return cross_entropy(z, labels, r);
 }
 

@@ -9,6 +9,9 @@ namespace tapegrad {
 using detail::binary_op;
 using detail::unary_op;
 
+// Each op: its value and its derivatives, one lambda each, laid out to be read side by side.
+// clang-format off
+
 // ---- tensor-tensor ----
 
 Tensor operator+(const Tensor& a, const Tensor& b) {
@@ -152,6 +155,8 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
   });
 }
 
+// clang-format on
+
 // ---- where ----
 
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
@@ -168,9 +173,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     using T = decltype(t);
     const T *pm = mv.data<T>(), *pa = av.data<T>(), *pb = bv.data<T>();
     T* py = y.data<T>();
-    kernels::for_each_broadcast<3>(out, st, [=](int64_t i, const std::array<int64_t, 3>& o) {
-      py[i] = pm[o[0]] != 0 ? pa[o[1]] : pb[o[2]];
-    });
+    kernels::for_each_broadcast<3>(
+        out, st, [=](int64_t i, const std::array<int64_t, 3>& o) { py[i] = pm[o[0]] != 0 ? pa[o[1]] : pb[o[2]]; });
   });
   return op.finish([](BackwardContext& c) {
     const Array& mv2 = c.input(0);
@@ -184,10 +188,9 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
         const T* pg = c.grad_output().data<T>();
         T* pd = g.template data<T>();
         const bool take_true = k == 1;
-        kernels::for_each_broadcast<1>(out2, {broadcast_strides(mv2.shape(), out2)},
-                                       [=](int64_t i, const std::array<int64_t, 1>& o) {
-                                         pd[i] = ((pm[o[0]] != 0) == take_true) ? pg[i] : T(0);
-                                       });
+        kernels::for_each_broadcast<1>(
+            out2, {broadcast_strides(mv2.shape(), out2)},
+            [=](int64_t i, const std::array<int64_t, 1>& o) { pd[i] = ((pm[o[0]] != 0) == take_true) ? pg[i] : T(0); });
       });
       c.accumulate(k, g);
     }
@@ -228,12 +231,26 @@ Tensor compare_scalar(const char* name, const Tensor& a, double s, Cmp cmp) {
 }
 }  // namespace
 
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
-Tensor gt(const Tensor& a, double b) { return compare_scalar("gt", a, b, [](double x, double y) { return x > y; }); }
-Tensor lt(const Tensor& a, double b) { return compare_scalar("lt", a, b, [](double x, double y) { return x < y; }); }
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
+}
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
+}
+Tensor gt(const Tensor& a, double b) {
+  return compare_scalar("gt", a, b, [](double x, double y) { return x > y; });
+}
+Tensor lt(const Tensor& a, double b) {
+  return compare_scalar("lt", a, b, [](double x, double y) { return x < y; });
+}
 
 }  // namespace tapegrad

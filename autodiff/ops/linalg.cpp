@@ -57,8 +57,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     T* py = y.data<T>();
     if (d.k == 0) y.fill(0.0);
     for (int64_t i = 0; i < d.batch && d.k > 0; ++i)
-      gemm(false, false, d.m, d.n, d.k, pa + (d.a_batched ? i * d.m * d.k : 0),
-           pb + (d.b_batched ? i * d.k * d.n : 0), T(0), py + i * d.m * d.n);
+      gemm(false, false, d.m, d.n, d.k, pa + (d.a_batched ? i * d.m * d.k : 0), pb + (d.b_batched ? i * d.k * d.n : 0),
+           T(0), py + i * d.m * d.n);
   });
   return op.finish([d](BackwardContext& c) {
     visit(c.output().dtype(), [&](auto t) {

@@ -36,7 +36,8 @@ Tensor unary_op(const char* name, const Tensor& x, Value value, Dx dx) {
   return op.finish([dx](BackwardContext& c) {
     visit(c.output().dtype(), [&](auto t) {
       const auto v = unary_grad<decltype(t)>(c);
-      kernels::parallel_for(c.output().numel(), [=](int64_t i) { v.gx[i] += static_cast<decltype(t)>(dx(v.g[i], v.x[i], v.y[i])); });
+      kernels::parallel_for(c.output().numel(),
+                            [=](int64_t i) { v.gx[i] += static_cast<decltype(t)>(dx(v.g[i], v.x[i], v.y[i])); });
     });
   });
 }

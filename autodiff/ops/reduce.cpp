@@ -31,8 +31,9 @@ void fold(const Array& x, const Shape& kept, Array& out, T init, Combine combine
   T* o = out.data<T>();
   const T* px = x.data<T>();
   for (int64_t i = 0; i < out.numel(); ++i) o[i] = init;
-  kernels::for_each_broadcast<1>(x.shape(), {broadcast_strides(kept, x.shape())},
-                                 [&](int64_t i, const std::array<int64_t, 1>& k) { o[k[0]] = combine(o[k[0]], px[i]); });
+  kernels::for_each_broadcast<1>(
+      x.shape(), {broadcast_strides(kept, x.shape())},
+      [&](int64_t i, const std::array<int64_t, 1>& k) { o[k[0]] = combine(o[k[0]], px[i]); });
 }
 
 /// max/min: ties share the gradient, so the backward counts them.
@@ -113,10 +114,9 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
     T* py = y.data<T>();
     for (int64_t i = 0; i < y.numel(); ++i) py[i] = 0;
     auto finite_or_zero = [](T v) { return std::isfinite(v) ? v : T(0); };  // all -inf: lse = -inf
-    kernels::for_each_broadcast<1>(xv.shape(), {broadcast_strides(kept, xv.shape())},
-                                   [&](int64_t i, const std::array<int64_t, 1>& k) {
-                                     py[k[0]] += std::exp(px[i] - finite_or_zero(pm[k[0]]));
-                                   });
+    kernels::for_each_broadcast<1>(
+        xv.shape(), {broadcast_strides(kept, xv.shape())},
+        [&](int64_t i, const std::array<int64_t, 1>& k) { py[k[0]] += std::exp(px[i] - finite_or_zero(pm[k[0]])); });
     for (int64_t i = 0; i < y.numel(); ++i) py[i] = std::log(py[i]) + finite_or_zero(pm[i]);
   });
   y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
@@ -124,10 +124,9 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
     const Array& xa = c.input(0);
     visit(xa.dtype(), [&](auto t) {
       const auto v = detail::unary_grad<decltype(t)>(c);
-      kernels::for_each_broadcast<1>(xa.shape(), {broadcast_strides(kept, xa.shape())},
-                                     [&](int64_t i, const std::array<int64_t, 1>& k) {
-                                       v.gx[i] += v.g[k[0]] * std::exp(v.x[i] - v.y[k[0]]);
-                                     });
+      kernels::for_each_broadcast<1>(
+          xa.shape(), {broadcast_strides(kept, xa.shape())},
+          [&](int64_t i, const std::array<int64_t, 1>& k) { v.gx[i] += v.g[k[0]] * std::exp(v.x[i] - v.y[k[0]]); });
     });
   });
 }

@@ -13,11 +13,13 @@ namespace {
 /// and `base` give to each element of `shape`: the one loop behind permute, slice and concat.
 template <class T>
 void copy_strided(const Shape& shape, const Strides& strides, int64_t base, const T* src, T* dst) {
-  kernels::for_each_broadcast<1>(shape, {strides}, [&](int64_t i, const std::array<int64_t, 1>& o) { dst[i] = src[base + o[0]]; });
+  kernels::for_each_broadcast<1>(shape, {strides},
+                                 [&](int64_t i, const std::array<int64_t, 1>& o) { dst[i] = src[base + o[0]]; });
 }
 template <class T>
 void add_strided(const Shape& shape, const Strides& strides, int64_t base, const T* g, T* gsrc) {
-  kernels::for_each_broadcast<1>(shape, {strides}, [&](int64_t i, const std::array<int64_t, 1>& o) { gsrc[base + o[0]] += g[i]; });
+  kernels::for_each_broadcast<1>(shape, {strides},
+                                 [&](int64_t i, const std::array<int64_t, 1>& o) { gsrc[base + o[0]] += g[i]; });
 }
 
 /// Reads a view of x: element i of `shape` is x[base + offset(strides)]; gradients flow back.
@@ -141,7 +143,8 @@ Tensor concat(std::span<const Tensor> xs, int axis) {
       const Array& in = op.in(k);
       const T* src = in.data<T>();
       T* dst = y.data<T>() + offset * axis_stride;
-      kernels::for_each_broadcast<1>(in.shape(), {ost}, [&](int64_t i, const std::array<int64_t, 1>& o) { dst[o[0]] = src[i]; });
+      kernels::for_each_broadcast<1>(in.shape(), {ost},
+                                     [&](int64_t i, const std::array<int64_t, 1>& o) { dst[o[0]] = src[i]; });
       offset += in.shape()[a];
     }
   });

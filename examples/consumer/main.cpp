@@ -1,7 +1,6 @@
 #include <autodiff/autodiff.hpp>
-#include <nn/nn.hpp>
-
 #include <cstdio>
+#include <nn/nn.hpp>
 
 int main() {
   tapegrad::Tape tape;

@@ -24,7 +24,8 @@ double inf_norm(const std::vector<double>& a) {
 ImplicitSGD::ImplicitSGD(std::vector<Tensor*> params, ImplicitSGDOptions options)
     : params_(std::move(params)), options_(options) {
   set_lr(options_.lr);
-  if (options_.max_inner < 1) raise<ValueError>("ImplicitSGD: max_inner must be at least 1, got {}", options_.max_inner);
+  if (options_.max_inner < 1)
+    raise<ValueError>("ImplicitSGD: max_inner must be at least 1, got {}", options_.max_inner);
   for (const Tensor* p : params_)
     if (!p || !p->is_leaf() || !p->requires_grad() || p->dtype() != DType::f64)
       raise<ValueError>("ImplicitSGD: every parameter must be a float64 leaf with requires_grad(true)");
@@ -103,8 +104,9 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
       alpha[k] = dot(s, d) / dot(y, s);
       for (size_t i = 0; i < n; ++i) d[i] -= alpha[k] * y[i];
     }
-    const double gamma = history.empty() ? eta : dot(history.back().first, history.back().second) /
-                                                     dot(history.back().second, history.back().second);
+    const double gamma = history.empty() ? eta
+                                         : dot(history.back().first, history.back().second) /
+                                               dot(history.back().second, history.back().second);
     for (double& v : d) v *= gamma;
     for (size_t k = 0; k < history.size(); ++k) {
       const auto& [s, y] = history[k];
@@ -208,7 +210,8 @@ ImplicitStepReport implicit_step(SeedModel& model, const Array& x, std::span<con
 std::vector<double> implicit_least_squares_step(std::span<const double> theta, std::span<const double> x,
                                                 std::span<const double> y, double eta) {
   const size_t n = theta.size(), m = y.size();
-  if (x.size() != m * n) raise<ShapeError>("implicit_least_squares_step: X has {} values, expected {} x {}", x.size(), m, n);
+  if (x.size() != m * n)
+    raise<ShapeError>("implicit_least_squares_step: X has {} values, expected {} x {}", x.size(), m, n);
   // A = I + eta X^T X, b = theta + eta X^T y; solve by Gaussian elimination with partial pivoting.
   std::vector<double> a(n * n, 0.0), b(theta.begin(), theta.end());
   for (size_t r = 0; r < n; ++r) a[r * n + r] = 1.0;

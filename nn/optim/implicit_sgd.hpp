@@ -16,11 +16,11 @@
 namespace tapegrad::nn::optim {
 
 struct ImplicitSGDOptions {
-  double lr = 0.1;                 // eta
-  double tol_abs = 1e-12;          // scaled by (1 + ||Theta_(n-1)||_inf)
-  double tol_rel = 1e-9;           // times ||Phi - Theta_(n-1)||_inf
-  int max_inner = 100;             // tape evaluations' outer loop
-  int memory = 10;                 // L-BFGS history
+  double lr = 0.1;         // eta
+  double tol_abs = 1e-12;  // scaled by (1 + ||Theta_(n-1)||_inf)
+  double tol_rel = 1e-9;   // times ||Phi - Theta_(n-1)||_inf
+  int max_inner = 100;     // tape evaluations' outer loop
+  int memory = 10;         // L-BFGS history
 };
 
 struct ImplicitStepReport {

@@ -126,9 +126,10 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
       res.grad.theta[k] = sum_gh;       // eq. 23, 25
       const double a = p.gamma[k] * inv_std[k];
       for (size_t i = 0; i < m; ++i)
-        at(res.lambda, k, i) = net.batch_norm_mode == BatchNormMode::seed
-                                   ? a * gh[i]  // eq. 21: statistics held fixed
-                                   : a * (gh[i] - sum_gh / double(m) - at(xhat, k, i) * sum_gh_xhat / double(m));  // I&S
+        at(res.lambda, k, i) =
+            net.batch_norm_mode == BatchNormMode::seed
+                ? a * gh[i]  // eq. 21: statistics held fixed
+                : a * (gh[i] - sum_gh / double(m) - at(xhat, k, i) * sum_gh_xhat / double(m));  // I&S
     } else {  // eq. 4, 5: lambda_k = sigma'(psi_k) g_k
       double* lambda = &res.lambda[k * m];
       activate_derivative_row(u.activation, &res.psi[k * m], &res.out[k * m], lambda, m);
@@ -144,8 +145,8 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
       if (per_example) {
         for (size_t i = 0; i < m; ++i) {
           const double lr = lambda[i] * r(e, i);
-          dw += lr * o[i];            // eq. 2, 12: dL/dw_kj = sum_i lambda_k,i o_j,i r_kj
-          g_src[i] += lr * p.w[e];    // eq. 4, 13: into the source's dL/do
+          dw += lr * o[i];          // eq. 2, 12: dL/dw_kj = sum_i lambda_k,i o_j,i r_kj
+          g_src[i] += lr * p.w[e];  // eq. 4, 13: into the source's dL/do
         }
       } else {
         const double re = r(e, 0), c = re * p.w[e];

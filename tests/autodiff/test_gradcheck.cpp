@@ -7,8 +7,8 @@ using namespace tapegrad;
 
 TEST_SUITE("gradcheck") {
   TEST_CASE("gradcheck passes a correct scalar gradient and fails a wrong one") {
-    CHECK_GRADCHECK(gradcheck([](std::span<const Var> v) -> Var { return v[0] * sin(v[1]) + exp(v[0] * v[1]); },
-                              {0.3, 1.2}));
+    CHECK_GRADCHECK(
+        gradcheck([](std::span<const Var> v) -> Var { return v[0] * sin(v[1]) + exp(v[0] * v[1]); }, {0.3, 1.2}));
     // x * detach(x) has tape gradient x but true derivative 2x: the checker must say so.
     const auto bad = gradcheck([](std::span<const Var> v) -> Var { return v[0] * v[0].detach(); }, {0.7});
     CHECK_FALSE(bad.ok);

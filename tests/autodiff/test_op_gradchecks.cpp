@@ -28,8 +28,7 @@ const std::vector<std::string> kTensorOps = {
 };
 
 using VarCase = std::function<GradcheckResult()>;
-#define VAR_CASE(expr, ...) \
-  [] { return gradcheck([](std::span<const Var> v) -> Var { return expr; }, {__VA_ARGS__}); }
+#define VAR_CASE(expr, ...) [] { return gradcheck([](std::span<const Var> v) -> Var { return expr; }, {__VA_ARGS__}); }
 
 // Inputs sit away from kinks (relu/abs at 0, min/max ties) and inside each domain.
 const std::map<std::string, VarCase> kVarCases = {
@@ -95,73 +94,143 @@ const std::map<std::string, TensorCase> kTensorCases = {
     {"mul", [] { return check_binary(FN(t[0] * t[1])); }},
     {"div", [] { return check_binary(FN(t[0] / t[1]), 0.5, 2.0); }},
     {"pow", [] { return check_binary(FN(pow(t[0], t[1])), 0.5, 2.0); }},
-    {"maximum", [] { return check(FN(maximum(t[0], t[1])), {randn({3, 4}), randn({4})}); }},
-    {"minimum", [] { return check(FN(minimum(t[0], t[1])), {randn({3, 4}), randn({3, 1})}); }},
-    {"add_scalar", [] { return check(FN(t[0] + 2.0 + (1.0 - t[0]) * t[0] - 0.5), {randn({3, 2})}); }},
+    {"maximum",
+     [] {
+       return check(FN(maximum(t[0], t[1])), {randn({3, 4}), randn({4})});
+     }},
+    {"minimum",
+     [] {
+       return check(FN(minimum(t[0], t[1])), {randn({3, 4}), randn({3, 1})});
+     }},
+    {"add_scalar",
+     [] {
+       return check(FN(t[0] + 2.0 + (1.0 - t[0]) * t[0] - 0.5), {randn({3, 2})});
+     }},
     {"mul_scalar", [] { return check(FN(t[0] * 3.0 + 0.5 * t[0] + t[0] / 4.0), {randn({5})}); }},
-    {"pow_scalar", [] { return check(FN(pow(t[0], 1.5) + 2.0 / t[0]), {uniform({2, 3}, 0.5, 2.0)}); }},
-    {"neg", [] { return check(FN(-t[0] * t[0]), {randn({2, 2})}); }},
-    {"exp", [] { return check(FN(exp(t[0])), {randn({2, 3})}); }},
-    {"log", [] { return check(FN(log(t[0])), {uniform({2, 3}, 0.2, 3.0)}); }},
-    {"sqrt", [] { return check(FN(sqrt(t[0])), {uniform({2, 3}, 0.2, 3.0)}); }},
-    {"abs", [] { return check(FN(abs(t[0])), {away_from_zero({2, 3})}); }},
-    {"square", [] { return check(FN(square(t[0])), {randn({2, 3})}); }},
-    {"tanh", [] { return check(FN(tanh(t[0])), {randn({2, 3})}); }},
-    {"sigmoid", [] { return check(FN(sigmoid(t[0] * 4.0)), {randn({2, 3})}); }},
-    {"relu", [] { return check(FN(relu(t[0])), {away_from_zero({3, 3})}); }},
-    {"leaky_relu", [] { return check(FN(leaky_relu(t[0], 0.1)), {away_from_zero({3, 3})}); }},
-    {"softplus", [] { return check(FN(softplus(t[0] * 5.0)), {randn({2, 3})}); }},
-    {"clamp", [] {
+    {"pow_scalar",
+     [] {
+       return check(FN(pow(t[0], 1.5) + 2.0 / t[0]), {uniform({2, 3}, 0.5, 2.0)});
+     }},
+    {"neg",
+     [] {
+       return check(FN(-t[0] * t[0]), {randn({2, 2})});
+     }},
+    {"exp",
+     [] {
+       return check(FN(exp(t[0])), {randn({2, 3})});
+     }},
+    {"log",
+     [] {
+       return check(FN(log(t[0])), {uniform({2, 3}, 0.2, 3.0)});
+     }},
+    {"sqrt",
+     [] {
+       return check(FN(sqrt(t[0])), {uniform({2, 3}, 0.2, 3.0)});
+     }},
+    {"abs",
+     [] {
+       return check(FN(abs(t[0])), {away_from_zero({2, 3})});
+     }},
+    {"square",
+     [] {
+       return check(FN(square(t[0])), {randn({2, 3})});
+     }},
+    {"tanh",
+     [] {
+       return check(FN(tanh(t[0])), {randn({2, 3})});
+     }},
+    {"sigmoid",
+     [] {
+       return check(FN(sigmoid(t[0] * 4.0)), {randn({2, 3})});
+     }},
+    {"relu",
+     [] {
+       return check(FN(relu(t[0])), {away_from_zero({3, 3})});
+     }},
+    {"leaky_relu",
+     [] {
+       return check(FN(leaky_relu(t[0], 0.1)), {away_from_zero({3, 3})});
+     }},
+    {"softplus",
+     [] {
+       return check(FN(softplus(t[0] * 5.0)), {randn({2, 3})});
+     }},
+    {"clamp",
+     [] {
        Array a = away_from_zero({4, 3}, 0.05);  // |a| > 0.05; keep away from the bounds +-0.5
        for (int64_t i = 0; i < a.numel(); ++i)
          if (std::abs(std::abs(a.at(i)) - 0.5) < 0.05) a.set(i, a.at(i) * 1.3);
        return check(FN(clamp(t[0], -0.5, 0.5)), {a});
      }},
-    {"to_dtype", [] {  // float rounding needs a wide step and loose tolerances; the slope 3 is still checked
+    {"to_dtype",
+     [] {  // float rounding needs a wide step and loose tolerances; the slope 3 is still checked
        return gradcheck(FN(to_dtype(to_dtype(t[0], DType::f32) * 3.0, DType::f64)),
-                        std::vector<Array>{Array(Shape{3}, {0.5, -1.0, 2.0})}, {.eps = 1e-2, .atol = 1e-4, .rtol = 1e-4});
+                        std::vector<Array>{Array(Shape{3}, {0.5, -1.0, 2.0})},
+                        {.eps = 1e-2, .atol = 1e-4, .rtol = 1e-4});
      }},
-    {"where", [] {
+    {"where",
+     [] {
        return check(FN(where(gt(t[0], 0.0), t[0] * 2.0, t[1])), {away_from_zero({3, 4}), randn({4})});
      }},
-    {"sum", [] {
-       for (const TensorFunction& f :
-            {TensorFunction(FN(sum(t[0]))), TensorFunction(FN(sum(t[0], {1}))), TensorFunction(FN(sum(t[0], {0, 2}, true))),
-             TensorFunction(FN(mean(t[0], {-1}))), TensorFunction(FN(mean(t[0])))}) {
+    {"sum",
+     [] {
+       for (const TensorFunction& f : {TensorFunction(FN(sum(t[0]))), TensorFunction(FN(sum(t[0], {1}))),
+                                       TensorFunction(FN(sum(t[0], {0, 2}, true))),
+                                       TensorFunction(FN(mean(t[0], {-1}))), TensorFunction(FN(mean(t[0])))}) {
          auto r = check(f, {randn({2, 3, 4})});
          if (!r) return r;
        }
        return GradcheckResult{};
      }},
-    {"max", [] { return check(FN(max(t[0], {1})), {randn({3, 5})}); }},
-    {"min", [] { return check(FN(min(t[0], {0}, true) + min(t[0])), {randn({3, 5})}); }},
-    {"logsumexp", [] {
+    {"max",
+     [] {
+       return check(FN(max(t[0], {1})), {randn({3, 5})});
+     }},
+    {"min",
+     [] {
+       return check(FN(min(t[0], {0}, true) + min(t[0])), {randn({3, 5})});
+     }},
+    {"logsumexp",
+     [] {
        auto r = check(FN(logsumexp(t[0], {1})), {randn({3, 4}, 3.0)});
        if (!r) return r;
        r = check(FN(log_softmax(t[0], 0)), {randn({3, 4})});
        if (!r) return r;
        return check(FN(softmax(t[0])), {randn({2, 5})});
      }},
-    {"matmul", [] {
+    {"matmul",
+     [] {
        auto r = check(FN(matmul(t[0], t[1])), {randn({3, 4}), randn({4, 2})});
        if (!r) return r;
        r = check(FN(matmul(t[0], t[1])), {randn({2, 3, 4}), randn({2, 4, 2})});
        if (!r) return r;
        return check(FN(matmul(t[0], t[1])), {randn({2, 3, 4}), randn({4, 5})});
      }},
-    {"reshape", [] { return check(FN(reshape(t[0], {3, -1}) * reshape(t[0], {3, 4})), {randn({2, 6})}); }},
-    {"permute", [] { return check(FN(permute(t[0], {2, 0, 1}) * 1.5 + transpose(t[1])), {randn({2, 3, 4}), randn({3, 1})}); }},
-    {"slice", [] { return check(FN(slice(t[0], 1, 1, -1) * slice(t[0], -1, 0, 2)), {randn({3, 4})}); }},
-    {"concat", [] {
+    {"reshape",
+     [] {
+       return check(FN(reshape(t[0], {3, -1}) * reshape(t[0], {3, 4})), {randn({2, 6})});
+     }},
+    {"permute",
+     [] {
+       return check(FN(permute(t[0], {2, 0, 1}) * 1.5 + transpose(t[1])), {randn({2, 3, 4}), randn({3, 1})});
+     }},
+    {"slice",
+     [] {
+       return check(FN(slice(t[0], 1, 1, -1) * slice(t[0], -1, 0, 2)), {randn({3, 4})});
+     }},
+    {"concat",
+     [] {
        auto r = check(FN(concat({t[0], t[1] * 2.0, t[0]}, 1)), {randn({2, 3}), randn({2, 1})});
        if (!r) return r;
        return check(FN(stack({t[0], t[1]}, 0)), {randn({2, 3}), randn({2, 3})});
      }},
-    {"index_select", [] {
+    {"index_select",
+     [] {
        const std::vector<int64_t> idx{2, 0, 2};
        return check([idx](std::span<const Tensor> t) { return index_select(t[0], 1, idx); }, {randn({2, 4})});
      }},
-    {"gather", [] {
+    {"gather",
+     [] {
        const std::vector<int64_t> idx{1, 0, 3, 3, 2, 0};
        return check([idx](std::span<const Tensor> t) { return gather(t[0], 1, idx, Shape{3, 2}); }, {randn({3, 4})});
      }},
@@ -211,7 +280,7 @@ TEST_SUITE("op registry") {
       CHECK_MESSAGE(var_listed.count(name), "scalar op '" << name << "' is missing from autodiff/ops.def");
     }
     const std::set<std::string> tensor_listed(kTensorOps.begin(), kTensorOps.end());
-    const std::regex recorded(R"re((?:OpRecord op|unary_op|binary_op|strided_view|extremum)\("(\w+)")re");
+    const std::regex recorded(R"re((?:OpRecord op|unary_op|binary_op|strided_view|extremum)\(\s*"(\w+)")re");
     size_t found = 0;
     for (const char* file : {"elementwise.cpp", "reduce.cpp", "linalg.cpp", "shape_ops.cpp", "softmax.cpp"}) {
       for (const auto& name : matches(read_file(dir + "ops/" + file), recorded)) {

@@ -59,8 +59,8 @@ TEST_SUITE("tensor") {
     check_values(mean(x, {1}).value(), {3, 4});
     check_values(max(x, {1}).value(), {5, 6});
     check_values(min(x, {0}).value(), {1, 2, 3});
-    check_values(logsumexp(x, {1}).value(),
-                 {std::log(std::exp(1) + std::exp(5) + std::exp(3)), std::log(std::exp(4) + std::exp(2) + std::exp(6))});
+    check_values(logsumexp(x, {1}).value(), {std::log(std::exp(1) + std::exp(5) + std::exp(3)),
+                                             std::log(std::exp(4) + std::exp(2) + std::exp(6))});
   }
 
   TEST_CASE("max splits the gradient between ties") {
@@ -201,5 +201,5 @@ TEST_CASE("a temporary leaf used in an op stays alive until the tape is cleared"
   Tensor w = Tensor::full({3}, 2.0).requires_grad(true);
   Tensor loss = sum(square(w - Tensor(Array::full({3}, 0.5))));  // the target leaf dies here
   loss.backward();                                               // but backward still reads it
-  CHECK(w.grad().at(0) == 3.0);  // 2 (2 - 0.5)
+  CHECK(w.grad().at(0) == 3.0);                                  // 2 (2 - 0.5)
 }

@@ -24,7 +24,8 @@ Tensor least_squares(const Tensor& theta, const std::vector<double>& rows, const
 }
 
 std::vector<double> tape_implicit_step(const std::vector<double>& theta0, const std::vector<double>& rows,
-                                       const std::vector<double>& y, double eta, optim::ImplicitStepReport* report = nullptr) {
+                                       const std::vector<double>& y, double eta,
+                                       optim::ImplicitStepReport* report = nullptr) {
   Tensor theta(Array(Shape{static_cast<int64_t>(theta0.size())}, theta0), true);
   ImplicitSGD opt({&theta}, {.lr = eta});
   const auto r = opt.step([&] { return least_squares(theta, rows, y); });
@@ -42,8 +43,16 @@ Network smooth_net() {
   net.add_neuron({.id = 3, .activation = Activation::sigmoid, .beta = -0.2});
   net.add_neuron({.id = 4, .activation = Activation::softplus, .beta = 0.05});
   net.add_neuron({.id = 5, .beta = 0.3});
-  for (auto [a, b, w] : std::initializer_list<std::tuple<int, int, double>>{
-           {0, 2, 0.8}, {1, 2, -0.5}, {0, 3, 0.4}, {2, 3, 1.1}, {1, 4, 0.7}, {3, 4, -0.9}, {2, 5, 1.2}, {3, 5, -0.7}, {4, 5, 0.6}, {0, 5, 0.25}})
+  for (auto [a, b, w] : std::initializer_list<std::tuple<int, int, double>>{{0, 2, 0.8},
+                                                                            {1, 2, -0.5},
+                                                                            {0, 3, 0.4},
+                                                                            {2, 3, 1.1},
+                                                                            {1, 4, 0.7},
+                                                                            {3, 4, -0.9},
+                                                                            {2, 5, 1.2},
+                                                                            {3, 5, -0.7},
+                                                                            {4, 5, 0.6},
+                                                                            {0, 5, 0.25}})
     net.add_arrow({a, b, w, {}});
   net.set_outputs({5});
   net.finalize();
@@ -51,9 +60,7 @@ Network smooth_net() {
 }
 const std::vector<double> kX{0.5, -1.0, 1.5, 0.3, -0.7, 0.8, 0.2, 2.0}, kY{0.4, -0.3, 1.0, 0.1};
 
-double loss_at(const Network& net, const Parameters& p) {
-  return reference::backprop(net, p, kX, kY, 4, {}).loss;
-}
+double loss_at(const Network& net, const Parameters& p) { return reference::backprop(net, p, kX, kY, 4, {}).loss; }
 std::vector<double> flat(const Parameters& p) {
   std::vector<double> v = p.w;
   for (const auto* part : {&p.beta, &p.gamma, &p.theta}) v.insert(v.end(), part->begin(), part->end());
@@ -66,7 +73,7 @@ std::pair<Parameters, Parameters> step_smooth(double eta, int max_inner = 100) {
   SeedModel model(smooth_net());
   const Parameters before = model.parameters();
   const auto report = optim::implicit_step(model, Array(Shape{4, 2}, kX), kY, LossKind::sse, false,
-                                             {.lr = eta, .max_inner = max_inner});
+                                           {.lr = eta, .max_inner = max_inner});
   MESSAGE("eta " << eta << ": " << report.iterations << " inner iterations, residual " << report.residual);
   CHECK_MESSAGE(report.converged, "residual " << report.residual << " after " << report.iterations);
   return {before, model.parameters()};
@@ -78,13 +85,15 @@ TEST_SUITE("implicit sgd") {
   TEST_CASE("T1: one example, with and without bias, matches the closed form to 1e-12") {
     // theta_n = theta - eta / (1 + eta ||x~||^2) (x~ . theta - y) x~, with x~ = [x; 1] when the bias trains.
     const double eta = 0.7, y = 0.9;
-    for (const std::vector<double>& x : {std::vector<double>{0.5, -1.2, 2.0}, std::vector<double>{0.5, -1.2, 2.0, 1.0}}) {
+    for (const std::vector<double>& x :
+         {std::vector<double>{0.5, -1.2, 2.0}, std::vector<double>{0.5, -1.2, 2.0, 1.0}}) {
       std::vector<double> theta0(x.size());
       for (size_t i = 0; i < x.size(); ++i) theta0[i] = 0.3 - 0.2 * double(i);
       double r0 = -y, norm2 = 0;
       for (size_t i = 0; i < x.size(); ++i) r0 += x[i] * theta0[i], norm2 += x[i] * x[i];
       const auto got = tape_implicit_step(theta0, x, {y}, eta);
-      for (size_t i = 0; i < x.size(); ++i) CHECK(got[i] == doctest::Approx(theta0[i] - eta / (1 + eta * norm2) * r0 * x[i]).epsilon(1e-12));
+      for (size_t i = 0; i < x.size(); ++i)
+        CHECK(got[i] == doctest::Approx(theta0[i] - eta / (1 + eta * norm2) * r0 * x[i]).epsilon(1e-12));
     }
   }
 
@@ -215,8 +224,8 @@ TEST_SUITE("implicit sgd") {
                          }),
                          "seed-mode batch norm"));
     SeedModel smooth(net);
-    const auto report = optim::implicit_step(smooth, Array(Shape{4, 2}, kX), kY, LossKind::sse, false,
-                                             {.lr = 50.0, .max_inner = 1});
+    const auto report =
+        optim::implicit_step(smooth, Array(Shape{4, 2}, kX), kY, LossKind::sse, false, {.lr = 50.0, .max_inner = 1});
     CHECK_FALSE(report.converged);
     CHECK(report.residual > 0);
   }
@@ -229,11 +238,12 @@ TEST_CASE("implicit sgd: the GLM 1-D root satisfies the implicit equation and ma
   auto s = [](double u) { return 1.0 / (1.0 + std::exp(-u)); };
   for (double eta : {0.1, 5.0, 1e4}) {
     CAPTURE(eta);
-    const auto next = optim::implicit_glm_step(theta0, x, eta, [&](double u) { return s(u) - y; },
-                                               [&](double u) { return s(u) * (1 - s(u)); });
+    const auto next = optim::implicit_glm_step(
+        theta0, x, eta, [&](double u) { return s(u) - y; }, [&](double u) { return s(u) * (1 - s(u)); });
     double u = 0;
     for (size_t i = 0; i < 3; ++i) u += x[i] * next[i];
-    for (size_t i = 0; i < 3; ++i) CHECK(next[i] == doctest::Approx(theta0[i] - eta * (s(u) - y) * x[i]).epsilon(1e-12));
+    for (size_t i = 0; i < 3; ++i)
+      CHECK(next[i] == doctest::Approx(theta0[i] - eta * (s(u) - y) * x[i]).epsilon(1e-12));
     Tensor theta(Array(Shape{3}, theta0), true);
     ImplicitSGD opt({&theta}, {.lr = eta, .max_inner = 500});
     const Tensor xt(Array(Shape{3}, x));

@@ -49,9 +49,11 @@ TEST_SUITE("loss") {
   TEST_CASE("both losses pass gradcheck") {
     std::mt19937_64 rng(5);
     const std::vector<int64_t> t{2, 0, 1};
-    CHECK_GRADCHECK(gradcheck([&](std::span<const Tensor> x) { return nn::cross_entropy(x[0], t, nn::Reduction::mean); },
-                              std::vector<Array>{Tensor::randn({3, 4}, rng).value()}));
-    CHECK_GRADCHECK(gradcheck([&](std::span<const Tensor> x) { return nn::sse_loss(tanh(x[0]), x[1]); },
-                              std::vector<Array>{Tensor::randn({3, 2}, rng).value(), Tensor::randn({3, 2}, rng).value()}));
+    CHECK_GRADCHECK(
+        gradcheck([&](std::span<const Tensor> x) { return nn::cross_entropy(x[0], t, nn::Reduction::mean); },
+                  std::vector<Array>{Tensor::randn({3, 4}, rng).value()}));
+    CHECK_GRADCHECK(
+        gradcheck([&](std::span<const Tensor> x) { return nn::sse_loss(tanh(x[0]), x[1]); },
+                  std::vector<Array>{Tensor::randn({3, 2}, rng).value(), Tensor::randn({3, 2}, rng).value()}));
   }
 }

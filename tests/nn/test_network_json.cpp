@@ -55,16 +55,18 @@ TEST_SUITE("network json") {
     CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 0, "to": 7, "w": 1}]})"),
                          "unknown id 7"));
     CHECK(test::contains(
-        error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 0, "to": 2, "w": 1}, {"from": 0, "to": 2, "w": 2}]})"),
+        error_for(std::string(kHead) +
+                  R"({"id": 2}], "arrows": [{"from": 0, "to": 2, "w": 1}, {"from": 0, "to": 2, "w": 2}]})"),
         "duplicate arrow 0 -> 2"));
     CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2}], "arrows": [{"from": 2, "to": 0, "w": 1}]})"),
                          "into input 0"));
     const auto act = error_for(std::string(kHead) + R"({"id": 2, "activation": "swish"}], "arrows": []})");
     CHECK(test::contains(act, "neurons[1]"));
     CHECK(test::contains(act, "unknown activation 'swish'"));
-    CHECK(test::contains(error_for(std::string(kHead) +
-                                   R"({"id": 2}, {"id": 3}], "arrows": [{"from": 2, "to": 3, "w": 1}, {"from": 3, "to": 2, "w": 1}]})"),
-                         "cycle"));
+    CHECK(test::contains(
+        error_for(std::string(kHead) +
+                  R"({"id": 2}, {"id": 3}], "arrows": [{"from": 2, "to": 3, "w": 1}, {"from": 3, "to": 2, "w": 1}]})"),
+        "cycle"));
     CHECK(test::contains(error_for(R"({"outputs": [2], "neurons": [{"id": 2}], "arrows": []})"), "missing 'inputs'"));
     CHECK(test::contains(error_for(R"({"inputs": [0], "outputs": [], "neurons": [{"id": 2}], "arrows": []})"),
                          "no output"));
@@ -118,7 +120,8 @@ TEST_SUITE("network json") {
 }
 
 TEST_CASE("network json: an id too large for an integer is a type error (found by the fuzzer)") {
-  CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 4.4e70}], "arrows": []})"), "field 'id' has the wrong type"));
+  CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 4.4e70}], "arrows": []})"),
+                       "field 'id' has the wrong type"));
 }
 
 TEST_CASE("network json: a number beyond double range is an error, not a crash (found by the fuzzer)") {

@@ -70,7 +70,8 @@ TEST_SUITE("optim") {
   }
 
   TEST_CASE("a rate change: the seed keeps the old velocity, pytorch_lr_scaling rescales it") {
-    Tensor w1 = Tensor(Array(Shape{1}, {1.0})).requires_grad(true), w2 = Tensor(Array(Shape{1}, {1.0})).requires_grad(true);
+    Tensor w1 = Tensor(Array(Shape{1}, {1.0})).requires_grad(true),
+           w2 = Tensor(Array(Shape{1}, {1.0})).requires_grad(true);
     optim::SGD seed({&w1}, {.lr = 0.1, .momentum = 0.5});
     optim::SGD torch({&w2}, {.lr = 0.1, .momentum = 0.5, .pytorch_lr_scaling = true});
     Tape tape;
@@ -134,7 +135,8 @@ TEST_SUITE("optim") {
       const auto g = w.grad().to_vector();
       const double before = opt.lr();
       opt.step();
-      if (!prev.empty()) CHECK(opt.lr() == doctest::Approx(before + 0.001 * (g[0] * prev[0] + g[1] * prev[1])).epsilon(1e-14));
+      if (!prev.empty())
+        CHECK(opt.lr() == doctest::Approx(before + 0.001 * (g[0] * prev[0] + g[1] * prev[1])).epsilon(1e-14));
       prev = g;
     }
   }

@@ -15,7 +15,9 @@ using namespace tapegrad::nn;
 
 namespace {
 
-bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)}); }
+bool agree(double a, double b, double rel) {
+  return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)});
+}
 
 struct Case {
   Network net;
@@ -41,7 +43,8 @@ Case random_case(std::mt19937_64& rng) {
   if (c.options.loss == LossKind::sse)
     for (size_t i = 0; i < c.m * n_out; ++i) c.targets.push_back(normal(rng));
   else
-    for (size_t i = 0; i < c.m; ++i) c.targets.push_back(double(std::uniform_int_distribution<size_t>(0, n_out - 1)(rng)));
+    for (size_t i = 0; i < c.m; ++i)
+      c.targets.push_back(double(std::uniform_int_distribution<size_t>(0, n_out - 1)(rng)));
   if (opts.dropout) {
     const size_t rows = unit(rng) < 0.5 ? 1 : c.m;
     for (size_t i = 0; i < rows; ++i)
@@ -108,7 +111,8 @@ TEST_SUITE("seed network") {
 
       // Central differences of the loss: a true gradient only without seed-mode batch norm.
       bool seed_bn = false;
-      for (const auto& u : c.net.units()) seed_bn = seed_bn || (u.batch_norm && c.net.batch_norm_mode == BatchNormMode::seed);
+      for (const auto& u : c.net.units())
+        seed_bn = seed_bn || (u.batch_norm && c.net.batch_norm_mode == BatchNormMode::seed);
       if (seed_bn) continue;
       ++fd_checked;
       auto check_fd = [&](std::vector<double> Parameters::*field, const std::vector<double>& analytic) {
@@ -140,7 +144,8 @@ TEST_SUITE("seed network") {
     // NOTES b.1: under full BN dL/dbeta_k = sum_i lambda_i = 0; under the seed's rule it is not.
     Network net;
     net.add_input(0);
-    net.add_neuron({.id = 1, .activation = Activation::tanh, .beta = 0.3, .batch_norm = true, .gamma = 1.5, .theta = 0.2});
+    net.add_neuron(
+        {.id = 1, .activation = Activation::tanh, .beta = 0.3, .batch_norm = true, .gamma = 1.5, .theta = 0.2});
     net.add_neuron({.id = 2, .activation = Activation::identity});
     net.add_arrow({0, 1, 0.8, {}});
     net.add_arrow({1, 2, -1.1, {}});
@@ -309,9 +314,13 @@ TEST_SUITE("seed network errors") {
     net.set_outputs({2});
     Tape tape;
     SeedModel model(net);
-    CHECK(test::contains(test::message_of<ValueError>([&] { model.forward(Array(Shape{1, 1}, {1.0})); }),
+    CHECK(test::contains(test::message_of<ValueError>([&] {
+                           model.forward(Array(Shape{1, 1}, {1.0}));
+                         }),
                          "at least 2"));
-    CHECK(test::contains(test::message_of<ValueError>([&] { model.forward(Array(Shape{2, 1}, {1.0, NAN})); }),
+    CHECK(test::contains(test::message_of<ValueError>([&] {
+                           model.forward(Array(Shape{2, 1}, {1.0, NAN}));
+                         }),
                          "non-finite"));
   }
 }

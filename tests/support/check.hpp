@@ -26,9 +26,9 @@ std::string message_of(F&& f) {
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 /// CHECK a gradcheck result, printing its message on failure.
-#define CHECK_GRADCHECK(result_expr)                 \
-  do {                                               \
-    const auto gc_result_ = (result_expr);           \
+#define CHECK_GRADCHECK(result_expr)                  \
+  do {                                                \
+    const auto gc_result_ = (result_expr);            \
     CHECK_MESSAGE(gc_result_.ok, gc_result_.message); \
   } while (0)
 

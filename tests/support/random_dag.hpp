@@ -27,8 +27,8 @@ inline tapegrad::nn::Network random_dag(std::mt19937_64& rng, const DagOptions& 
   std::iota(ids.begin(), ids.end(), 0);
   for (auto& id : ids) id = id * 7 + 3;
   std::shuffle(ids.begin(), ids.end(), rng);
-  const std::vector<Activation> acts{Activation::identity, Activation::sigmoid, Activation::tanh,
-                                     Activation::relu, Activation::leaky_relu, Activation::softplus};
+  const std::vector<Activation> acts{Activation::identity, Activation::sigmoid,    Activation::tanh,
+                                     Activation::relu,     Activation::leaky_relu, Activation::softplus};
   Network net;
   std::vector<NeuronSpec> neurons;
   std::vector<ArrowSpec> arrows;
