@@ -102,7 +102,7 @@ Array& TensorSection::grad_of(uint32_t i) {
 }
 
 namespace {
-void check_finite_grads(TensorSection& s, const Node& node, BackwardContext& ctx) {
+void check_finite_grads(const Node& node, BackwardContext& ctx) {
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     if (!ctx.needs_grad(i)) continue;
     const Array& g = ctx.grad_input(i);
@@ -113,7 +113,6 @@ void check_finite_grads(TensorSection& s, const Node& node, BackwardContext& ctx
             "(shape {}) at element {}",
             node.name, i, g.shape(), k);
   }
-  (void)s;
 }
 }  // namespace
 
@@ -156,7 +155,7 @@ void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions o
     if (!slots_[node.out].grad) continue;  // nothing flows back through this node
     BackwardContext ctx(*this, node);
     node.backward(node.closure, ctx);
-    if (anomaly) check_finite_grads(*this, node, ctx);
+    if (anomaly) check_finite_grads(node, ctx);
   }
   backward_done_ = !options.retain_graph;
 }
