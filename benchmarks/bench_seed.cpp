@@ -63,7 +63,7 @@ void BM_SeedStep_Tape(benchmark::State& state) {
     tape.clear();
     opt.zero_grad();
     const auto& out = model.forward(x);
-    Tensor loss = SeedModel::loss(out.z, batch.y, LossKind::sse);
+    Tensor loss = model.loss(out.z, batch.y, LossKind::sse);
     loss.backward();
     opt.step();
     benchmark::DoNotOptimize(loss.item());

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
       opt.zero_grad();
       model.draw_mask(rng, batch);  // one mask per minibatch (eq. 11)
       Tensor loss =
-          SeedModel::loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy, true);
+          model.loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy, true);
       loss.backward();
       opt.step();
       total += loss.item();
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     SeedModel check(trained);
     check.set_mask(mask);
     tape.clear();
-    Tensor loss = SeedModel::loss(check.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy);
+    Tensor loss = check.loss(check.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy);
     loss.backward();
     const auto ref = reference::backprop(trained, trained.parameters(), bx, by, batch,
                                          {.loss = LossKind::cross_entropy, .mask = mask});

@@ -193,9 +193,9 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
     }
     out_[k] = activation_op(u.activation, pre);  // eq. 16
   }
-  zs_.clear();
-  for (uint32_t o : net_.output_units()) zs_.push_back(out_[o]);
-  result.z = stack(zs_, 1);
+  zs_.clear();  // z = the outputs as columns [m, outputs]
+  for (uint32_t o : net_.output_units()) zs_.push_back(reshape(out_[o], {m, 1}));
+  result.z = concat(zs_, 1);
   return result;
 }
 
@@ -205,13 +205,17 @@ Tensor SeedModel::loss(const Tensor& z, std::span<const double> targets, LossKin
   if (kind == LossKind::sse) {
     if (static_cast<int64_t>(targets.size()) != z.numel())
       raise<ShapeError>("loss: {} targets for outputs {}", targets.size(), z.shape());
-    return sse_loss(z, Tensor(Array(z.shape(), targets)), r);
+    if (!target_.defined()) target_ = Tensor(Array(z.shape()));
+    Array& t = target_.mutable_value();
+    t.resize(z.shape(), DType::f64);
+    std::copy(targets.begin(), targets.end(), t.data<double>());
+    return sse_loss(z, target_, r);
   }
-  std::vector<int64_t> labels(targets.size());
-  for (size_t i = 0; i < targets.size(); ++i) labels[i] = static_cast<int64_t>(targets[i]);
-  if (static_cast<int64_t>(labels.size()) != m)
-    raise<ShapeError>("loss: {} class labels for {} examples", labels.size(), m);
-  return cross_entropy(z, labels, r);
+  if (static_cast<int64_t>(targets.size()) != m)
+    raise<ShapeError>("loss: {} class labels for {} examples", targets.size(), m);
+  labels_.resize(targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) labels_[i] = static_cast<int64_t>(targets[i]);
+  return cross_entropy(z, labels_, r);
 }
 
 }  // namespace tapegrad::nn

@@ -54,8 +54,8 @@ class SeedModel {
   const Output& forward(const Array& x);
 
   /// Loss of z against targets: [m, outputs] for sse, m class indices (as doubles) for
-  /// cross-entropy; summed over the minibatch unless mean.
-  static Tensor loss(const Tensor& z, std::span<const double> targets, LossKind kind, bool mean = false);
+  /// cross-entropy; summed over the minibatch unless mean. Reuses its buffers.
+  Tensor loss(const Tensor& z, std::span<const double> targets, LossKind kind, bool mean = false);
 
   /// Running mean and variance of each batch-norm unit (PyTorch's defaults: start 0 and 1,
   /// momentum from the network, unbiased variance).
@@ -78,6 +78,8 @@ class SeedModel {
   std::vector<Tensor> out_, sources_, zs_;
   std::vector<const Tensor*> inputs_;
   std::vector<double> keep_;
+  Tensor target_;                // sse targets as a leaf (reused)
+  std::vector<int64_t> labels_;  // cross-entropy classes
 };
 
 }  // namespace tapegrad::nn

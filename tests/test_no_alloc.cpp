@@ -1,13 +1,24 @@
 // A warm training step allocates nothing: tapes and buffers are reused.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
+#include "nn/optim/sgd.hpp"
+#include "nn/seed_model.hpp"
 #include "support/alloc_counter.hpp"
 
 using namespace tapegrad;
+
+TEST_CASE("the allocation counter counts (so the zero checks below can fail)") {
+  const long before = test::allocations.load();
+  auto p = std::make_unique<double>(1.0);
+  std::vector<double> v(100);
+  CHECK(test::allocations.load() - before >= 2);
+  CHECK(*p + v[0] == 1.0);
+}
 
 TEST_CASE("scalar gradients on a reused tape allocate nothing once warm") {
   Tape tape;
@@ -54,4 +65,38 @@ TEST_CASE("a warm MLP training step (forward, backward, SGD update) allocates no
   }
   CHECK(test::allocations.load() - during == 0);
   CHECK(last < first);  // and it trains
+}
+
+TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) allocates nothing") {
+  using namespace tapegrad::nn;
+  Network net;
+  net.add_input(0);
+  net.add_input(1);
+  for (int k = 2; k < 8; ++k) {
+    net.add_neuron({.id = k, .activation = Activation::tanh, .batch_norm = k % 2 == 0});
+    net.add_arrow({0, k, 0.3 * k, 0.8});
+    net.add_arrow({1, k, -0.2 * k, {}});
+  }
+  net.add_neuron({.id = 8});
+  net.add_neuron({.id = 9});
+  for (int k = 2; k < 8; ++k) net.add_arrow({k, 8 + k % 2, 0.5, {}});
+  net.set_outputs({8, 9});
+  net.default_keep = 0.9;
+  SeedModel model(net);
+  optim::SGD opt(model.parameter_tensors(), {.lr = 0.05, .momentum = 0.9});
+  std::mt19937_64 rng(1);
+  const Array x(Shape{8, 2}, {0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2, 0.3, 0.3, -0.5, 0.1});
+  const std::vector<double> labels{0, 1, 1, 0, 1, 0, 0, 1};
+  Tape tape;
+  long during = -1;
+  for (int step = 0; step < 10; ++step) {
+    if (step == 3) during = test::allocations.load();
+    tape.clear();
+    opt.zero_grad();
+    model.draw_mask(rng, 8);
+    Tensor loss = model.loss(model.forward(x).z, labels, LossKind::cross_entropy);
+    loss.backward();
+    opt.step();
+  }
+  CHECK(test::allocations.load() - during == 0);
 }

@@ -177,7 +177,7 @@ ImplicitStepReport implicit_step(SeedModel& model, const Array& x, std::span<con
                              !model.has_mask();
   if (!single_linear) {
     ImplicitSGD solver({&model.w, &model.beta, &model.gamma, &model.theta}, options);
-    return solver.step([&] { return SeedModel::loss(model.forward(x).z, targets, kind, mean); });
+    return solver.step([&] { return model.loss(model.forward(x).z, targets, kind, mean); });
   }
   // Closed form: theta = (w over the neuron's arrows, beta), rows x~_i = (x_i over those sources, 1).
   const auto& u = units.back();

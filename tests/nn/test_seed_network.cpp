@@ -88,7 +88,7 @@ TEST_SUITE("seed network") {
       model.set_mask(c.mask);
       const Array x(Shape{static_cast<int64_t>(c.m), static_cast<int64_t>(c.net.num_inputs())}, c.x);
       const auto out = model.forward(x);
-      Tensor loss = SeedModel::loss(out.z, c.targets, c.options.loss, c.options.mean);
+      Tensor loss = model.loss(out.z, c.targets, c.options.loss, c.options.mean);
       loss.backward();
       ++compared;
 
@@ -180,7 +180,7 @@ TEST_SUITE("seed network") {
     SeedModel model(net);
     const auto out = model.forward(Array(Shape{1, 1}, {2.0}));
     const std::vector<double> y{1.0};
-    Tensor loss = SeedModel::loss(out.z, y, LossKind::sse);
+    Tensor loss = model.loss(out.z, y, LossKind::sse);
     loss.backward();
     CHECK(loss.item() == doctest::Approx(0.28125).epsilon(1e-15));
     CHECK(out.psi[net.unit_of(30)].grad().item() == doctest::Approx(0.75));
