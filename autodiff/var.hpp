@@ -9,6 +9,9 @@
 // held by value, so an expression never dangles; assign it to a Var to record it.
 #include <cmath>
 #include <concepts>
+#include <initializer_list>
+#include <span>
+#include <vector>
 #include <type_traits>
 
 #include "autodiff/tape.hpp"
@@ -224,6 +227,9 @@ Var::Var(const E& expr) : value_(expr.value()) {
 
 /// Gradient of f with respect to each of wrt (one reverse sweep).
 std::vector<double> gradient(const Var& f, std::span<const Var> wrt);
+inline std::vector<double> gradient(const Var& f, std::initializer_list<Var> wrt) {
+  return gradient(f, std::span<const Var>(wrt.begin(), wrt.size()));
+}
 
 }  // namespace tapegrad
 

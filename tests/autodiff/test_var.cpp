@@ -27,7 +27,7 @@ TEST_SUITE("var") {
     Tape tape;
     Var x = -1.2, y = 1.0;
     Var f = pow(1.0 - x, 2) + 100.0 * pow(y - x * x, 2);
-    const auto g = gradient(f, std::vector<Var>{x, y});
+    const auto g = gradient(f, {x, y});
     CHECK(g[0] == doctest::Approx(-215.6).epsilon(1e-13));
     CHECK(g[1] == doctest::Approx(-88.0).epsilon(1e-13));
     CHECK(f.value() == doctest::Approx(4.84 + 100 * 0.44 * 0.44).epsilon(1e-14));
