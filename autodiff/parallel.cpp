@@ -92,8 +92,6 @@ Pool& pool() {
 
 }  // namespace
 
-int pool_workers() { return pool().workers(); }
-
 void parallel_chunks(int64_t n, void (*body)(void*, int64_t, int64_t), void* ctx) {
   if (n <= 0) return;
   if (in_worker || pool().workers() == 0 || !pool().try_run(n, body, ctx)) body(ctx, 0, n);

@@ -20,7 +20,4 @@ void parallel_chunks(int64_t n, F&& f) {
       const_cast<void*>(static_cast<const void*>(&f)));
 }
 
-/// Worker threads the pool runs besides the caller (cores - 1).
-int pool_workers();
-
 }  // namespace tapegrad::detail

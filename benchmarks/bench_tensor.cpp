@@ -14,16 +14,15 @@ namespace {
 
 constexpr int kChain = 100;
 
-/// y = x, then 100 times y = y * w (a binary op with a parameter), then sum and backward.
-void BM_ChainBinary(benchmark::State& state) {
-  const int64_t n = state.range(0);
-  Tensor x = Tensor::full({n}, 1.0).requires_grad(true);
-  Tensor w = Tensor::full({n}, 0.999).requires_grad(true);
+/// y = x, then 100 times y = step(y), then sum and backward; ns per recorded op.
+template <class Step>
+void chain(benchmark::State& state, double x0, Step step) {
+  Tensor x = Tensor::full({state.range(0)}, x0).requires_grad(true);
   Tape tape;
   for (auto _ : state) {
     tape.clear();
     Tensor y = x;
-    for (int i = 0; i < kChain; ++i) y = y * w;
+    for (int i = 0; i < kChain; ++i) y = step(y);
     sum(y).backward();
     benchmark::DoNotOptimize(x.grad().data<double>());
   }
@@ -31,20 +30,15 @@ void BM_ChainBinary(benchmark::State& state) {
       benchmark::Counter(kChain + 1, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-/// The same chain with a unary op (tanh), the cheapest recording path.
+/// A binary op with a parameter: y = y * w.
+void BM_ChainBinary(benchmark::State& state) {
+  Tensor w = Tensor::full({state.range(0)}, 0.999).requires_grad(true);
+  chain(state, 1.0, [&](const Tensor& y) { return y * w; });
+}
+
+/// A unary op (tanh), the cheapest recording path.
 void BM_ChainUnary(benchmark::State& state) {
-  const int64_t n = state.range(0);
-  Tensor x = Tensor::full({n}, 0.5).requires_grad(true);
-  Tape tape;
-  for (auto _ : state) {
-    tape.clear();
-    Tensor y = x;
-    for (int i = 0; i < kChain; ++i) y = tanh(y);
-    sum(y).backward();
-    benchmark::DoNotOptimize(x.grad().data<double>());
-  }
-  state.counters["ns_per_op"] =
-      benchmark::Counter(kChain + 1, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  chain(state, 0.5, [](const Tensor& y) { return tanh(y); });
 }
 
 /// The chain's arithmetic in a plain loop (no tape), for scale.

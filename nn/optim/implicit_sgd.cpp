@@ -82,17 +82,21 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
     return f;
   };
 
+  // The stopping rule (NOTES c): ||rho||_inf <= tol_abs (1 + ||theta0||_inf) + tol_rel ||phi - theta0||_inf.
+  auto stop = [&](const std::vector<double>& at, double res) {
+    double moved = 0;
+    for (size_t i = 0; i < n; ++i) moved = std::max(moved, std::abs(at[i] - theta0[i]));
+    return res <= tol_abs + options_.tol_rel * moved;
+  };
   std::vector<double> phi = theta0, grad_f, trial(n), trial_grad;
   double residual = 0;
   double f = objective(phi, grad_f, residual);
   std::deque<std::pair<std::vector<double>, std::vector<double>>> history;  // (s, y) pairs
   ImplicitStepReport report;
   for (int it = 0; it < options_.max_inner; ++it) {
-    std::vector<double> diff(n);
-    for (size_t i = 0; i < n; ++i) diff[i] = phi[i] - theta0[i];
     report.iterations = it;
     report.residual = residual;
-    if (residual <= tol_abs + options_.tol_rel * inf_norm(diff)) {
+    if (stop(phi, residual)) {
       report.converged = true;
       return report;
     }
@@ -155,9 +159,7 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
   // Not converged: load the last accepted point (a rejected line-search trial may be loaded now).
   std::vector<double> g;
   evaluate(phi, g, loss);
-  std::vector<double> diff(n);
-  for (size_t i = 0; i < n; ++i) diff[i] = phi[i] - theta0[i];
-  report.converged = residual <= tol_abs + options_.tol_rel * inf_norm(diff);
+  report.converged = stop(phi, residual);
   return report;
 }
 

@@ -204,6 +204,8 @@ TEST_SUITE("seed network") {
     model.train();
     model.set_mask(std::vector<double>{0.0});
     CHECK(model.forward(Array(Shape{1, 1}, {3.0})).z.item() == 0.0);
+    model.clear_mask();  // training without dropout: r = 1
+    CHECK(model.forward(Array(Shape{1, 1}, {3.0})).z.item() == doctest::Approx(6.0));
   }
 }
 
