@@ -1,5 +1,9 @@
 #include "autodiff/kernels.hpp"
 
+#include <cblas.h>
+
+#include "autodiff/detail/threading.hpp"
+
 namespace tapegrad::kernels {
 
 void sum_to(const Array& src, const Shape& target, Array& dst) {
@@ -32,6 +36,21 @@ void add_into(Array& dst, const Array& src) {
     const T* s = src.data<T>();
     parallel_for(dst.numel(), [=](int64_t i) { d[i] += s[i]; });
   });
+}
+
+namespace {
+CBLAS_TRANSPOSE op(bool transposed) { return transposed ? CblasTrans : CblasNoTrans; }
+}  // namespace
+
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c) {
+  detail::prepare_blas(m * n * k);
+  cblas_sgemm(CblasRowMajor, op(ta), op(tb), int(m), int(n), int(k), 1.0f, a, ta ? int(m) : int(k), b,
+              tb ? int(k) : int(n), beta, c, int(n));
+}
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c) {
+  detail::prepare_blas(m * n * k);
+  cblas_dgemm(CblasRowMajor, op(ta), op(tb), int(m), int(n), int(k), 1.0, a, ta ? int(m) : int(k), b,
+              tb ? int(k) : int(n), beta, c, int(n));
 }
 
 }  // namespace tapegrad::kernels

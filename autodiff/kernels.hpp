@@ -1,6 +1,6 @@
 #pragma once
 // Tape-free array kernels shared by the tensor ops and nn/reference: broadcast iteration,
-// parallel elementwise loops, sum-to-shape (un-broadcast) and broadcast-to-shape.
+// parallel elementwise loops, sum-to-shape (un-broadcast), broadcast-to-shape and the BLAS GEMM.
 #include <array>
 #include <cstdint>
 
@@ -63,5 +63,10 @@ void sum_to(const Array& src, const Shape& target, Array& dst);
 void broadcast_to(const Array& src, const Shape& src_shape, const Shape& out, Array& dst);
 /// dst += src, same element count and dtype.
 void add_into(Array& dst, const Array& src);
+
+/// Row-major C = op(A) op(B) + beta C through the BLAS (op(X) = X^T when the flag is set); A is
+/// m x k after op, B is k x n after op. Products too small to gain from threads run on one thread.
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c);
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c);
 
 }  // namespace tapegrad::kernels

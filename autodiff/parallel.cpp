@@ -1,5 +1,7 @@
 #include "autodiff/parallel.hpp"
 
+#include "autodiff/threads.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -30,10 +32,9 @@ class Pool {
 
   int workers() const { return static_cast<int>(workers_.size()); }
 
-  bool try_run(int64_t n, void (*body)(void*, int64_t, int64_t), void* ctx) {
+  bool try_run(int64_t n, int64_t parts, void (*body)(void*, int64_t, int64_t), void* ctx) {
     std::unique_lock busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) return false;
-    const int64_t parts = static_cast<int64_t>(workers_.size()) + 1;
     {
       std::lock_guard lock(mutex_);
       body_ = body;
@@ -41,7 +42,7 @@ class Pool {
       n_ = n;
       chunk_ = (n + parts - 1) / parts;
       next_.store(0);
-      pending_ = parts;
+      pending_ = static_cast<int64_t>(workers_.size()) + 1;  // every worker wakes; extra ones find no chunk
       ++job_;
     }
     wake_.notify_all();
@@ -94,7 +95,8 @@ Pool& pool() {
 
 void parallel_chunks(int64_t n, void (*body)(void*, int64_t, int64_t), void* ctx) {
   if (n <= 0) return;
-  if (in_worker || pool().workers() == 0 || !pool().try_run(n, body, ctx)) body(ctx, 0, n);
+  const int64_t parts = std::min<int64_t>(num_threads(), pool().workers() + 1);
+  if (in_worker || parts <= 1 || !pool().try_run(n, parts, body, ctx)) body(ctx, 0, n);
 }
 
 }  // namespace tapegrad::detail

@@ -33,7 +33,9 @@ const Array& Tensor::value() const {
 
 const Array& Tensor::grad() const {
   if (leaf_) {
-    if (!leaf_->has_grad) {
+    // (re)made when missing or when the value changed shape or dtype since (Module::to)
+    if (!leaf_->has_grad || leaf_->grad.dtype() != leaf_->value.dtype() ||
+        !(leaf_->grad.shape() == leaf_->value.shape())) {
       leaf_->grad = Array(leaf_->value.shape(), leaf_->value.dtype());
       leaf_->has_grad = true;
     }
@@ -83,7 +85,10 @@ bool Tensor::requires_grad() const {
 
 void Tensor::zero_grad() {
   detail::LeafData& l = leaf_checked("zero_grad");
-  if (l.has_grad) l.grad.fill(0.0);
+  if (l.has_grad) {
+    l.grad.resize(l.value.shape(), l.value.dtype());
+    l.grad.fill(0.0);
+  }
 }
 
 Array& Tensor::mutable_value() { return leaf_checked("mutable_value").value; }

@@ -7,7 +7,7 @@
 #include "autodiff/autodiff.hpp"
 #include "nn/optim/sgd.hpp"
 #include "nn/reference/backprop.hpp"
-#include "nn/seed_model.hpp"
+#include "nn/seed/seed_model.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
@@ -55,7 +55,7 @@ void BM_SeedStep_Tape(benchmark::State& state) {
   const int k = static_cast<int>(state.range(0));
   const size_t m = static_cast<size_t>(state.range(1));
   SeedModel model(random_network(k, 1));
-  optim::SGD opt(model.parameter_tensors(), {.lr = kLr});
+  optim::SGD opt(model.parameters(), {.lr = kLr});
   const Batch batch(m, 2);
   const Array x(Shape{static_cast<int64_t>(m), kInputs}, batch.x);
   Tape tape;

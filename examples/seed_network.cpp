@@ -8,10 +8,10 @@
 #include <autodiff/autodiff.hpp>
 #include <cmath>
 #include <fstream>
-#include <nn/network_json.hpp>
+#include <nn/seed/network_json.hpp>
 #include <nn/optim/sgd.hpp>
 #include <nn/reference/backprop.hpp>
-#include <nn/seed_model.hpp>
+#include <nn/seed/seed_model.hpp>
 #include <numeric>
 #include <random>
 
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
 
   Network net = build(rng);
   SeedModel model(net);
-  optim::SGD opt(model.parameter_tensors(), {.lr = 0.05, .momentum = 0.9});  // eq. 26-27
+  optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});  // eq. 26-27
   const size_t batch = 24;
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   for (size_t e = 0; e < mask.size(); ++e) mask[e] = std::bernoulli_distribution(net.edges()[e].keep)(rng);
   model.set_mask(mask);
   Network trained = net;
-  trained.set_parameters(model.parameters());
+  trained.set_parameters(model.parameter_values());
   fmt::print("\ngradient check on one minibatch of {}:\n", batch);
   bool ok = true;
   for (BatchNormMode mode : {BatchNormMode::seed, BatchNormMode::full}) {

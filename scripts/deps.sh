@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tapegrad needs, only those missing (idempotent).
 set -euo pipefail
-packages=(cmake g++ make libfmt-dev doctest-dev libbenchmark-dev libopenblas-dev nlohmann-json3-dev)
+packages=(cmake g++ make libfmt-dev doctest-dev libbenchmark-dev libopenblas-dev nlohmann-json3-dev zlib1g-dev
+  libcli11-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,7 +7,7 @@
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
 #include "nn/optim/sgd.hpp"
-#include "nn/seed_model.hpp"
+#include "nn/seed/seed_model.hpp"
 #include "support/alloc_counter.hpp"
 
 using namespace tapegrad;
@@ -83,7 +83,7 @@ TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) a
   net.set_outputs({8, 9});
   net.default_keep = 0.9;
   SeedModel model(net);
-  optim::SGD opt(model.parameter_tensors(), {.lr = 0.05, .momentum = 0.9});
+  optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
   std::mt19937_64 rng(1);
   const Array x(Shape{8, 2}, {0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2, 0.3, 0.3, -0.5, 0.1});
   const std::vector<double> labels{0, 1, 1, 0, 1, 0, 0, 1};

@@ -1,6 +1,7 @@
 #include "autodiff/ops/elementwise.hpp"
 
 #include <cmath>
+#include <numbers>
 
 #include "autodiff/ops/recipes.hpp"
 
@@ -130,6 +131,16 @@ Tensor softplus(const Tensor& x) {
                     using T = decltype(v);
                     const T e = std::exp(-std::abs(v));
                     return g * (v >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
+                  });
+}
+Tensor gelu(const Tensor& x) {  // x Phi(x), the exact (erf) form
+  return unary_op("gelu", x,
+                  [](auto v) { return decltype(v)(0.5) * v * (decltype(v)(1) + std::erf(v * decltype(v)(std::numbers::sqrt2 / 2))); },
+                  [](auto g, auto v, auto) {  // d gelu = Phi(x) + x phi(x)
+                    using T = decltype(v);
+                    const T cdf = T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+                    const T pdf = std::exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+                    return g * (cdf + v * pdf);
                   });
 }
 Tensor clamp(const Tensor& x, double lo, double hi) {

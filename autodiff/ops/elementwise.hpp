@@ -39,6 +39,8 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor softplus(const Tensor& x);
+/// x Phi(x) with Phi the standard normal CDF (the exact form, not the tanh approximation).
+Tensor gelu(const Tensor& x);
 /// Limits x to [lo, hi]; the gradient is 1 strictly inside and 0 outside.
 Tensor clamp(const Tensor& x, double lo, double hi);
 /// Converts to another dtype (the gradient converts back).

@@ -1,22 +1,13 @@
 #include "autodiff/ops/linalg.hpp"
 
-#include <cblas.h>
-
+#include "autodiff/kernels.hpp"
 #include "autodiff/tensor_section.hpp"
 
 namespace tapegrad {
 
-namespace {
+using kernels::gemm;
 
-// Row-major C = alpha op(A) op(B) + beta C.
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0f, a, ta ? int(m) : int(k), b, tb ? int(k) : int(n), beta, c, int(n));
-}
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0, a, ta ? int(m) : int(k), b, tb ? int(k) : int(n), beta, c, int(n));
-}
+namespace {
 
 struct MatmulDims {
   int64_t batch, m, k, n;

@@ -21,13 +21,13 @@ double inf_norm(const std::vector<double>& a) {
 }
 }  // namespace
 
-ImplicitSGD::ImplicitSGD(std::vector<Tensor*> params, ImplicitSGDOptions options)
+ImplicitSGD::ImplicitSGD(std::vector<Tensor> params, ImplicitSGDOptions options)
     : params_(std::move(params)), options_(options) {
   set_lr(options_.lr);
   if (options_.max_inner < 1)
     raise<ValueError>("ImplicitSGD: max_inner must be at least 1, got {}", options_.max_inner);
-  for (const Tensor* p : params_)
-    if (!p || !p->is_leaf() || !p->requires_grad() || p->dtype() != DType::f64)
+  for (const Tensor& p : params_)
+    if (!p.defined() || !p.is_leaf() || !p.requires_grad() || p.dtype() != DType::f64)
       raise<ValueError>("ImplicitSGD: every parameter must be a float64 leaf with requires_grad(true)");
 }
 
@@ -40,10 +40,10 @@ void ImplicitSGD::set_lr(double lr) {
 double ImplicitSGD::evaluate(const std::vector<double>& phi, std::vector<double>& grad,
                              const std::function<Tensor()>& loss) {
   size_t at = 0;
-  for (Tensor* p : params_) {
-    Array& v = p->mutable_value();
+  for (Tensor& p : params_) {
+    Array& v = p.mutable_value();
     for (int64_t i = 0; i < v.numel(); ++i) v.set(i, phi[at++]);
-    p->zero_grad();
+    p.zero_grad();
   }
   Tape tape;
   Tensor l = loss();
@@ -51,8 +51,8 @@ double ImplicitSGD::evaluate(const std::vector<double>& phi, std::vector<double>
   if (l.requires_grad()) l.backward();
   grad.assign(phi.size(), 0.0);
   at = 0;
-  for (Tensor* p : params_) {
-    const Array& g = p->grad();
+  for (Tensor& p : params_) {
+    const Array& g = p.grad();
     for (int64_t i = 0; i < g.numel(); ++i) grad[at++] = g.at(i);
   }
   return l.item();
@@ -61,8 +61,8 @@ double ImplicitSGD::evaluate(const std::vector<double>& phi, std::vector<double>
 ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
   const double eta = options_.lr;
   std::vector<double> theta0;
-  for (Tensor* p : params_) {
-    const auto v = p->value().to_vector();
+  for (Tensor& p : params_) {
+    const auto v = p.value().to_vector();
     theta0.insert(theta0.end(), v.begin(), v.end());
   }
   const size_t n = theta0.size();
@@ -178,7 +178,7 @@ ImplicitStepReport implicit_step(SeedModel& model, const Array& x, std::span<con
                              !units.back().batch_norm && kind == LossKind::sse && model.is_training() &&
                              !model.has_mask();
   if (!single_linear) {
-    ImplicitSGD solver({&model.w, &model.beta, &model.gamma, &model.theta}, options);
+    ImplicitSGD solver(model.parameters(), options);
     return solver.step([&] { return model.loss(model.forward(x).z, targets, kind, mean); });
   }
   // Closed form: theta = (w over the neuron's arrows, beta), rows x~_i = (x_i over those sources, 1).

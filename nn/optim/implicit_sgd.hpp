@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "autodiff/tensor.hpp"
-#include "nn/seed_model.hpp"
+#include "nn/seed/seed_model.hpp"
 
 namespace tapegrad::nn::optim {
 
@@ -31,7 +31,7 @@ struct ImplicitStepReport {
 
 class ImplicitSGD {
  public:
-  ImplicitSGD(std::vector<Tensor*> params, ImplicitSGDOptions options);
+  ImplicitSGD(std::vector<Tensor> params, ImplicitSGDOptions options);
   /// One implicit step. `loss` records the minibatch loss at the parameters' current values on
   /// the active tape (the step runs it on an inner tape of its own; keep random masks fixed).
   /// The parameters hold the returned point afterwards, converged or not (see the report).
@@ -41,7 +41,7 @@ class ImplicitSGD {
 
  private:
   double evaluate(const std::vector<double>& phi, std::vector<double>& grad, const std::function<Tensor()>& loss);
-  std::vector<Tensor*> params_;
+  std::vector<Tensor> params_;
   ImplicitSGDOptions options_;
 };
 

@@ -1,85 +1,108 @@
 #include "nn/optim/sgd.hpp"
 
-#include <cmath>
-#include <numbers>
+#include <algorithm>
 
-#include "autodiff/autodiff.hpp"
+#include "autodiff/kernels.hpp"
+#include "autodiff/ops/elementwise.hpp"
 
 namespace tapegrad::nn::optim {
 
-Tensor sgd_update(const Tensor& w, const Tensor& g, const Tensor& eta) { return w - eta * g.detach(); }  // eq. 8-9
+Tensor sgd_update(const Tensor& w, const Tensor& g, const Tensor& eta) { return sgd_formula(w, g.detach(), eta); }
 
 Tensor momentum_update(const Tensor& delta, const Tensor& g, const Tensor& eta, double alpha) {
-  return delta * alpha - eta * g.detach();  // eq. 26
+  return momentum_formula(delta, g.detach(), eta, alpha);
 }
 
-SGD::SGD(std::vector<Tensor*> params, SGDOptions options) : params_(std::move(params)), options_(options) {
-  if (!(options_.lr >= 0.0)) raise<ValueError>("SGD: invalid learning rate {}", options_.lr);
-  if (!(options_.momentum >= 0.0 && options_.momentum < 1.0))
-    raise<ValueError>("SGD: momentum must be in [0, 1), got {}", options_.momentum);
-  if (!(options_.hypergradient_lr >= 0.0))
-    raise<ValueError>("SGD: invalid hypergradient learning rate {}", options_.hypergradient_lr);
-  for (const Tensor* p : params_) {
-    if (!p || !p->is_leaf() || !p->requires_grad())
-      raise<ValueError>("SGD: every parameter must be a leaf tensor with requires_grad(true)");
-    if (options_.momentum > 0) velocity_.push_back(Tensor::zeros(p->shape(), p->dtype()));
-    if (options_.hypergradient_lr > 0) previous_grad_.push_back(Tensor::zeros(p->shape(), p->dtype()));
-    grads_.push_back(Tensor::zeros(p->shape(), p->dtype()));
+namespace {
+std::vector<ParamGroup<SGDOptions>> validated(std::vector<ParamGroup<SGDOptions>> groups) {
+  for (const auto& g : groups) {
+    const SGDOptions& o = g.options;
+    require(o.lr >= 0.0 && o.lr < 1e300, "SGD", "learning rate lr", "finite and >= 0", o.lr);
+    require(o.momentum >= 0.0 && o.momentum < 1.0, "SGD", "momentum", "in [0, 1)", o.momentum);
+    require(o.hypergradient_lr >= 0.0 && o.hypergradient_lr < 1e300, "SGD", "hypergradient learning rate",
+            "finite and >= 0", o.hypergradient_lr);
+    require(o.weight_decay >= 0.0 && o.weight_decay < 1e300, "SGD", "weight_decay", "finite and >= 0", o.weight_decay);
+    if (o.nesterov && o.momentum == 0.0) raise<ValueError>("SGD: nesterov needs momentum > 0");
   }
-  eta_ = Tensor::full({}, options_.lr);
+  return groups;
+}
+bool any_of(const std::vector<ParamGroup<SGDOptions>>& groups, double SGDOptions::*field) {
+  return std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return g.options.*field > 0.0; });
+}
+std::vector<std::string> kinds(const std::vector<ParamGroup<SGDOptions>>& groups) {
+  std::vector<std::string> k;
+  if (any_of(groups, &SGDOptions::momentum)) k.push_back("momentum_buffer");
+  if (any_of(groups, &SGDOptions::hypergradient_lr)) k.push_back("previous_grad");
+  return k;
+}
+}  // namespace
+
+SGD::SGD(std::vector<Tensor> params, SGDOptions options) : SGD({{std::move(params), options}}) {}
+
+SGD::SGD(std::vector<ParamGroup<SGDOptions>> groups)
+    : OptimizerOf("SGD", validated(groups), kinds(groups)),
+      momentum_(any_of(groups, &SGDOptions::momentum)),
+      hypergradient_(any_of(groups, &SGDOptions::hypergradient_lr)),
+      dots_(groups.size()) {}
+
+const Array& SGD::velocity(size_t i) {
+  if (i >= params().size()) raise<ValueError>("SGD: no parameter {}", i);
+  static const Array none;
+  return momentum_ ? buffer(0, i) : none;
 }
 
-void SGD::zero_grad() {
-  for (Tensor* p : params_) p->zero_grad();
-}
-
-void SGD::set_lr(double lr) {
-  if (!(lr >= 0.0)) raise<ValueError>("SGD: invalid learning rate {}", lr);
-  if (options_.pytorch_lr_scaling && options_.lr > 0)
-    for (Tensor& v : velocity_) {
-      Array& d = v.mutable_value();
-      for (int64_t i = 0; i < d.numel(); ++i) d.set(i, d.at(i) * lr / options_.lr);
-    }
-  options_.lr = lr;
+void SGD::on_lr_change(size_t group, double old_lr, double new_lr) {
+  if (!momentum_ || !options(group).pytorch_lr_scaling || old_lr <= 0.0) return;
+  for (size_t i = 0; i < params().size(); ++i) {
+    if (group_of(i) != group) continue;
+    Array& d = buffer(0, i);
+    visit(d.dtype(), [&](auto t) {
+      using T = decltype(t);
+      T* pd = d.data<T>();
+      const T scale = static_cast<T>(new_lr / old_lr);
+      kernels::parallel_for(d.numel(), [=](int64_t j) { pd[j] *= scale; });
+    });
+  }
 }
 
 void SGD::step() {
-  NoGradGuard no_grad;
-  for (size_t i = 0; i < params_.size(); ++i) grads_[i].mutable_value().assign(params_[i]->grad());
-  if (options_.hypergradient_lr > 0) {
+  begin_step();
+  if (hypergradient_) {
     // d L(w_t) / d eta = -g_t . g_(t-1) (w_t = w_(t-1) - eta g_(t-1)); descend on it.
-    double dot = 0;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      const Array& g = grads_[i].value();
-      Array& prev = previous_grad_[i].mutable_value();
-      for (int64_t j = 0; j < g.numel(); ++j) dot += g.at(j) * prev.at(j);
-      prev.assign(g);
-    }
-    if (has_previous_) set_lr(std::max(0.0, options_.lr + options_.hypergradient_lr * dot));
-    has_previous_ = true;
+    std::fill(dots_.begin(), dots_.end(), 0.0);
+    const size_t prev = momentum_ ? 1 : 0;
+    for_each_param([&](size_t i, auto v) {
+      double dot = 0;
+      for (int64_t j = 0; j < v.n; ++j) {
+        dot += static_cast<double>(v.g[j]) * static_cast<double>(v.state[prev][j]);
+        v.state[prev][j] = v.g[j];
+      }
+      dots_[group_of(i)] += dot;
+    });
+    if (steps() > 1)
+      for (size_t g = 0; g < num_groups(); ++g)
+        if (options(g).hypergradient_lr > 0)
+          set_lr(g, std::max(0.0, lr(g) + options(g).hypergradient_lr * dots_[g]));
   }
-  eta_.mutable_value().set(0, options_.lr);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    Tensor& p = *params_[i];
-    if (options_.momentum > 0) {
-      Tensor& delta = velocity_[i];
-      delta.mutable_value().assign(momentum_update(delta, grads_[i], eta_, options_.momentum).value());
-      p.mutable_value().assign((p + delta).value());  // eq. 27
+  for_each_param([&](size_t i, auto v) {
+    using T = std::remove_pointer_t<decltype(v.w)>;
+    const SGDOptions& o = param_options(i);
+    const T eta = static_cast<T>(o.lr), decay = static_cast<T>(o.weight_decay);
+    T* w = v.w;
+    const T* g = v.g;
+    if (o.momentum > 0) {
+      T* delta = v.state[0];
+      const double alpha = o.momentum;
+      const bool nesterov = o.nesterov;
+      kernels::parallel_for(v.n, [=](int64_t j) {
+        const T gj = g[j] + decay * w[j];
+        delta[j] = static_cast<T>(momentum_formula(delta[j], gj, eta, alpha));               // eq. 26
+        w[j] += nesterov ? static_cast<T>(delta[j] * alpha) - eta * gj : delta[j];  // eq. 27
+      });
     } else {
-      p.mutable_value().assign(sgd_update(p, grads_[i], eta_).value());
+      kernels::parallel_for(v.n, [=](int64_t j) { w[j] = sgd_formula(w[j], T(g[j] + decay * w[j]), eta); });  // eq. 8-9
     }
-  }
-}
-
-double step_lr(double lr0, int epoch, int step_size, double gamma) {
-  if (step_size <= 0) raise<ValueError>("step_lr: step_size must be positive, got {}", step_size);
-  return lr0 * std::pow(gamma, epoch / step_size);
-}
-
-double cosine_lr(double lr0, int epoch, int t_max, double lr_min) {
-  if (t_max <= 0) raise<ValueError>("cosine_lr: t_max must be positive, got {}", t_max);
-  const double t = std::min(epoch, t_max);
-  return lr_min + 0.5 * (lr0 - lr_min) * (1 + std::cos(std::numbers::pi * t / t_max));
+  });
 }
 
 }  // namespace tapegrad::nn::optim

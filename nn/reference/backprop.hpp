@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "nn/network.hpp"
+#include "nn/seed/network.hpp"
 
 namespace tapegrad::nn::reference {
 

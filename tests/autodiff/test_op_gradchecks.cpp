@@ -155,6 +155,10 @@ const std::map<std::string, TensorCase> kTensorCases = {
      [] {
        return check(FN(softplus(t[0] * 5.0)), {randn({2, 3})});
      }},
+    {"gelu",
+     [] {
+       return check(FN(gelu(t[0] * 2.0)), {randn({2, 3})});
+     }},
     {"clamp",
      [] {
        Array a = away_from_zero({4, 3}, 0.05);  // |a| > 0.05; keep away from the bounds +-0.5

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "autodiff/error.hpp"
-#include "nn/network_json.hpp"
+#include "nn/seed/network_json.hpp"
 
 namespace test {
 

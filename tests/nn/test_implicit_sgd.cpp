@@ -7,7 +7,7 @@
 #include "autodiff/autodiff.hpp"
 #include "nn/optim/implicit_sgd.hpp"
 #include "nn/reference/backprop.hpp"
-#include "nn/seed_model.hpp"
+#include "nn/seed/seed_model.hpp"
 #include "support/check.hpp"
 
 using namespace tapegrad;
@@ -27,7 +27,7 @@ std::vector<double> tape_implicit_step(const std::vector<double>& theta0, const 
                                        const std::vector<double>& y, double eta,
                                        optim::ImplicitStepReport* report = nullptr) {
   Tensor theta(Array(Shape{static_cast<int64_t>(theta0.size())}, theta0), true);
-  ImplicitSGD opt({&theta}, {.lr = eta});
+  ImplicitSGD opt({theta}, {.lr = eta});
   const auto r = opt.step([&] { return least_squares(theta, rows, y); });
   CHECK(r.converged);
   if (report) *report = r;
@@ -71,12 +71,12 @@ std::vector<double> flat(const Parameters& p) {
 std::pair<Parameters, Parameters> step_smooth(double eta, int max_inner = 100) {
   Tape tape;
   SeedModel model(smooth_net());
-  const Parameters before = model.parameters();
+  const Parameters before = model.parameter_values();
   const auto report = optim::implicit_step(model, Array(Shape{4, 2}, kX), kY, LossKind::sse, false,
                                            {.lr = eta, .max_inner = max_inner});
   MESSAGE("eta " << eta << ": " << report.iterations << " inner iterations, residual " << report.residual);
   CHECK_MESSAGE(report.converged, "residual " << report.residual << " after " << report.iterations);
-  return {before, model.parameters()};
+  return {before, model.parameter_values()};
 }
 
 }  // namespace
@@ -144,7 +144,7 @@ TEST_SUITE("implicit sgd") {
         const double r = explicit_w[0] * xi[0] + explicit_w[1] * xi[1] + explicit_w[2] - yi[0];
         explicit_w[0] -= eta * r * xi[0], explicit_w[1] -= eta * r * xi[1], explicit_w[2] -= eta * r;
       }
-      const auto p = model.parameters();
+      const auto p = model.parameter_values();
       const double theta[3] = {p.w[model.network().edge_of(0, 2)], p.w[model.network().edge_of(1, 2)], p.beta[2]};
       const double norm = std::sqrt(theta[0] * theta[0] + theta[1] * theta[1] + theta[2] * theta[2]);
       if (eta == 1e3) {
@@ -245,7 +245,7 @@ TEST_CASE("implicit sgd: the GLM 1-D root satisfies the implicit equation and ma
     for (size_t i = 0; i < 3; ++i)
       CHECK(next[i] == doctest::Approx(theta0[i] - eta * (s(u) - y) * x[i]).epsilon(1e-12));
     Tensor theta(Array(Shape{3}, theta0), true);
-    ImplicitSGD opt({&theta}, {.lr = eta, .max_inner = 500});
+    ImplicitSGD opt({theta}, {.lr = eta, .max_inner = 500});
     const Tensor xt(Array(Shape{3}, x));
     const auto report = opt.step([&] {
       const Tensor z = sum(xt * theta);

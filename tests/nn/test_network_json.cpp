@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "fuzz/network_target.hpp"
-#include "nn/network_json.hpp"
+#include "nn/seed/network_json.hpp"
 #include "support/check.hpp"
 #include "support/random_dag.hpp"
 

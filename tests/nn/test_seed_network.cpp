@@ -6,7 +6,7 @@
 
 #include "autodiff/autodiff.hpp"
 #include "nn/reference/backprop.hpp"
-#include "nn/seed_model.hpp"
+#include "nn/seed/seed_model.hpp"
 #include "support/check.hpp"
 #include "support/random_dag.hpp"
 
@@ -242,8 +242,8 @@ TEST_CASE("seed network: running batch-norm statistics follow PyTorch's update")
   SeedModel model(net);
   model.forward(Array(Shape{4, 1}, {1.0, 2.0, 3.0, 6.0}));  // psi = 2, 4, 6, 12: mean 6, biased var 14
   const uint32_t k = model.network().unit_of(1);
-  CHECK(model.running_mean()[k] == doctest::Approx(0.6));
-  CHECK(model.running_var()[k] == doctest::Approx(0.9 + 0.1 * 14.0 * 4.0 / 3.0));
+  CHECK(model.running_mean.value().at(k) == doctest::Approx(0.6));
+  CHECK(model.running_var.value().at(k) == doctest::Approx(0.9 + 0.1 * 14.0 * 4.0 / 3.0));
   model.eval();  // eval uses them: psihat = (psi - 0.6) / sqrt(rv + eps)
   const double z = model.forward(Array(Shape{1, 1}, {1.0})).z.item();
   CHECK(z == doctest::Approx((2.0 - 0.6) / std::sqrt(0.9 + 0.1 * 14.0 * 4.0 / 3.0 + 1e-5)));

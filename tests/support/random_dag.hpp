@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "nn/network.hpp"
+#include "nn/seed/network.hpp"
 
 namespace test {
 

@@ -1,36 +1,34 @@
 #pragma once
-// The seed network on the tape: each neuron's psi (eq. 1 / 11) is one tape op over the whole
-// minibatch, batch norm (eq. 17-19) is composed of tape ops (stop-gradient on both statistics in
-// seed mode, eq. 21), and o_k = sigma_k(psihat_k) is the activation's tape op. Backprop is the tape's
-// reverse sweep; the lambdas dL/dpsi are the psi tensors' gradients.
+// The seed network on the tape, as a Module: each neuron's psi (eq. 1 / 11) is one tape op over the
+// whole minibatch, batch norm (eq. 17-25) is the library's batch_norm op (nn/functional, seed or
+// full mode), and o_k = sigma_k(psihat_k) is the activation's tape op. Backprop is the tape's
+// reverse sweep; the lambdas dL/dpsi are the psi tensors' gradients and lambdahat = dL/dpsihat
+// (eq. 20) the psihat tensors'. Works in float64.
 #include <cstdint>
 #include <random>
 #include <span>
 #include <vector>
 
 #include "autodiff/tensor.hpp"
-#include "nn/network.hpp"
+#include "nn/layers/linear.hpp"
+#include "nn/layers/module.hpp"
+#include "nn/seed/network.hpp"
 
 namespace tapegrad::nn {
 
-enum class MaskMode {
-  per_minibatch,  // one DropConnect mask shared by the minibatch (the seed note)
-  per_example,    // one mask per example (common practice)
-};
-
-class SeedModel {
+class SeedModel : public Module {
  public:
   /// Copies the network's structure and parameters (the network is finalized if needed).
   explicit SeedModel(Network net);
 
-  /// Parameters: leaves that require grad, in the network's finalized order.
+  /// Parameters: leaves that require grad, in the network's finalized order (named "w", "beta",
+  /// "gamma", "theta"; buffers "running_mean", "running_var" per unit).
   Tensor w, beta, gamma, theta;
+  Tensor running_mean, running_var;
 
   const Network& network() const { return net_; }
-  /// Training (batch statistics, masks as drawn) or evaluation (running statistics, w * p).
-  void train(bool on = true) { training_ = on; }
-  void eval() { training_ = false; }
-  bool is_training() const { return training_; }
+  // Training (batch statistics, masks as drawn) or evaluation (running statistics, w * p): Module's
+  // train() / eval().
 
   /// Draws a DropConnect mask r_kl ~ Bernoulli(p_kl) (eq. 10) for the next forward passes, for a
   /// minibatch of m (m matters only per example).
@@ -46,33 +44,29 @@ class SeedModel {
   bool has_mask() const { return !mask_.empty(); }
 
   struct Output {
-    Tensor z;                 // [m, outputs]
-    std::vector<Tensor> psi;  // per unit (undefined for inputs): its gradient is lambda
+    Tensor z;                    // [m, outputs]
+    std::vector<Tensor> psi;     // per unit (undefined for inputs): its gradient is lambda
+    std::vector<Tensor> psihat;  // per batch-norm unit [m, 1]: its gradient is lambdahat (eq. 20)
   };
-  /// Records the forward pass of a minibatch x [m, inputs] on the active tape. The result is
-  /// reused by the next call.
+  /// Records the forward pass of a minibatch x [m, inputs] (any dtype; computed in float64) on the
+  /// active tape. The result is reused by the next call.
   const Output& forward(const Array& x);
+  /// The Module form: z for x [m, inputs].
+  Tensor forward(const Tensor& x) override { return forward(x.value()).z; }
 
   /// Loss of z against targets: [m, outputs] for sse, m class indices (as doubles) for
   /// cross-entropy; summed over the minibatch unless mean. Reuses its buffers.
   Tensor loss(const Tensor& z, std::span<const double> targets, LossKind kind, bool mean = false);
 
-  /// Running mean and variance of each batch-norm unit (PyTorch's defaults: start 0 and 1,
-  /// momentum from the network, unbiased variance).
-  const std::vector<double>& running_mean() const { return running_mean_; }
-  const std::vector<double>& running_var() const { return running_var_; }
-
   /// The current parameter values as a plain Parameters (for saving with Network::set_parameters).
-  Parameters parameters() const;
-  std::vector<Tensor*> parameter_tensors() { return {&w, &beta, &gamma, &theta}; }
+  Parameters parameter_values() const;
 
  private:
   Tensor psi_op(uint32_t unit, std::span<const Tensor> sources, const double* r, bool per_example);
   Network net_;
-  bool training_ = true;
   std::vector<double> mask_;
   Tensor x_;  // the minibatch as a leaf [inputs, m] (reused)
-  std::vector<double> running_mean_, running_var_;
+  std::vector<Array> unit_mean_, unit_var_;  // one unit's running statistics as [1] (reused)
   // Buffers reused across passes (a warm step allocates nothing).
   Output output_;
   std::vector<Tensor> out_, sources_, zs_;

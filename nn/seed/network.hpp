@@ -12,17 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "nn/activation.hpp"
+#include "nn/functional/options.hpp"
+#include "nn/functional/scalar_activation.hpp"
 
 namespace tapegrad::nn {
 
-enum class BatchNormMode {
-  /// Ioffe & Szegedy: differentiate through the batch mean and variance (a true gradient).
-  full,
-  /// The seed note's variant (eq. 21): batch mean and variance held fixed in the backward pass.
-  /// The result is not the gradient of any function (shared/NOTES-seed.md b).
-  seed,
-};
 
 /// The losses of the seed networks, summed over the minibatch (seed eq. 7-9) or averaged.
 enum class LossKind {

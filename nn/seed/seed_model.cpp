@@ -1,28 +1,19 @@
-#include "nn/seed_model.hpp"
+#include "nn/seed/seed_model.hpp"
 
 #include <array>
 #include <cmath>
 
 #include "autodiff/autodiff.hpp"
 #include "autodiff/tensor_section.hpp"
-#include "nn/loss.hpp"
+#include "nn/functional/activation.hpp"
+#include "nn/functional/batch_norm.hpp"
+#include "nn/functional/loss.hpp"
 
 namespace tapegrad::nn {
 
 namespace {
 Tensor leaf(const std::vector<double>& v) { return Tensor(Array(Shape{static_cast<int64_t>(v.size())}, v), true); }
 
-Tensor activation_op(Activation a, const Tensor& x) {
-  switch (a) {
-    case Activation::identity: return x;
-    case Activation::sigmoid: return sigmoid(x);
-    case Activation::tanh: return tanh(x);
-    case Activation::relu: return relu(x);
-    case Activation::leaky_relu: return leaky_relu(x, kLeakySlope);
-    case Activation::softplus: return softplus(x);
-  }
-  return x;
-}
 }  // namespace
 
 SeedModel::SeedModel(Network net) : net_(std::move(net)) {
@@ -32,11 +23,20 @@ SeedModel::SeedModel(Network net) : net_(std::move(net)) {
   beta = leaf(p.beta);
   gamma = leaf(p.gamma);
   theta = leaf(p.theta);
-  running_mean_.assign(net_.units().size(), 0.0);
-  running_var_.assign(net_.units().size(), 1.0);
+  const int64_t units = static_cast<int64_t>(net_.units().size());
+  running_mean = Tensor::zeros({units});
+  running_var = Tensor::ones({units});
+  register_parameter("w", w);
+  register_parameter("beta", beta);
+  register_parameter("gamma", gamma);
+  register_parameter("theta", theta);
+  register_buffer("running_mean", running_mean);
+  register_buffer("running_var", running_var);
+  unit_mean_.assign(static_cast<size_t>(units), Array(Shape{1}));
+  unit_var_.assign(static_cast<size_t>(units), Array(Shape{1}));
 }
 
-Parameters SeedModel::parameters() const {
+Parameters SeedModel::parameter_values() const {
   return {w.value().to_vector(), beta.value().to_vector(), gamma.value().to_vector(), theta.value().to_vector()};
 }
 
@@ -124,8 +124,10 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   const size_t n_in = net_.num_inputs();
   if (x.rank() != 2 || x.shape()[1] != static_cast<int64_t>(n_in))
     raise<ShapeError>("SeedModel::forward: x must be [m, {}], got {}", n_in, x.shape());
-  if (x.dtype() != DType::f64)
-    raise<ValueError>("SeedModel::forward: x must be float64, got {}", dtype_name(x.dtype()));
+  for (const Tensor& p : {w, beta, gamma, theta, running_mean, running_var})
+    if (p.dtype() != DType::f64)
+      raise<ValueError>("SeedModel::forward: seed networks compute in float64; the model was converted to {}",
+                        dtype_name(p.dtype()));
   const int64_t m = x.shape()[0];
   for (int64_t i = 0; i < x.numel(); ++i)
     if (!std::isfinite(x.at(i)))
@@ -145,7 +147,7 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   const double* r = nullptr;
   bool per_example = false;
   auto& section = Tape::active().tensors();
-  if (!training_) {
+  if (!is_training()) {
     keep_.resize(edges.size());
     for (size_t e = 0; e < edges.size(); ++e) keep_[e] = edges[e].keep;
     r = section.stash(std::span<const double>(keep_));
@@ -158,6 +160,7 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   }
   Output& result = output_;
   result.psi.assign(units.size(), Tensor());
+  result.psihat.assign(units.size(), Tensor());
   out_.assign(units.size(), Tensor());
   for (size_t j = 0; j < n_in; ++j)
     out_[j] = reshape(slice(x_, 0, static_cast<int64_t>(j), static_cast<int64_t>(j) + 1), {m});
@@ -168,30 +171,21 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
     const Tensor psi = psi_op(static_cast<uint32_t>(k), sources_, r, per_example);
     result.psi[k] = psi;
     Tensor pre = psi;
-    if (u.batch_norm) {
+    if (u.batch_norm) {  // eq. 17-25 through the library's batch_norm, this unit as one feature
       const std::array<int64_t, 1> idx{static_cast<int64_t>(k)};
-      const Tensor g = index_select(gamma, 0, idx), t = index_select(theta, 0, idx);
-      const double eps = net_.batch_norm_eps;
-      if (training_) {
-        if (m < 2 && net_.batch_norm_mode == BatchNormMode::full)
-          raise<ValueError>("batch norm: training needs a minibatch of at least 2 (got {}) for neuron {}", m, u.id);
-        const bool seed = net_.batch_norm_mode == BatchNormMode::seed;
-        Tensor mu = mean(psi);                // eq. 18
-        Tensor var = mean(square(psi - mu));  // eq. 19 (biased)
-        if (seed) {                           // eq. 21: both statistics held fixed
-          mu = mu.detach();
-          var = var.detach();
-        }
-        pre = g * (psi - mu) / sqrt(var + eps) + t;  // eq. 17
-        const double mom = net_.batch_norm_momentum;
-        running_mean_[k] = (1 - mom) * running_mean_[k] + mom * mu.item();
-        running_var_[k] =
-            (1 - mom) * running_var_[k] + mom * var.item() * double(m) / double(std::max<int64_t>(m - 1, 1));
-      } else {
-        pre = g * ((psi - running_mean_[k]) * (1.0 / std::sqrt(running_var_[k] + eps))) + t;
-      }
+      Array& rm = unit_mean_[k];
+      Array& rv = unit_var_[k];
+      rm.set(0, running_mean.value().at(static_cast<int64_t>(k)));
+      rv.set(0, running_var.value().at(static_cast<int64_t>(k)));
+      pre = batch_norm(reshape(psi, {m, 1}), index_select(gamma, 0, idx), index_select(theta, 0, idx), &rm, &rv,
+                       is_training(),
+                       {net_.batch_norm_mode, net_.batch_norm_eps, net_.batch_norm_momentum});
+      result.psihat[k] = pre;
+      running_mean.mutable_value().set(static_cast<int64_t>(k), rm.at(0));
+      running_var.mutable_value().set(static_cast<int64_t>(k), rv.at(0));
+      pre = reshape(pre, {m});
     }
-    out_[k] = activation_op(u.activation, pre);  // eq. 16
+    out_[k] = activate(pre, u.activation);  // eq. 16
   }
   zs_.clear();  // z = the outputs as columns [m, outputs]
   for (uint32_t o : net_.output_units()) zs_.push_back(reshape(out_[o], {m, 1}));

@@ -1,4 +1,4 @@
-#include "nn/network.hpp"
+#include "nn/seed/network.hpp"
 
 #include <fmt/format.h>
 

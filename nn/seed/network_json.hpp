@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "nn/network.hpp"
+#include "nn/seed/network.hpp"
 
 namespace tapegrad::nn {
 

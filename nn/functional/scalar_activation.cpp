@@ -1,4 +1,4 @@
-#include "nn/activation.hpp"
+#include "nn/functional/scalar_activation.hpp"
 
 #include <algorithm>
 #include <array>

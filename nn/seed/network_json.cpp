@@ -1,4 +1,6 @@
-#include "nn/network_json.hpp"
+#include "nn/seed/network_json.hpp"
+
+#include "nn/io/atomic_file.hpp"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -156,21 +158,21 @@ Network network_from_json(std::string_view text) {
 }
 
 Network load_network(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) raise<ValueError>("load_network: cannot open '{}'", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text;
   try {
-    return network_from_json(ss.str());
+    text = read_file(path);
+  } catch (const Error& e) {
+    raise<ValueError>("load_network: {}", e.what());
+  }
+  try {
+    return network_from_json(text);
   } catch (const ValueError& e) {
     raise<ValueError>("{}: {}", path, e.what());
   }
 }
 
 void save_network(const Network& net, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) raise<ValueError>("save_network: cannot write '{}'", path);
-  out << to_json(net);
+  write_file_atomically(path, to_json(net));
 }
 
 }  // namespace tapegrad::nn

@@ -1,0 +1,34 @@
+#pragma once
+// Image-classification data sets held in memory: images as rows of float32 or float64 values in
+// [0, 1] (optionally normalised), labels as class indices.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "autodiff/array.hpp"
+
+namespace tapegrad::nn {
+
+struct Dataset {
+  Array images;                 // [n, features]
+  std::vector<int64_t> labels;  // n class indices
+  Shape image_shape;            // e.g. [28, 28]
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  int64_t features() const { return images.rank() == 2 ? images.shape()[1] : 0; }
+  int64_t num_classes() const;
+};
+
+enum class Split { train, test };
+
+/// An MNIST-format directory (MNIST, Fashion-MNIST, KMNIST): {train,t10k}-{images-idx3,labels-idx1}-ubyte,
+/// with or without .gz. ValueError naming the missing or malformed file; when the directory holds
+/// no such files it says where Debian's data sets are.
+Dataset load_mnist(const std::string& dir, Split split, DType dtype = DType::f32);
+
+/// Where Debian's dataset-fashion-mnist package puts the data.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+/// x <- (x - mean) / std for every value.
+void normalize(Dataset& data, double mean, double std);
+
+}  // namespace tapegrad::nn

@@ -1,0 +1,35 @@
+#pragma once
+// Batch normalisation of x [m, features] per feature (seed eq. 16-25), one fused tape op:
+//   mu = mean_i x_i (eq. 18),  sigma^2 = mean_i (x_i - mu)^2 (eq. 19, biased),
+//   xhat = (x - mu) / sqrt(sigma^2 + eps),  y = gamma xhat + beta (eq. 17).
+// Backward, with lambdahat = dL/dxhat = gamma dL/dy (eq. 20):
+//   full mode (Ioffe-Szegedy):  dL/dx = (lambdahat - mean(lambdahat) - xhat mean(lambdahat xhat)) / sqrt(sigma^2 + eps)
+//   seed mode (eq. 21, mu and sigma held fixed): dL/dx = lambdahat / sqrt(sigma^2 + eps)
+//   dL/dgamma = sum_i dL/dy xhat (eq. 22), dL/dbeta = sum_i dL/dy (eq. 23).
+// Evaluation normalises with the running statistics (constants, so its backward is seed mode's).
+#include "autodiff/tensor.hpp"
+#include "nn/functional/options.hpp"
+
+namespace tapegrad::nn {
+
+struct BatchNormOptions {
+  BatchNormMode mode = BatchNormMode::full;
+  double eps = 1e-5;
+  /// Running-statistics update weight (PyTorch's): r <- (1 - momentum) r + momentum batch_stat.
+  double momentum = 0.1;
+};
+
+/// What a training pass computed, for users of the seed note: the batch statistics and psihat.
+struct BatchNormInternals {
+  Array mean, var;  // [features], var biased (eq. 19)
+  Array xhat;       // [m, features], psihat before gamma and beta
+};
+
+/// training: batch statistics, and running_mean/var (if given, [features], the tensor's dtype)
+/// updated with the unbiased variance; otherwise normalise with running_mean/var (required).
+/// gamma and beta are [features] or both undefined (no affine part). `internals`, if given,
+/// receives copies of the batch statistics and xhat (training only).
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Array* running_mean, Array* running_var,
+                  bool training, const BatchNormOptions& options = {}, BatchNormInternals* internals = nullptr);
+
+}  // namespace tapegrad::nn

@@ -1,0 +1,28 @@
+#pragma once
+// Dropout of units and of connections.
+//  - dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p) in training
+//    (inverted dropout, Srivastava et al.), so evaluation is the identity.
+//  - DropConnect (seed eq. 10-14): each connection w_kl is kept with probability p_kl (r_kl ~
+//    Bernoulli(p_kl), eq. 10) and psi uses w_kl r_kl (eq. 11); evaluation uses w_kl p_kl (eq. 14).
+//    Note the seed's p is a keep probability and its training pass is not rescaled.
+#include <random>
+
+#include "autodiff/tensor.hpp"
+
+namespace tapegrad::nn {
+
+/// A uniform draw in [0, 1) with 53 random bits (the same stream on every platform, unlike
+/// std::uniform_real_distribution).
+inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+/// Inverted dropout with drop probability p in [0, 1): one fused op whose mask is drawn from rng.
+Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng);
+
+/// Fills mask (its shape and dtype kept) with r ~ Bernoulli(keep) (eq. 10).
+void draw_bernoulli(Array& mask, double keep, std::mt19937_64& rng);
+
+/// linear with DropConnect (eq. 11): weight [out, in] times mask, where mask is [out, in] (one mask
+/// for the minibatch, the seed's choice) or [m, out, in] (one per example, x must be [m, in]).
+Tensor dropconnect_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mask);
+
+}  // namespace tapegrad::nn

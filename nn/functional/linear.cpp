@@ -1,0 +1,64 @@
+#include "nn/functional/linear.hpp"
+
+#include "autodiff/kernels.hpp"
+#include "autodiff/tensor_section.hpp"
+
+namespace tapegrad::nn {
+
+namespace {
+struct LinearDims {
+  int64_t rows, in, out;
+  bool has_bias;
+};
+
+LinearDims check_linear(const Array& x, const Array& w, const Array* b) {
+  if (w.rank() != 2) raise<ShapeError>("linear: weight must be [out, in], got {}", w.shape());
+  if (x.rank() < 1 || x.shape()[x.rank() - 1] != w.shape()[1])
+    raise<ShapeError>("linear: input {} does not end in the weight's in-features, weight {}", x.shape(), w.shape());
+  if (b && !(b->shape() == Shape{w.shape()[0]}))
+    raise<ShapeError>("linear: bias must be [{}] for weight {}, got {}", w.shape()[0], w.shape(), b->shape());
+  const int64_t in = w.shape()[1];
+  return {in == 0 ? 0 : x.numel() / in, in, w.shape()[0], b != nullptr};
+}
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const Tensor* inputs[] = {&x, &weight, &bias};
+  OpRecord op("linear", std::span<const Tensor* const>(inputs, bias.defined() ? 3 : 2));
+  const LinearDims d = check_linear(op.in(0), op.in(1), bias.defined() ? &op.in(2) : nullptr);
+  Shape out_shape = op.in(0).shape();
+  out_shape[out_shape.rank() - 1] = d.out;
+  Array& y = op.output(out_shape, op.in(0).dtype());
+  visit(y.dtype(), [&](auto t) {
+    using T = decltype(t);
+    T* py = y.data<T>();
+    if (d.has_bias) {  // y = b in every row, then y += x W^T
+      const T* pb = op.in(2).data<T>();
+      for (int64_t i = 0; i < d.rows; ++i) std::copy(pb, pb + d.out, py + i * d.out);
+    } else {
+      y.fill(0.0);
+    }
+    if (d.in > 0) kernels::gemm(false, true, d.rows, d.out, d.in, op.in(0).data<T>(), op.in(1).data<T>(), T(1), py);
+  });
+  return op.finish([d](BackwardContext& c) {
+    visit(c.output().dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* g = c.grad_output().data<T>();
+      if (d.rows == 0 || d.out == 0) return;
+      if (c.needs_grad(0) && d.in > 0)  // dL/dx = G W
+        kernels::gemm(false, false, d.rows, d.in, d.out, g, c.input(1).data<T>(), T(1),
+                      c.grad_input(0).template data<T>());
+      if (c.needs_grad(1) && d.in > 0)  // dL/dW = G^T x
+        kernels::gemm(true, false, d.out, d.in, d.rows, g, c.input(0).data<T>(), T(1),
+                      c.grad_input(1).template data<T>());
+      if (d.has_bias && c.needs_grad(2)) {  // dL/db = column sums of G
+        T* gb = c.grad_input(2).template data<T>();
+        for (int64_t i = 0; i < d.rows; ++i)
+#pragma omp simd
+          for (int64_t j = 0; j < d.out; ++j) gb[j] += g[i * d.out + j];
+      }
+    });
+  });
+}
+
+}  // namespace tapegrad::nn

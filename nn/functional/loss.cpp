@@ -1,0 +1,132 @@
+#include "nn/functional/loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autodiff/error.hpp"
+#include "autodiff/ops/elementwise.hpp"
+#include "autodiff/ops/reduce.hpp"
+#include "autodiff/ops/shape_ops.hpp"
+#include "autodiff/tensor_section.hpp"
+
+namespace tapegrad::nn {
+
+namespace {
+
+/// Combines per-term losses: their mean over `count` terms, their sum, or the terms themselves.
+Tensor reduce(const Tensor& terms, int64_t count, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::sum: return sum(terms);
+    case Reduction::mean: return sum(terms) * (1.0 / static_cast<double>(count));
+    case Reduction::none: return terms;
+  }
+  return terms;
+}
+
+void check_classes(const char* op, const Shape& scores, std::span<const int64_t> targets) {
+  if (scores.rank() != 2) raise<ShapeError>("{}: scores must be [batch, classes], got {}", op, scores);
+  const int64_t m = scores[0], classes = scores[1];
+  if (static_cast<int64_t>(targets.size()) != m) raise<ShapeError>("{}: {} targets for scores {}", op, targets.size(), scores);
+  if (m == 0) raise<ValueError>("{}: the batch is empty (its mean would be NaN)", op);
+  for (size_t i = 0; i < targets.size(); ++i)
+    if (targets[i] < 0 || targets[i] >= classes)
+      raise<ValueError>("{}: target {} of example {} is not a class in [0, {})", op, targets[i], i, classes);
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Reduction reduction,
+                     double label_smoothing) {
+  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+    raise<ValueError>("cross_entropy: label_smoothing must be in [0, 1], got {}", label_smoothing);
+  OpRecord op("cross_entropy", {&logits});
+  const Array& z = op.in(0);
+  check_classes("cross_entropy", z.shape(), targets);
+  const int64_t m = z.shape()[0], classes = z.shape()[1];
+  Array& loss = op.output(reduction == Reduction::none ? Shape{m} : Shape{}, z.dtype());
+  Array& probs = op.section().take(z.shape(), z.dtype());  // softmax(z), kept for the backward pass
+  const double on = 1.0 - label_smoothing, spread = label_smoothing / static_cast<double>(classes);
+  visit(z.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* pz = z.data<T>();
+    T* pp = probs.data<T>();
+    T* pl = loss.data<T>();
+    double total = 0.0;
+    for (int64_t i = 0; i < m; ++i) {
+      const T* row = pz + i * classes;
+      T* prow = pp + i * classes;
+      const T top = *std::max_element(row, row + classes);
+      T sum_exp = 0, sum_z = 0;
+#pragma omp simd reduction(+ : sum_exp, sum_z)
+      for (int64_t j = 0; j < classes; ++j) {
+        prow[j] = std::exp(row[j] - top);
+        sum_exp += prow[j];
+        sum_z += row[j];
+      }
+      const T inv = T(1) / sum_exp;
+#pragma omp simd
+      for (int64_t j = 0; j < classes; ++j) prow[j] *= inv;
+      // -sum_j q_j log p_j with q = on * onehot + spread: lse - on z_t - spread sum_j z_j
+      const double lse = static_cast<double>(top) + std::log(static_cast<double>(sum_exp));
+      const double term = lse - on * static_cast<double>(row[targets[i]]) - spread * static_cast<double>(sum_z);
+      if (reduction == Reduction::none)
+        pl[i] = static_cast<T>(term);
+      else
+        total += term;
+    }
+    if (reduction != Reduction::none)
+      pl[0] = static_cast<T>(reduction == Reduction::mean ? total / static_cast<double>(m) : total);
+  });
+  const int64_t* labels = op.section().stash(targets);
+  const Array* kept = &probs;
+  return op.finish([=](BackwardContext& c) {
+    visit(c.output().dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* pp = kept->data<T>();
+      const T* g = c.grad_output().data<T>();
+      T* gz = c.grad_input(0).template data<T>();
+      const T scale = reduction == Reduction::mean ? T(1) / static_cast<T>(m) : T(1);
+      for (int64_t i = 0; i < m; ++i) {  // dL/dz_ij = g_i (p_ij - q_ij)
+        const T gi = (reduction == Reduction::none ? g[i] : g[0]) * scale;
+        const T* prow = pp + i * classes;
+        T* grow = gz + i * classes;
+#pragma omp simd
+        for (int64_t j = 0; j < classes; ++j) grow[j] += gi * (prow[j] - static_cast<T>(spread));
+        grow[labels[i]] -= gi * static_cast<T>(on);
+      }
+    });
+  });
+}
+
+Tensor nll_loss(const Tensor& log_probs, std::span<const int64_t> targets, Reduction reduction) {
+  check_classes("nll_loss", log_probs.shape(), targets);
+  const int64_t m = log_probs.shape()[0];
+  return reduce(-reshape(gather(log_probs, 1, targets, Shape{m, 1}), {m}), m, reduction);
+}
+
+Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction reduction) {
+  if (!(prediction.shape() == target.shape()))
+    raise<ShapeError>("mse_loss: prediction and target shapes differ, got {} and {}", prediction.shape(),
+                      target.shape());
+  return reduce(square(prediction - target), prediction.numel(), reduction);
+}
+
+Tensor sse_loss(const Tensor& prediction, const Tensor& target, Reduction reduction) {
+  if (!(prediction.shape() == target.shape()))
+    raise<ShapeError>("sse_loss: prediction and target shapes differ, got {} and {}", prediction.shape(),
+                      target.shape());
+  if (prediction.rank() == 0) raise<ShapeError>("sse_loss: need a batch axis, got a scalar prediction");
+  const int64_t m = prediction.shape()[0];
+  if (m == 0) raise<ValueError>("sse_loss: the batch is empty (its mean would be NaN)");
+  const Tensor per_example = reshape(square(prediction - target), {m, -1});
+  return reduce(sum(per_example, {1}) * 0.5, m, reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  if (!(logits.shape() == target.shape()))
+    raise<ShapeError>("binary_cross_entropy_with_logits: logits and target shapes differ, got {} and {}",
+                      logits.shape(), target.shape());
+  return reduce(softplus(logits) - logits * target, logits.numel(), reduction);
+}
+
+}  // namespace tapegrad::nn

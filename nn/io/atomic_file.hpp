@@ -1,0 +1,16 @@
+#pragma once
+// Writing a file so that a reader sees the old contents or the new, never a mix: the bytes go to a
+// temporary file in the same directory, every write is checked, the file is fsync'ed and renamed
+// over the target, and the directory is fsync'ed. A full disk or an I/O error raises
+// tapegrad::Error naming the path and the cause, and leaves the old file as it was.
+#include <string>
+#include <string_view>
+
+namespace tapegrad::nn {
+
+void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// The whole file; Error naming the path if it is missing, a directory, or unreadable.
+std::string read_file(const std::string& path);
+
+}  // namespace tapegrad::nn

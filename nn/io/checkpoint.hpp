@@ -1,0 +1,28 @@
+#pragma once
+// Checkpoints: a module's parameters and buffers, an optimizer's state and any extra named arrays,
+// in a versioned little-endian binary format with a CRC32 (format in README.md, "Checkpoints").
+// Saving is atomic (nn/io/atomic_file.hpp). Loading checks magic, version, checksum, every
+// length, and then every name, shape and dtype against the model and optimizer, saying what does
+// not match; nothing is changed unless everything matches.
+#include <string>
+
+#include "nn/layers/module.hpp"
+#include "nn/optim/optimizer.hpp"
+
+namespace tapegrad::nn {
+
+using optim::NamedArrays;
+
+void save_checkpoint(const std::string& path, const Module& model, const optim::Optimizer& optimizer,
+                     const NamedArrays& extra = {});
+void save_checkpoint(const std::string& path, const Module& model);
+
+/// `extra`, if given, receives the extra arrays that were saved.
+void load_checkpoint(const std::string& path, Module& model, optim::Optimizer& optimizer, NamedArrays* extra = nullptr);
+void load_checkpoint(const std::string& path, Module& model);
+
+/// Every entry of a checkpoint file ("model/0.weight", "optim/exp_avg.0", "extra/epoch", ...),
+/// fully validated.
+NamedArrays read_checkpoint(const std::string& path);
+
+}  // namespace tapegrad::nn

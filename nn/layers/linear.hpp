@@ -1,0 +1,46 @@
+#pragma once
+// Linear: y = x W^T + b with W [out, in] (PyTorch's layout and default initialisation:
+// W and b ~ Uniform(-1/sqrt(in), 1/sqrt(in)), drawn from the caller's generator).
+// DropConnect: a Linear whose connections are dropped (seed eq. 10-14).
+#include <random>
+
+#include "nn/functional/options.hpp"
+#include "nn/layers/module.hpp"
+
+namespace tapegrad::nn {
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, std::mt19937_64& rng, bool bias = true);
+  Linear(Linear&& other) noexcept = default;
+  Linear& operator=(Linear&& other) noexcept = default;
+  Tensor forward(const Tensor& x) override;
+
+  Tensor weight;  // [out, in]
+  Tensor bias;    // [out], undefined without bias
+};
+
+enum class MaskMode {
+  per_minibatch,  // one mask shared by the minibatch (the seed note)
+  per_example,    // one mask per example (common practice)
+};
+
+class DropConnect : public Module {
+ public:
+  /// keep: the probability p that a connection is kept (eq. 10), in (0, 1].
+  DropConnect(Linear linear, double keep, MaskMode mode = MaskMode::per_minibatch, uint64_t seed = 0);
+  /// Training: a fresh mask r ~ Bernoulli(p) per call (eq. 11); evaluation: weights times p (eq. 14).
+  Tensor forward(const Tensor& x) override;
+  const Tensor& mask() const { return mask_; }
+
+  Linear linear;
+
+ private:
+  void on_seed(uint64_t s) override { rng_.seed(s); }
+  double keep_;
+  MaskMode mode_;
+  std::mt19937_64 rng_;
+  Tensor mask_;  // reused
+};
+
+}  // namespace tapegrad::nn

@@ -1,0 +1,48 @@
+#pragma once
+// Sequential: modules applied in order; their names are their positions ("0", "1", ...).
+//   nn::Sequential model{nn::Linear(784, 256, rng), nn::ReLU(), nn::Linear(256, 10, rng)};
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "nn/layers/module.hpp"
+
+namespace tapegrad::nn {
+
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  template <class... Ms>
+    requires(std::derived_from<std::remove_cvref_t<Ms>, Module> && ...)
+  explicit Sequential(Ms&&... modules) {
+    (push_back(std::forward<Ms>(modules)), ...);
+  }
+  template <class M>
+    requires std::derived_from<std::remove_cvref_t<M>, Module>
+  Sequential& push_back(M&& module) {
+    using Owned = std::remove_cvref_t<M>;
+    static_assert(!std::is_lvalue_reference_v<M>, "move modules into a Sequential (modules are not copyable)");
+    return push_back(std::unique_ptr<Module>(std::make_unique<Owned>(std::move(module))));
+  }
+  Sequential& push_back(std::unique_ptr<Module> module);
+
+  Tensor forward(const Tensor& x) override;
+  size_t size() const { return layers_.size(); }
+  Module& operator[](size_t i);
+  /// The i-th module as its type (ValueError if it is another type).
+  template <class M>
+  M& at(size_t i) {
+    auto* m = dynamic_cast<M*>(&(*this)[i]);
+    if (!m) throw_wrong_type(i);
+    return *m;
+  }
+  void for_each_child(const std::function<void(const std::string&, Module&)>& f) override;
+
+ private:
+  [[noreturn]] void throw_wrong_type(size_t i) const;
+  std::vector<std::unique_ptr<Module>> layers_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace tapegrad::nn
