@@ -8,7 +8,7 @@ struct ReLU : Module {
   Tensor forward(const Tensor& x) override;
 };
 struct LeakyReLU : Module {
-  explicit LeakyReLU(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  explicit LeakyReLU(double slope = 0.01) : negative_slope(slope) {}
   Tensor forward(const Tensor& x) override;
   double negative_slope;
 };

@@ -1,0 +1,318 @@
+// tapegrad-train: trains a classifier on an MNIST-format data set (Fashion-MNIST by default) with
+// the library's layers, optimizers, data loader and checkpoints. See `tapegrad-train --help`.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fmt/format.h>
+#include <memory>
+#include <random>
+
+#include "autodiff/autodiff.hpp"
+#include "nn/nn.hpp"
+#include "report.hpp"
+#include "progress.hpp"
+
+using namespace tapegrad;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_sigint(int) { interrupted = true; }
+
+struct Config {
+  int epochs = 30;
+  int64_t batch_size = 128;
+  double lr = 1e-3;
+  std::string optimizer = "adam";
+  double dropout = 0.2;
+  double dropconnect = 0.0;  // drop probability of a connection (keep = 1 - this)
+  std::string batch_norm = "full";
+  std::vector<int64_t> hidden{512, 256};
+  std::string network;
+  double label_smoothing = 0.1;
+  int shift = 0;  // augmentation: random shifts of up to this many pixels
+  double weight_decay = 0.0;
+  uint64_t seed = 1;
+  int threads = 0;
+  std::string data = nn::kFashionMnistDir;
+  std::string out = "tapegrad-run";
+  std::string resume;
+  bool eval_only = false;
+};
+
+uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combination: per-epoch seeds
+  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::unique_ptr<nn::Module> make_mlp(const Config& c, int64_t in, int64_t classes, std::mt19937_64& rng) {
+  auto model = std::make_unique<nn::Sequential>();
+  int64_t width = in;
+  for (int64_t h : c.hidden) {
+    nn::Linear layer(width, h, rng);
+    if (c.dropconnect > 0)
+      model->push_back(nn::DropConnect(std::move(layer), 1.0 - c.dropconnect));
+    else
+      model->push_back(std::move(layer));
+    if (c.batch_norm != "none")
+      model->push_back(nn::BatchNorm1d(
+          h, {.mode = c.batch_norm == "seed" ? nn::BatchNormMode::seed : nn::BatchNormMode::full}));
+    model->push_back(nn::ReLU());
+    if (c.dropout > 0) model->push_back(nn::Dropout(c.dropout));
+    width = h;
+  }
+  model->push_back(nn::Linear(width, classes, rng));
+  return model;
+}
+
+std::unique_ptr<nn::optim::Optimizer> make_optimizer(const Config& c, const std::vector<Tensor>& params) {
+  namespace optim = nn::optim;
+  if (c.optimizer == "sgd") return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+  if (c.optimizer == "momentum")
+    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
+  if (c.optimizer == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+  return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+}
+
+/// Moves each image of the batch by up to `shift` pixels in x and y (zeros come in at the edges).
+void shift_images(Array& x, const Shape& image, int shift, std::mt19937_64& rng) {
+  const int64_t rows = image[0], cols = image[1];
+  std::vector<float> buffer(static_cast<size_t>(rows * cols));
+  float* data = x.data<float>();
+  for (int64_t i = 0; i < x.shape()[0]; ++i) {
+    const int64_t dy = static_cast<int64_t>(rng() % (2 * shift + 1)) - shift;
+    const int64_t dx = static_cast<int64_t>(rng() % (2 * shift + 1)) - shift;
+    float* img = data + i * rows * cols;
+    const float background = *std::min_element(img, img + rows * cols);  // 0 after normalisation
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t col = 0; col < cols; ++col) {
+        const int64_t sr = r - dy, sc = col - dx;
+        buffer[static_cast<size_t>(r * cols + col)] =
+            sr >= 0 && sr < rows && sc >= 0 && sc < cols ? img[sr * cols + sc] : background;
+      }
+    std::copy(buffer.begin(), buffer.end(), img);
+  }
+}
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  std::vector<std::vector<long>> confusion;
+};
+
+Evaluation evaluate(nn::Module& model, const nn::Dataset& data, int64_t classes) {
+  model.eval();
+  nn::DataLoader loader(data, {.batch_size = 1000, .shuffle = false});
+  Evaluation e;
+  e.confusion.assign(static_cast<size_t>(classes), std::vector<long>(static_cast<size_t>(classes)));
+  Tape tape;
+  NoGradGuard no_grad;
+  long correct = 0;
+  for (int64_t b = 0; b < loader.num_batches(); ++b) {
+    tape.clear();
+    auto [x, y] = loader.batch(b);
+    const Tensor logits = model(x);
+    e.loss += nn::cross_entropy(logits, y, nn::Reduction::sum).item();
+    const Array& z = logits.value();
+    for (int64_t i = 0; i < z.shape()[0]; ++i) {
+      int64_t best = 0;
+      for (int64_t j = 1; j < classes; ++j)
+        if (z.at(i * classes + j) > z.at(i * classes + best)) best = j;
+      correct += best == y[static_cast<size_t>(i)];
+      ++e.confusion[static_cast<size_t>(y[static_cast<size_t>(i)])][static_cast<size_t>(best)];
+    }
+  }
+  e.loss /= double(data.size());
+  e.accuracy = double(correct) / double(data.size());
+  model.train();
+  return e;
+}
+
+nn::NamedArrays history_entries(const std::vector<trainer::EpochMetrics>& history) {
+  Array h(Shape{static_cast<int64_t>(history.size()), 5});
+  for (size_t i = 0; i < history.size(); ++i) {
+    const auto& m = history[i];
+    const double row[5] = {double(m.epoch), m.train_loss, m.test_loss, m.test_accuracy, m.seconds};
+    for (int k = 0; k < 5; ++k) h.set(static_cast<int64_t>(i) * 5 + k, row[k]);
+  }
+  return {{"history", std::move(h)}};
+}
+
+std::vector<trainer::EpochMetrics> history_from(const nn::NamedArrays& extra, const std::string& path) {
+  for (const auto& [name, h] : extra)
+    if (name == "history") {
+      if (h.rank() != 2 || h.shape()[1] != 5) break;
+      std::vector<trainer::EpochMetrics> out;
+      for (int64_t i = 0; i < h.shape()[0]; ++i)
+        out.push_back({static_cast<int>(h.at(i * 5)), h.at(i * 5 + 1), h.at(i * 5 + 2), h.at(i * 5 + 3), h.at(i * 5 + 4)});
+      return out;
+    }
+  throw Error(fmt::format("checkpoint '{}' was not written by tapegrad-train (no training history)", path));
+}
+
+int run(const Config& c) {
+  if (c.threads > 0) set_num_threads(c.threads);
+  // Output directory first: fail before minutes of training, not after.
+  std::error_code ec;
+  fs::create_directories(c.out, ec);
+  if (ec || !fs::is_directory(c.out)) throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
+  const std::string metrics_path = (fs::path(c.out) / "metrics.csv").string();
+  nn::write_file_atomically(metrics_path, trainer::metrics_csv({}));
+
+  nn::Dataset train = nn::load_mnist(c.data, nn::Split::train);
+  nn::Dataset test = nn::load_mnist(c.data, nn::Split::test);
+  const int64_t classes = std::max(train.num_classes(), test.num_classes());
+  // Standardise with the training set's statistics.
+  double sum = 0, sq = 0;
+  const float* px = train.images.data<float>();
+  for (int64_t i = 0; i < train.images.numel(); ++i) {
+    sum += px[i];
+    sq += double(px[i]) * px[i];
+  }
+  const double mean = sum / double(train.images.numel());
+  const double stddev = std::sqrt(std::max(sq / double(train.images.numel()) - mean * mean, 1e-12));
+  nn::normalize(train, mean, stddev);
+  nn::normalize(test, mean, stddev);
+
+  std::mt19937_64 init(c.seed);
+  std::unique_ptr<nn::Module> model;
+  std::string title;
+  if (!c.network.empty()) {
+    nn::Network net = nn::load_network(c.network);
+    if (net.num_inputs() != static_cast<size_t>(train.features()) || net.num_outputs() != static_cast<size_t>(classes))
+      throw Error(fmt::format("network '{}' has {} inputs and {} outputs; the data needs {} and {}", c.network,
+                              net.num_inputs(), net.num_outputs(), train.features(), classes));
+    model = std::make_unique<nn::SeedModel>(std::move(net));
+    title = fmt::format("seed network {} on {}", fs::path(c.network).filename().string(), c.data);
+  } else {
+    model = make_mlp(c, train.features(), classes, init);
+    model->to(DType::f32);
+    title = fmt::format("MLP {}-{}-{} ({}, batch norm {}, dropout {}) on {}", train.features(),
+                        fmt::join(c.hidden, "-"), classes, c.optimizer, c.batch_norm, c.dropout, c.data);
+  }
+  auto opt = make_optimizer(c, model->parameters());
+  std::vector<trainer::EpochMetrics> history;
+  if (!c.resume.empty()) {
+    nn::NamedArrays extra;
+    nn::load_checkpoint(c.resume, *model, *opt, &extra);
+    history = history_from(extra, c.resume);
+    fmt::print("resumed from '{}' after epoch {}\n", c.resume, history.size());
+  }
+  const bool terminal = ::isatty(STDOUT_FILENO);
+  if (c.eval_only) {
+    const Evaluation e = evaluate(*model, test, classes);
+    fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy, trainer::confusion_text(e.confusion));
+    return 0;
+  }
+  int64_t params = 0;
+  for (const Tensor& p : model->parameters()) params += p.numel();
+  fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s), seed {}\n", title, params, train.size(),
+             test.size(), num_threads(), c.seed);
+
+  nn::DataLoader loader(train, {.batch_size = c.batch_size, .shuffle = true, .drop_last = false, .seed = c.seed});
+  std::signal(SIGINT, on_sigint);
+  Tape tape;
+  const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
+  double training_seconds = 0;
+  for (const auto& m : history) training_seconds += m.seconds;
+  for (int epoch = static_cast<int>(history.size()); epoch < c.epochs; ++epoch) {
+    // Everything random in an epoch derives from (seed, epoch): a resumed run repeats it exactly.
+    loader.set_epoch(epoch);
+    model->seed(mix(c.seed, static_cast<uint64_t>(epoch)));
+    std::mt19937_64 augment(mix(c.seed ^ 0xa5a5, static_cast<uint64_t>(epoch)));
+    opt->set_lr(nn::optim::cosine_lr(c.lr, epoch, c.epochs));
+    model->train();
+    trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
+    for (int64_t b = 0; b < loader.num_batches(); ++b) {
+      if (interrupted) {
+        progress.finish();
+        fmt::print("interrupted: '{}' holds the last completed epoch ({})\n", checkpoint, history.size());
+        return 130;
+      }
+      auto [x, y] = loader.batch(b);
+      if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment);
+      tape.clear();
+      opt->zero_grad();
+      Tensor loss = nn::cross_entropy((*model)(x), y, nn::Reduction::mean, c.label_smoothing);
+      loss.backward();
+      opt->step();
+      progress.update(b, static_cast<int64_t>(y.size()), loss.item());
+    }
+    const double seconds = progress.seconds();
+    training_seconds += seconds;
+    progress.finish();
+    const Evaluation e = evaluate(*model, test, classes);
+    history.push_back({epoch + 1, progress.running_loss(), e.loss, e.accuracy, seconds});
+    fmt::print("epoch {:>3}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  {:.1f}s\n", epoch + 1,
+               c.epochs, progress.running_loss(), e.loss, 100 * e.accuracy, seconds);
+    std::fflush(stdout);
+    nn::save_checkpoint(checkpoint, *model, *opt, history_entries(history));
+    nn::write_file_atomically(metrics_path, trainer::metrics_csv(history));
+    nn::write_file_atomically((fs::path(c.out) / "curves.svg").string(), trainer::curves_svg(history, title));
+  }
+  const Evaluation e = evaluate(*model, test, classes);
+  nn::save_checkpoint((fs::path(c.out) / "model.tgc").string(), *model);
+  nn::write_file_atomically((fs::path(c.out) / "confusion.csv").string(), trainer::confusion_csv(e.confusion));
+  fmt::print("\nconfusion matrix (rows: true class, columns: predicted)\n{}", trainer::confusion_text(e.confusion));
+  fmt::print("\ntest accuracy {:.2f}% after {} epochs, {:.1f} s of training ({:.2f} s per epoch)\n", 100 * e.accuracy,
+             history.size(), training_seconds, training_seconds / double(std::max<size_t>(history.size(), 1)));
+  fmt::print("wrote {}/metrics.csv, {}/curves.svg (open it in a browser), {}/confusion.csv, {}/model.tgc, {}\n", c.out,
+             c.out, c.out, c.out, checkpoint);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  CLI::App app{"tapegrad-train: train a classifier on an MNIST-format data set (default: Fashion-MNIST)"};
+  app.add_option("--epochs", c.epochs, "Number of epochs (the rate follows a cosine schedule over them)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--batch-size", c.batch_size, "Examples per minibatch")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  app.add_option("--lr", c.lr, "Initial learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--optimizer", c.optimizer, "sgd, momentum (SGD with 0.9, seed eq. 26-27), adam or adamw")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}))
+      ->capture_default_str();
+  app.add_option("--weight-decay", c.weight_decay, "L2 weight decay (decoupled for adamw)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--dropout", c.dropout, "Drop probability of hidden units (0: off)")->check(CLI::Range(0.0, 0.99))->capture_default_str();
+  app.add_option("--dropconnect", c.dropconnect, "Drop probability of hidden-layer connections, seed eq. 10-14 (0: off)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+  app.add_option("--batch-norm", c.batch_norm, "none, full (Ioffe-Szegedy) or seed (statistics fixed in backward, eq. 21)")
+      ->check(CLI::IsMember({"none", "full", "seed"}))
+      ->capture_default_str();
+  app.add_option("--hidden", c.hidden, "Hidden layer widths, e.g. 256,256")->delimiter(',')->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
+  app.add_option("--network", c.network, "Train a seed network (JSON file, 784 inputs, 10 outputs) instead of the MLP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--label-smoothing", c.label_smoothing, "Cross-entropy label smoothing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--shift", c.shift, "Augment: shift training images by up to this many pixels (0: off)")
+      ->check(CLI::Range(0, 8))
+      ->capture_default_str();
+  app.add_option("--seed", c.seed, "Seed of initialisation, shuffling and dropout (same seed and threads: same run)")->capture_default_str();
+  app.add_option("--threads", c.threads, "Threads (0: TAPEGRAD_NUM_THREADS or every core)")->check(CLI::Range(0, 1024))->capture_default_str();
+  app.add_option("--data", c.data, "MNIST-format directory")->capture_default_str();
+  app.add_option("--out", c.out, "Output directory: metrics.csv, curves.svg, last.tgc, model.tgc, confusion.csv")->capture_default_str();
+  app.add_option("--resume", c.resume, "Continue from a checkpoint written by this program (its out/last.tgc)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--eval-only", c.eval_only, "Only evaluate the --resume checkpoint on the test set");
+  CLI11_PARSE(app, argc, argv);
+  if (c.eval_only && c.resume.empty()) {
+    fmt::print(stderr, "error: --eval-only needs --resume CHECKPOINT\n");
+    return 2;
+  }
+  try {
+    return run(c);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+}
