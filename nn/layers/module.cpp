@@ -12,8 +12,9 @@ void Module::add(std::string name, Kind kind, const void* member) {
   if (std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == name; }))
     raise<ValueError>("Module: '{}' is registered twice", name);
   const std::ptrdiff_t offset = static_cast<const char*>(member) - reinterpret_cast<const char*>(this);
-  // A data member lies just after the Module subobject; anything else (a local, a heap object)
-  // would dangle once the module moves.
+  // A data member lies just after the Module subobject; anything else would dangle once the module
+  // moves. This catches objects far from the module (a heap module registering a local, or the
+  // reverse); a local right next to a module on the stack cannot be told from a member.
   constexpr std::ptrdiff_t kMaxModuleSize = std::ptrdiff_t{1} << 20;
   if (offset < static_cast<std::ptrdiff_t>(sizeof(Module)) || offset > kMaxModuleSize)
     raise<ValueError>("Module: '{}' is not a data member of this module (register members only)", name);
