@@ -7,7 +7,6 @@ namespace tapegrad::nn::optim {
 Optimizer::Optimizer(const char* name, std::vector<std::vector<Tensor>> groups, std::vector<std::string> kinds)
     : name_(name), kinds_(std::move(kinds)) {
   TAPEGRAD_ASSERT(kinds_.size() <= 2);
-  if (groups.empty()) raise<ValueError>("{}: no parameters to optimize", name_);
   for (size_t g = 0; g < groups.size(); ++g)
     for (Tensor& p : groups[g]) {
       if (!p.defined() || !p.is_leaf() || !p.requires_grad())
@@ -19,6 +18,11 @@ Optimizer::Optimizer(const char* name, std::vector<std::vector<Tensor>> groups, 
       params_.push_back(p);
       group_of_.push_back(g);
     }
+  if (params_.empty()) raise<ValueError>("{}: no parameters to optimize", name_);
+  for (const Tensor& p : params_) {
+    layout_.push_back(p.shape());
+    dtypes_.push_back(p.dtype());
+  }
   buffers_.resize(kinds_.size());
   for (auto& kind : buffers_)
     for (const Tensor& p : params_) kind.emplace_back(p.shape(), p.dtype());
@@ -35,10 +39,9 @@ void Optimizer::set_lr(double lr) {
 void Optimizer::begin_step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     const Array& v = params_[i].value();
-    const Array& like = buffers_.empty() ? v : buffers_[0][i];
-    if (!(v.shape() == like.shape()) || v.dtype() != like.dtype())
+    if (!(v.shape() == layout_[i]) || v.dtype() != dtypes_[i])
       raise<ValueError>("{}: parameter {} changed from {} {} to {} {} after the optimizer was made (make it after model.to())",
-                        name_, i, like.shape(), dtype_name(like.dtype()), v.shape(), dtype_name(v.dtype()));
+                        name_, i, layout_[i], dtype_name(dtypes_[i]), v.shape(), dtype_name(v.dtype()));
   }
   ++steps_;
 }

@@ -86,6 +86,8 @@ class Optimizer {
   const char* name_;
   std::vector<Tensor> params_;
   std::vector<size_t> group_of_;
+  std::vector<Shape> layout_;  // each parameter's shape and dtype at construction
+  std::vector<DType> dtypes_;
   std::vector<std::string> kinds_;
   std::vector<std::vector<Array>> buffers_;  // [kind][param], zero at start
   int64_t steps_ = 0;

@@ -156,3 +156,117 @@ TEST_SUITE("optim") {
     CHECK(optim::cosine_lr(0.1, 100, 100, 0.001) == doctest::Approx(0.001));
   }
 }
+
+// The first two steps of each optimizer on one parameter w0 = 1 with gradients g1 = 0.5, g2 = -1
+// (the loss is g . w with g set per step), against the published update rules worked by hand.
+namespace {
+template <class Opt, class Options>
+std::pair<double, double> two_steps(Options options) {
+  Tensor w = Tensor::full({1}, 1.0).requires_grad(true);
+  Opt opt({w}, options);
+  double after[2];
+  const double grads[2] = {0.5, -1.0};
+  for (int s = 0; s < 2; ++s) {
+    Tape tape;
+    opt.zero_grad();
+    Tensor loss = sum(w * grads[s]);
+    loss.backward();
+    opt.step();
+    after[s] = w.value().at(0);
+  }
+  return {after[0], after[1]};
+}
+}  // namespace
+
+TEST_SUITE("optimizers") {
+  TEST_CASE("SGD: weight decay and Nesterov, worked by hand") {
+    // decay 0.1: g1' = 0.5 + 0.1 = 0.6, w1 = 1 - 0.1 * 0.6 = 0.94; g2' = -1 + 0.094 = -0.906, w2 = 0.94 + 0.0906
+    auto [a1, a2] = two_steps<optim::SGD>(optim::SGDOptions{.lr = 0.1, .weight_decay = 0.1});
+    CHECK(a1 == doctest::Approx(0.94).epsilon(1e-14));
+    CHECK(a2 == doctest::Approx(1.0306).epsilon(1e-14));
+    // Nesterov, alpha 0.9: D1 = -0.05, w1 = 1 + 0.9 D1 - 0.05 = 0.905; D2 = -0.045 + 0.1 = 0.055,
+    // w2 = 0.905 + 0.9 * 0.055 + 0.1 = 1.0545
+    auto [n1, n2] = two_steps<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+    CHECK(n1 == doctest::Approx(0.905).epsilon(1e-14));
+    CHECK(n2 == doctest::Approx(1.0545).epsilon(1e-14));
+  }
+
+  TEST_CASE("Adam and AdamW: the first two steps") {
+    // Adam lr 0.1: m1 = 0.05, v1 = 0.00025; mhat = 0.5, vhat = 0.25: w1 = 1 - 0.1 * 0.5 / (0.5 + 1e-8)
+    auto [a1, a2] = two_steps<optim::Adam>(optim::AdamOptions{.lr = 0.1});
+    CHECK(a1 == doctest::Approx(1 - 0.1 * 0.5 / (0.5 + 1e-8)).epsilon(1e-12));
+    // m2 = 0.045 - 0.1 = -0.055, v2 = 0.00024975 + 0.001 = 0.00124975
+    const double m2 = 0.9 * 0.05 + 0.1 * -1.0, v2 = 0.999 * 0.00025 + 0.001 * 1.0;
+    const double mhat = m2 / (1 - 0.81), vhat = v2 / (1 - 0.999 * 0.999);
+    CHECK(a2 == doctest::Approx(a1 - 0.1 * mhat / (std::sqrt(vhat) + 1e-8)).epsilon(1e-12));
+    // AdamW decay 0.5: w1 = 1 (1 - 0.1 * 0.5) - 0.1 * 0.5 / (0.5 + 1e-8)
+    auto [w1, w2] = two_steps<optim::AdamW>(optim::AdamWOptions{.lr = 0.1, .weight_decay = 0.5});
+    CHECK(w1 == doctest::Approx(0.95 - 0.1 * 0.5 / (0.5 + 1e-8)).epsilon(1e-12));
+    CHECK(w2 == doctest::Approx(w1 * 0.95 - 0.1 * mhat / (std::sqrt(vhat) + 1e-8)).epsilon(1e-12));
+  }
+
+  TEST_CASE("RMSProp: the first two steps, with and without momentum") {
+    // v1 = 0.01 * 0.25 = 0.0025, w1 = 1 - 0.01 * 0.5 / 0.05 = 0.9
+    auto [r1, r2] = two_steps<optim::RMSProp>(optim::RMSPropOptions{.lr = 0.01});
+    CHECK(r1 == doctest::Approx(1 - 0.01 * 0.5 / (0.05 + 1e-8)).epsilon(1e-12));
+    const double v2 = 0.99 * 0.0025 + 0.01;
+    CHECK(r2 == doctest::Approx(r1 + 0.01 / (std::sqrt(v2) + 1e-8)).epsilon(1e-12));
+    auto [m1, m2] = two_steps<optim::RMSProp>(optim::RMSPropOptions{.lr = 0.01, .momentum = 0.5});
+    const double b1 = 0.5 / (0.05 + 1e-8), b2 = 0.5 * b1 - 1.0 / (std::sqrt(v2) + 1e-8);
+    CHECK(m1 == doctest::Approx(1 - 0.01 * b1).epsilon(1e-12));
+    CHECK(m2 == doctest::Approx(m1 - 0.01 * b2).epsilon(1e-12));
+  }
+
+  TEST_CASE("invalid hyperparameters are refused, naming the parameter and its value") {
+    Tensor w = Tensor::full({1}, 1.0).requires_grad(true);
+    CHECK(test::contains(test::message_of<ValueError>([&] { optim::Adam({w}, {.beta1 = 1.5}); }), "beta1 must be in [0, 1), got 1.5"));
+    CHECK(test::contains(test::message_of<ValueError>([&] { optim::RMSProp({w}, {.eps = 0}); }), "eps"));
+    CHECK(test::contains(test::message_of<ValueError>([&] { optim::AdamW({w}, {.lr = std::nan("")}); }), "lr"));
+    CHECK(test::contains(test::message_of<ValueError>([&] { optim::SGD({w}, {.nesterov = true}); }), "nesterov"));
+    CHECK(test::contains(test::message_of<ValueError>([&] { optim::SGD({w, w}, {}); }), "twice"));
+    CHECK_THROWS_AS(optim::Adam({}, {}), ValueError);
+  }
+
+  TEST_CASE("parameter groups keep their own options; state round-trips") {
+    Tensor a = Tensor::full({2}, 1.0).requires_grad(true), b = Tensor::full({2}, 1.0).requires_grad(true);
+    optim::Adam opt({{{a}, {.lr = 0.1}}, {{b}, {.lr = 0.01}}});
+    Tape tape;
+    Tensor loss = sum(a + b);
+    loss.backward();
+    opt.step();
+    CHECK(a.value().at(0) == doctest::Approx(0.9).epsilon(1e-6));
+    CHECK(b.value().at(0) == doctest::Approx(0.99).epsilon(1e-6));
+    const auto state = opt.state();
+    CHECK(state.size() == 5);  // exp_avg.0-1, exp_avg_sq.0-1, scalars
+    Tensor c = Tensor::full({2}, 1.0).requires_grad(true), d = Tensor::full({2}, 1.0).requires_grad(true);
+    optim::Adam other({{{c}, {.lr = 0.5}}, {{d}, {.lr = 0.5}}});
+    other.load_state(state);
+    CHECK(other.lr(1) == 0.01);
+    CHECK(other.steps() == 1);
+    optim::SGD sgd({c}, {.lr = 0.1, .momentum = 0.9});
+    CHECK(test::contains(test::message_of<ValueError>([&] { sgd.load_state(state); }), "entries"));
+  }
+
+  TEST_CASE("step() needs no tape; a parameter converted after construction is reported") {
+    Tensor w = Tensor::full({1}, 1.0).requires_grad(true);
+    optim::SGD opt({w}, {.lr = 0.5});
+    {
+      Tape tape;
+      Tensor loss = sum(w * 2.0);
+      loss.backward();
+    }
+    opt.step();  // no active tape here
+    CHECK(w.value().at(0) == doctest::Approx(0.0));
+    Array f32(Shape{1}, {1.0}, DType::f32);
+    w.mutable_value() = f32;
+    CHECK(test::contains(test::message_of<ValueError>([&] { opt.step(); }), "make it after model.to()"));
+  }
+
+  TEST_CASE("schedules: step, cosine, warm-up") {
+    CHECK(optim::step_lr(1.0, 5, 2, 0.5) == doctest::Approx(0.25));
+    CHECK(optim::cosine_lr(1.0, 5, 10) == doctest::Approx(0.5));
+    CHECK(optim::cosine_lr(1.0, 20, 10) == doctest::Approx(0.0));
+    CHECK(optim::warmup_lr(1.0, 0, 4) == doctest::Approx(0.25));
+    CHECK(optim::warmup_lr(1.0, 7, 4) == 1.0);
+  }
+}
