@@ -67,6 +67,32 @@ TEST_CASE("a warm MLP training step (forward, backward, SGD update) allocates no
   CHECK(last < first);  // and it trains
 }
 
+TEST_CASE("a warm step of the layers snippet's model (float32, BN, dropout, Adam) allocates nothing") {
+  std::mt19937_64 rng(42);
+  nn::Sequential model{nn::Linear(64, 32, rng), nn::BatchNorm1d(32), nn::ReLU(), nn::Dropout(0.2),
+                       nn::Linear(32, 10, rng)};
+  model.to(DType::f32);
+  nn::optim::Adam opt(model.parameters(), {.lr = 1e-3});
+  const Tensor x = Tensor::randn({16, 64}, rng, DType::f32);
+  std::vector<int64_t> labels(16);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int64_t>(i % 10);
+  Tape tape;
+  model.train();
+  long during = -1;
+  double first = 0, last = 0;
+  for (int step = 0; step < 10; ++step) {
+    if (step == 3) during = test::allocations.load();
+    tape.clear();
+    opt.zero_grad();
+    Tensor loss = nn::cross_entropy(model(x), labels);
+    loss.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.item();
+  }
+  CHECK(test::allocations.load() - during == 0);
+  CHECK(last < first);
+}
+
 TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) allocates nothing") {
   using namespace tapegrad::nn;
   Network net;

@@ -43,7 +43,19 @@ struct Config {
   std::string out = "tapegrad-run";
   std::string resume;
   bool eval_only = false;
+  int64_t limit = 0;  // train and test on the first this many examples (0: all)
+  int stop_after = 0;  // stop after this epoch, to be resumed later (0: run every epoch)
 };
+
+/// The first n examples of a data set.
+void keep_first(nn::Dataset& d, int64_t n) {
+  if (n <= 0 || n >= d.size()) return;
+  const int64_t f = d.features();
+  Array head(Shape{n, f}, d.images.dtype());
+  for (int64_t i = 0; i < n * f; ++i) head.set(i, d.images.at(i));
+  d.images = std::move(head);
+  d.labels.resize(static_cast<size_t>(n));
+}
 
 uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combination: per-epoch seeds
   uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
@@ -167,6 +179,8 @@ int run(const Config& c) {
 
   nn::Dataset train = nn::load_mnist(c.data, nn::Split::train);
   nn::Dataset test = nn::load_mnist(c.data, nn::Split::test);
+  keep_first(train, c.limit);
+  keep_first(test, c.limit);
   const int64_t classes = std::max(train.num_classes(), test.num_classes());
   // Standardise with the training set's statistics.
   double sum = 0, sq = 0;
@@ -221,7 +235,8 @@ int run(const Config& c) {
   const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
   double training_seconds = 0;
   for (const auto& m : history) training_seconds += m.seconds;
-  for (int epoch = static_cast<int>(history.size()); epoch < c.epochs; ++epoch) {
+  const int last_epoch = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
+  for (int epoch = static_cast<int>(history.size()); epoch < last_epoch; ++epoch) {
     // Everything random in an epoch derives from (seed, epoch): a resumed run repeats it exactly.
     loader.set_epoch(epoch);
     model->seed(mix(c.seed, static_cast<uint64_t>(epoch)));
@@ -303,6 +318,10 @@ int main(int argc, char** argv) {
   app.add_option("--out", c.out, "Output directory: metrics.csv, curves.svg, last.tgc, model.tgc, confusion.csv")->capture_default_str();
   app.add_option("--resume", c.resume, "Continue from a checkpoint written by this program (its out/last.tgc)")
       ->check(CLI::ExistingFile);
+  app.add_option("--limit", c.limit, "Use only the first N training and test examples (quick runs; 0: all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stop-after", c.stop_after, "Stop after this epoch; continue later with --resume OUT/last.tgc")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--eval-only", c.eval_only, "Only evaluate the --resume checkpoint on the test set");
   CLI11_PARSE(app, argc, argv);
   if (c.eval_only && c.resume.empty()) {
