@@ -40,17 +40,23 @@ def main():
             print(f"| {name} | {b['real_time']:.0f} ns | {b['ns_per_op'] * 1e9:.1f} ns per op |")
         elif "Matmul" in name:
             print(f"| {name} | {b['real_time']:.0f} ns | {b['FLOPS'] / 1e9:.1f} GFLOP/s |")
-    seed = [(n, b) for n, b in sorted(rows.items()) if n.startswith("BM_SeedStep_Tape/")]
-    if seed:
-        print()
-        print("| seed step: neurons K, batch m | tape us | closed form us | tape / closed form |")
-        print("|---|---|---|---|")
-        for name, b in seed:
-            ref = rows.get(name.replace("_Tape/", "_Reference/"))
-            if ref:
-                k, m = name.split("/")[1:3]
-                print(f"| {k}, {m} | {b['real_time']:.1f} | {ref['real_time']:.1f} | {b['real_time'] / ref['real_time']:.2f} |")
+    paired_table(rows, "BM_SeedStep_Tape/", "BM_SeedStep_Reference/", "seed step: neurons K, batch m", "tape",
+                 "closed form")
+    paired_table(rows, "BM_StepLayers/", "BM_StepRawOps/", "README model step, batch", "layers", "raw ops")
 
+
+def paired_table(rows, prefix, partner, label, ours, theirs):
+    """One row per benchmark named prefix + args, next to partner + args."""
+    pairs = [(n, b, rows.get(partner + n[len(prefix):])) for n, b in sorted(rows.items()) if n.startswith(prefix)]
+    pairs = [p for p in pairs if p[2]]
+    if not pairs:
+        return
+    print()
+    print(f"| {label} | {ours} us | {theirs} us | {ours} / {theirs} |")
+    print("|---|---|---|---|")
+    for name, b, other in pairs:
+        args = ", ".join(name.split("/")[1:])
+        print(f"| {args} | {b['real_time']:.1f} | {other['real_time']:.1f} | {b['real_time'] / other['real_time']:.2f} |")
 
 if __name__ == "__main__":
     main()
