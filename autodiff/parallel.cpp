@@ -1,13 +1,13 @@
 #include "autodiff/parallel.hpp"
 
-#include "autodiff/threads.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "autodiff/threads.hpp"
 
 namespace tapegrad::detail {
 

@@ -21,7 +21,7 @@ int main() {
 
   nn::Sequential model{nn::Linear(784, 256, rng), nn::BatchNorm1d(256), nn::ReLU(), nn::Dropout(0.2),
                        nn::Linear(256, 10, rng)};
-  model.to(DType::f32);                                  // parameters and buffers
+  model.to(DType::f32);  // parameters and buffers
   nn::optim::Adam opt(model.parameters(), {.lr = 1e-3});
   Tape tape;
   double first = 0, last = 0;
@@ -29,8 +29,8 @@ int main() {
     model.train();
     tape.clear();
     opt.zero_grad();
-    Tensor logits = model(x);                            // x: Tensor [batch, 784], float32
-    Tensor loss = nn::cross_entropy(logits, labels);     // labels: std::span<const int64_t>; mean
+    Tensor logits = model(x);                         // x: Tensor [batch, 784], float32
+    Tensor loss = nn::cross_entropy(logits, labels);  // labels: std::span<const int64_t>; mean
     loss.backward();
     opt.step();
     (step == 0 ? first : last) = loss.item();

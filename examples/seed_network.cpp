@@ -8,9 +8,9 @@
 #include <autodiff/autodiff.hpp>
 #include <cmath>
 #include <fstream>
-#include <nn/seed/network_json.hpp>
 #include <nn/optim/sgd.hpp>
 #include <nn/reference/backprop.hpp>
+#include <nn/seed/network_json.hpp>
 #include <nn/seed/seed_model.hpp>
 #include <numeric>
 #include <random>
@@ -97,8 +97,7 @@ int main(int argc, char** argv) {
       tape.clear();
       opt.zero_grad();
       model.draw_mask(rng, batch);  // one mask per minibatch (eq. 11)
-      Tensor loss =
-          model.loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy, true);
+      Tensor loss = model.loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy, true);
       loss.backward();
       opt.step();
       total += loss.item();

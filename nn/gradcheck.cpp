@@ -40,7 +40,8 @@ GradcheckResult gradcheck(Module& model, const std::function<Tensor()>& loss, Gr
     result.max_abs_error = std::max(result.max_abs_error, err);
     if (result.ok && !(err <= options.atol + options.rtol * std::abs(numeric))) {
       result.ok = false;
-      result.message = fmt::format("{}: numeric {:.10g}, analytic {:.10g} (|difference| {:.3g})", where, numeric, exact, err);
+      result.message =
+          fmt::format("{}: numeric {:.10g}, analytic {:.10g} (|difference| {:.3g})", where, numeric, exact, err);
     }
   };
   if (options.projections == 0) {

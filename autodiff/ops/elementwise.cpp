@@ -134,13 +134,15 @@ Tensor softplus(const Tensor& x) {
                   });
 }
 Tensor gelu(const Tensor& x) {  // x Phi(x), the exact (erf) form
-  return unary_op("gelu", x,
-                  [](auto v) { return decltype(v)(0.5) * v * (decltype(v)(1) + std::erf(v * decltype(v)(std::numbers::sqrt2 / 2))); },
-                  [](auto g, auto v, auto) {  // d gelu = Phi(x) + x phi(x)
+  constexpr auto normal_cdf = [](auto v) {
+    using T = decltype(v);
+    return T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+  };
+  return unary_op("gelu", x, [normal_cdf](auto v) { return v * normal_cdf(v); },
+                  [normal_cdf](auto g, auto v, auto) {  // d gelu = Phi(x) + x phi(x)
                     using T = decltype(v);
-                    const T cdf = T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
                     const T pdf = std::exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
-                    return g * (cdf + v * pdf);
+                    return g * (normal_cdf(v) + v * pdf);
                   });
 }
 Tensor clamp(const Tensor& x, double lo, double hi) {

@@ -1,5 +1,6 @@
 // tapegrad-train: trains a classifier on an MNIST-format data set (Fashion-MNIST by default) with
 // the library's layers, optimizers, data loader and checkpoints. See `tapegrad-train --help`.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,14 +8,13 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
-#include <fmt/format.h>
 #include <memory>
 #include <random>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
-#include "report.hpp"
 #include "progress.hpp"
+#include "report.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -43,7 +43,7 @@ struct Config {
   std::string out = "tapegrad-run";
   std::string resume;
   bool eval_only = false;
-  int64_t limit = 0;  // train and test on the first this many examples (0: all)
+  int64_t limit = 0;   // train and test on the first this many examples (0: all)
   int stop_after = 0;  // stop after this epoch, to be resumed later (0: run every epoch)
 };
 
@@ -74,8 +74,8 @@ std::unique_ptr<nn::Module> make_mlp(const Config& c, int64_t in, int64_t classe
     else
       model->push_back(std::move(layer));
     if (c.batch_norm != "none")
-      model->push_back(nn::BatchNorm1d(
-          h, {.mode = c.batch_norm == "seed" ? nn::BatchNormMode::seed : nn::BatchNormMode::full}));
+      model->push_back(
+          nn::BatchNorm1d(h, {.mode = c.batch_norm == "seed" ? nn::BatchNormMode::seed : nn::BatchNormMode::full}));
     model->push_back(nn::ReLU());
     if (c.dropout > 0) model->push_back(nn::Dropout(c.dropout));
     width = h;
@@ -86,17 +86,21 @@ std::unique_ptr<nn::Module> make_mlp(const Config& c, int64_t in, int64_t classe
 
 std::unique_ptr<nn::optim::Optimizer> make_optimizer(const Config& c, const std::vector<Tensor>& params) {
   namespace optim = nn::optim;
-  if (c.optimizer == "sgd") return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+  if (c.optimizer == "sgd")
+    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = c.lr, .weight_decay = c.weight_decay});
   if (c.optimizer == "momentum")
-    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
-  if (c.optimizer == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+    return std::make_unique<optim::SGD>(params,
+                                        optim::SGDOptions{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
+  if (c.optimizer == "adam")
+    return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = c.lr, .weight_decay = c.weight_decay});
   return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = c.lr, .weight_decay = c.weight_decay});
 }
 
-/// Moves each image of the batch by up to `shift` pixels in x and y (zeros come in at the edges).
-void shift_images(Array& x, const Shape& image, int shift, std::mt19937_64& rng) {
+/// Moves each image of the batch by up to `shift` pixels in x and y (the background comes in at the
+/// edges); `buffer` is scratch reused across batches.
+void shift_images(Array& x, const Shape& image, int shift, std::mt19937_64& rng, std::vector<float>& buffer) {
   const int64_t rows = image[0], cols = image[1];
-  std::vector<float> buffer(static_cast<size_t>(rows * cols));
+  buffer.resize(static_cast<size_t>(rows * cols));
   float* data = x.data<float>();
   for (int64_t i = 0; i < x.shape()[0]; ++i) {
     const int64_t dy = static_cast<int64_t>(rng() % (2 * shift + 1)) - shift;
@@ -162,7 +166,8 @@ std::vector<trainer::EpochMetrics> history_from(const nn::NamedArrays& extra, co
       if (h.rank() != 2 || h.shape()[1] != 5) break;
       std::vector<trainer::EpochMetrics> out;
       for (int64_t i = 0; i < h.shape()[0]; ++i)
-        out.push_back({static_cast<int>(h.at(i * 5)), h.at(i * 5 + 1), h.at(i * 5 + 2), h.at(i * 5 + 3), h.at(i * 5 + 4)});
+        out.push_back(
+            {static_cast<int>(h.at(i * 5)), h.at(i * 5 + 1), h.at(i * 5 + 2), h.at(i * 5 + 3), h.at(i * 5 + 4)});
       return out;
     }
   throw Error(fmt::format("checkpoint '{}' was not written by tapegrad-train (no training history)", path));
@@ -173,9 +178,12 @@ int run(const Config& c) {
   // Output directory first: fail before minutes of training, not after.
   std::error_code ec;
   fs::create_directories(c.out, ec);
-  if (ec || !fs::is_directory(c.out)) throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
+  if (ec || !fs::is_directory(c.out))
+    throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
   const std::string metrics_path = (fs::path(c.out) / "metrics.csv").string();
-  nn::write_file_atomically(metrics_path, trainer::metrics_csv({}));
+  const std::string probe = (fs::path(c.out) / ".tapegrad-write-test").string();
+  nn::write_file_atomically(probe, "");  // fails here, with the cause, if the directory is not writable
+  fs::remove(probe, ec);
 
   nn::Dataset train = nn::load_mnist(c.data, nn::Split::train);
   nn::Dataset test = nn::load_mnist(c.data, nn::Split::test);
@@ -221,18 +229,20 @@ int run(const Config& c) {
   const bool terminal = ::isatty(STDOUT_FILENO);
   if (c.eval_only) {
     const Evaluation e = evaluate(*model, test, classes);
-    fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy, trainer::confusion_text(e.confusion));
+    fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
+               trainer::confusion_text(e.confusion));
     return 0;
   }
   int64_t params = 0;
   for (const Tensor& p : model->parameters()) params += p.numel();
-  fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s), seed {}\n", title, params, train.size(),
-             test.size(), num_threads(), c.seed);
+  fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s), seed {}\n", title, params,
+             train.size(), test.size(), num_threads(), c.seed);
 
   nn::DataLoader loader(train, {.batch_size = c.batch_size, .shuffle = true, .drop_last = false, .seed = c.seed});
   std::signal(SIGINT, on_sigint);
   Tape tape;
   const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
+  std::vector<float> shift_buffer;
   double training_seconds = 0;
   for (const auto& m : history) training_seconds += m.seconds;
   const int last_epoch = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
@@ -251,7 +261,7 @@ int run(const Config& c) {
         return 130;
       }
       auto [x, y] = loader.batch(b);
-      if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment);
+      if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment, shift_buffer);
       tape.clear();
       opt->zero_grad();
       Tensor loss = nn::cross_entropy((*model)(x), y, nn::Reduction::mean, c.label_smoothing);
@@ -290,7 +300,9 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", c.epochs, "Number of epochs (the rate follows a cosine schedule over them)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  app.add_option("--batch-size", c.batch_size, "Examples per minibatch")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  app.add_option("--batch-size", c.batch_size, "Examples per minibatch")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   app.add_option("--lr", c.lr, "Initial learning rate")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--optimizer", c.optimizer, "sgd, momentum (SGD with 0.9, seed eq. 26-27), adam or adamw")
       ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}))
@@ -298,24 +310,37 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", c.weight_decay, "L2 weight decay (decoupled for adamw)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--dropout", c.dropout, "Drop probability of hidden units (0: off)")->check(CLI::Range(0.0, 0.99))->capture_default_str();
-  app.add_option("--dropconnect", c.dropconnect, "Drop probability of hidden-layer connections, seed eq. 10-14 (0: off)")
+  app.add_option("--dropout", c.dropout, "Drop probability of hidden units (0: off)")
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
-  app.add_option("--batch-norm", c.batch_norm, "none, full (Ioffe-Szegedy) or seed (statistics fixed in backward, eq. 21)")
+  app.add_option("--dropconnect", c.dropconnect,
+                 "Drop probability of hidden-layer connections, seed eq. 10-14 (0: off)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+  app.add_option("--batch-norm", c.batch_norm,
+                 "none, full (Ioffe-Szegedy) or seed (statistics fixed in backward, eq. 21)")
       ->check(CLI::IsMember({"none", "full", "seed"}))
       ->capture_default_str();
-  app.add_option("--hidden", c.hidden, "Hidden layer widths, e.g. 256,256")->delimiter(',')->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
+  app.add_option("--hidden", c.hidden, "Hidden layer widths, e.g. 256,256")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
   app.add_option("--network", c.network, "Train a seed network (JSON file, 784 inputs, 10 outputs) instead of the MLP")
       ->check(CLI::ExistingFile);
-  app.add_option("--label-smoothing", c.label_smoothing, "Cross-entropy label smoothing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--label-smoothing", c.label_smoothing, "Cross-entropy label smoothing")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--shift", c.shift, "Augment: shift training images by up to this many pixels (0: off)")
       ->check(CLI::Range(0, 8))
       ->capture_default_str();
-  app.add_option("--seed", c.seed, "Seed of initialisation, shuffling and dropout (same seed and threads: same run)")->capture_default_str();
-  app.add_option("--threads", c.threads, "Threads (0: TAPEGRAD_NUM_THREADS or every core)")->check(CLI::Range(0, 1024))->capture_default_str();
+  app.add_option("--seed", c.seed, "Seed of initialisation, shuffling and dropout (same seed and threads: same run)")
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "Threads (0: TAPEGRAD_NUM_THREADS or every core)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   app.add_option("--data", c.data, "MNIST-format directory")->capture_default_str();
-  app.add_option("--out", c.out, "Output directory: metrics.csv, curves.svg, last.tgc, model.tgc, confusion.csv")->capture_default_str();
+  app.add_option("--out", c.out, "Output directory: metrics.csv, curves.svg, last.tgc, model.tgc, confusion.csv")
+      ->capture_default_str();
   app.add_option("--resume", c.resume, "Continue from a checkpoint written by this program (its out/last.tgc)")
       ->check(CLI::ExistingFile);
   app.add_option("--limit", c.limit, "Use only the first N training and test examples (quick runs; 0: all)")

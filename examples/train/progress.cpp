@@ -8,8 +8,12 @@
 namespace trainer {
 
 Progress::Progress(int epoch, int epochs, int64_t batches, bool terminal)
-    : epoch_(epoch), epochs_(epochs), batches_(batches), terminal_(terminal),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : epoch_(epoch),
+      epochs_(epochs),
+      batches_(batches),
+      terminal_(terminal),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 double Progress::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

@@ -10,8 +10,8 @@ namespace trainer {
 std::string metrics_csv(const std::vector<EpochMetrics>& history) {
   std::string out = "epoch,train_loss,test_loss,test_accuracy,seconds\n";
   for (const auto& m : history)
-    out += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}\n", m.epoch, m.train_loss, m.test_loss, m.test_accuracy,
-                       m.seconds);
+    out +=
+        fmt::format("{},{:.6f},{:.6f},{:.6f},{:.3f}\n", m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds);
   return out;
 }
 
@@ -35,8 +35,8 @@ std::string polyline(const Panel& p, const std::vector<EpochMetrics>& h, double 
 }
 
 std::string axes(const Panel& p, const char* label, bool percent) {
-  std::string out = fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>)", p.x0,
-                                p.y0, p.w, p.h);
+  std::string out =
+      fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>)", p.x0, p.y0, p.w, p.h);
   for (int i = 0; i <= 4; ++i) {
     const double v = p.lo + (p.hi - p.lo) * i / 4.0;
     const double y = p.py(v);
@@ -48,14 +48,15 @@ std::string axes(const Panel& p, const char* label, bool percent) {
   for (int e = 1; e <= p.epochs; e += step)
     out += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="11" text-anchor="middle">{}</text>)", p.px(e),
                        p.y0 + p.h + 14, e);
-  out += fmt::format(R"(<text x="{}" y="{}" font-size="13" text-anchor="middle">{}</text>)", p.x0 + p.w / 2,
-                     p.y0 - 8, label);
+  out += fmt::format(R"(<text x="{}" y="{}" font-size="13" text-anchor="middle">{}</text>)", p.x0 + p.w / 2, p.y0 - 8,
+                     label);
   out += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">epoch</text>)", p.x0 + p.w / 2,
                      p.y0 + p.h + 30);
   return out + "\n";
 }
 
-std::pair<double, double> range_of(const std::vector<EpochMetrics>& h, std::initializer_list<double EpochMetrics::*> fs) {
+std::pair<double, double> range_of(const std::vector<EpochMetrics>& h,
+                                   std::initializer_list<double EpochMetrics::*> fs) {
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& m : h)
     for (auto f : fs) {
@@ -80,7 +81,8 @@ std::string curves_svg(const std::vector<EpochMetrics>& history, const std::stri
   out += polyline(loss, history, &EpochMetrics::train_loss, "#1f77b4");
   out += polyline(loss, history, &EpochMetrics::test_loss, "#d62728");
   out += polyline(acc, history, &EpochMetrics::test_accuracy, "#2ca02c");
-  out += R"(<text x="80" y="70" font-size="12" fill="#1f77b4">train</text><text x="80" y="86" font-size="12" fill="#d62728">test</text>)";
+  out +=
+      R"(<text x="80" y="70" font-size="12" fill="#1f77b4">train</text><text x="80" y="86" font-size="12" fill="#d62728">test</text>)";
   out += "\n</svg>\n";
   return out;
 }

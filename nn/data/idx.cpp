@@ -1,8 +1,7 @@
 #include "nn/data/idx.hpp"
 
-#include <zlib.h>
-
 #include <fmt/ranges.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <memory>
@@ -31,7 +30,8 @@ IdxData parse_idx(const std::string& bytes, const std::string& name) {
   const int ndims = byte(3);
   if (ndims < 1 || ndims > kMaxDims) bad(fmt::format("{} dimensions (expected 1 to {})", ndims, kMaxDims));
   const size_t header = 4 + 4 * static_cast<size_t>(ndims);
-  if (bytes.size() < header) bad(fmt::format("truncated header: {} bytes, the dimensions need {}", bytes.size(), header));
+  if (bytes.size() < header)
+    bad(fmt::format("truncated header: {} bytes, the dimensions need {}", bytes.size(), header));
   IdxData out;
   uint64_t total = 1;
   for (int d = 0; d < ndims; ++d) {

@@ -30,8 +30,8 @@ class DataLoader {
   void set_epoch(int64_t epoch);
   int64_t num_batches() const;
   struct Batch {
-    Tensor x;                      // [rows, features], the data set's dtype
-    std::span<const int64_t> y;    // rows labels
+    Tensor x;                    // [rows, features], the data set's dtype
+    std::span<const int64_t> y;  // rows labels
   };
   /// Batch b of the current epoch (its x is overwritten by the next call).
   Batch batch(int64_t b);

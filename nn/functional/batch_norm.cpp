@@ -30,12 +30,16 @@ void check_batch_norm(const Array& x, const Tensor& gamma, const Tensor& beta, c
   if (training && x.shape()[0] < 2 && o.mode == BatchNormMode::full)
     raise<ValueError>("batch_norm: training needs a batch of at least 2 examples, got {}", x.shape()[0]);
   if (training && x.shape()[0] < 1) raise<ValueError>("batch_norm: the batch is empty");
-  if (!(o.eps > 0.0) || !std::isfinite(o.eps)) raise<ValueError>("batch_norm: eps must be positive, got {}", o.eps);
-  if (!(o.momentum >= 0.0 && o.momentum <= 1.0))
-    raise<ValueError>("batch_norm: momentum must be in [0, 1], got {}", o.momentum);
+  check_options("batch_norm", o);
 }
 
 }  // namespace
+
+void check_options(const char* who, const BatchNormOptions& o) {
+  if (!(o.eps > 0.0) || !std::isfinite(o.eps)) raise<ValueError>("{}: eps must be positive, got {}", who, o.eps);
+  if (!(o.momentum >= 0.0 && o.momentum <= 1.0))
+    raise<ValueError>("{}: momentum must be in [0, 1], got {}", who, o.momentum);
+}
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Array* running_mean, Array* running_var,
                   bool training, const BatchNormOptions& options, BatchNormInternals* internals) {
@@ -91,7 +95,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Arra
     for (int64_t i = 0; i < m; ++i)
 #pragma omp simd
       for (int64_t j = 0; j < f; ++j) {
-        ph[i * f + j] = (px[i * f + j] - pmu[j]) * pinv[j];                          // psihat
+        ph[i * f + j] = (px[i * f + j] - pmu[j]) * pinv[j];                  // psihat
         py[i * f + j] = pg ? pg[j] * ph[i * f + j] + pb[j] : ph[i * f + j];  // eq. 17
       }
   });

@@ -19,6 +19,9 @@ struct BatchNormOptions {
   double momentum = 0.1;
 };
 
+/// ValueError naming `who` unless eps > 0 (finite) and momentum is in [0, 1].
+void check_options(const char* who, const BatchNormOptions& options);
+
 /// What a training pass computed, for users of the seed note: the batch statistics and psihat.
 struct BatchNormInternals {
   Array mean, var;  // [features], var biased (eq. 19)

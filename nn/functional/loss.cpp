@@ -26,7 +26,8 @@ Tensor reduce(const Tensor& terms, int64_t count, Reduction reduction) {
 void check_classes(const char* op, const Shape& scores, std::span<const int64_t> targets) {
   if (scores.rank() != 2) raise<ShapeError>("{}: scores must be [batch, classes], got {}", op, scores);
   const int64_t m = scores[0], classes = scores[1];
-  if (static_cast<int64_t>(targets.size()) != m) raise<ShapeError>("{}: {} targets for scores {}", op, targets.size(), scores);
+  if (static_cast<int64_t>(targets.size()) != m)
+    raise<ShapeError>("{}: {} targets for scores {}", op, targets.size(), scores);
   if (m == 0) raise<ValueError>("{}: the batch is empty (its mean would be NaN)", op);
   for (size_t i = 0; i < targets.size(); ++i)
     if (targets[i] < 0 || targets[i] >= classes)

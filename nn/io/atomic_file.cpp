@@ -21,6 +21,16 @@ namespace {
   raise<Error>("{} '{}': {}", what, path, std::strerror(err));
 }
 
+/// Writes all bytes, retrying short writes and EINTR; a failure names the path and the cause.
+void write_all(int fd, std::string_view bytes, const std::string& path) {
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("cannot write", path, n < 0 ? errno : ENOSPC);
+    done += static_cast<size_t>(n);
+  }
+}
+
 /// Closes a descriptor on scope exit and removes the temporary file unless committed.
 struct TempFile {
   int fd = -1;
@@ -45,16 +55,11 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) fail("cannot open", path, errno);
     TempFile guard{fd, "", true};
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail("cannot write", path, n < 0 ? errno : ENOSPC);
-      done += static_cast<size_t>(n);
-    }
+    write_all(fd, bytes, path);
     return;
   }
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string pattern = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  const std::string pattern = (dir / fmt::format(".{}.tmp.XXXXXX", target.filename().string())).string();
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   TempFile tmp;
@@ -62,12 +67,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   if (tmp.fd < 0) fail("cannot create a temporary file in the directory of", path, errno);
   tmp.path = name.data();
   ::fchmod(tmp.fd, 0644);
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(tmp.fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write", path, n < 0 ? errno : ENOSPC);
-    done += static_cast<size_t>(n);
-  }
+  write_all(tmp.fd, bytes, path);
   if (::fsync(tmp.fd) != 0) fail("cannot flush", path, errno);
   const int fd = tmp.fd;
   tmp.fd = -1;

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "nn/io/atomic_file.hpp"
 
@@ -93,12 +94,14 @@ NamedArrays decode(std::string_view bytes, const std::string& path) {
   Reader r(bytes.substr(0, bytes.size() - std::min<size_t>(bytes.size(), 4)), path);
   r.take(sizeof(kMagic), "the magic");
   const uint32_t version = r.get<uint32_t>("the version");
-  if (version != kVersion) r.bad(fmt::format("format version {} is not supported (this build reads {})", version, kVersion));
+  if (version != kVersion)
+    r.bad(fmt::format("format version {} is not supported (this build reads {})", version, kVersion));
   uint32_t stored_crc;
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
   if (stored_crc != crc_of(bytes.substr(0, bytes.size() - 4))) whole.bad("checksum mismatch: the file is corrupted");
   const uint32_t count = r.get<uint32_t>("the entry count");
   NamedArrays out;
+  std::set<std::string> names;
   for (uint32_t e = 0; e < count; ++e) {
     const uint32_t len = r.get<uint32_t>("a name length");
     if (len == 0 || len > kMaxName) r.bad(fmt::format("entry {} has a name of {} bytes", e, len));
@@ -114,15 +117,16 @@ NamedArrays decode(std::string_view bytes, const std::string& path) {
     for (int d = 0; d < rank; ++d) {
       dims[static_cast<size_t>(d)] = r.get<int64_t>("a dimension");
       const int64_t n = dims[static_cast<size_t>(d)];
-      if (n < 0 || static_cast<uint64_t>(n) > r.left() || __builtin_mul_overflow(numel, static_cast<uint64_t>(n), &numel))
+      if (n < 0 || static_cast<uint64_t>(n) > r.left() ||
+          __builtin_mul_overflow(numel, static_cast<uint64_t>(n), &numel))
         r.bad(fmt::format("entry '{}' has an impossible dimension {}", name, n));
     }
-    if (numel > r.left() / elem) r.bad(fmt::format("entry '{}' claims {} elements, more than the file holds", name, numel));
+    if (numel > r.left() / elem)
+      r.bad(fmt::format("entry '{}' claims {} elements, more than the file holds", name, numel));
     Array a(Shape(std::span<const int64_t>(dims.data(), rank)), dtype);
     const std::string_view data = r.take(numel * elem, "the data");
     if (!data.empty()) std::memcpy(a.data<char>(), data.data(), data.size());
-    for (const auto& [other, unused] : out)
-      if (other == name) r.bad(fmt::format("entry '{}' appears twice", name));
+    if (!names.insert(name).second) r.bad(fmt::format("entry '{}' appears twice", name));
     out.emplace_back(std::move(name), std::move(a));
   }
   if (r.left() != 0) r.bad(fmt::format("{} unexpected bytes after the last entry", r.left()));

@@ -7,18 +7,12 @@
 
 namespace tapegrad::nn {
 
-struct BatchNorm1dOptions {
-  BatchNormMode mode = BatchNormMode::full;
-  double eps = 1e-5;
-  double momentum = 0.1;
-  bool affine = true;  // learn gamma (weight) and theta (bias)
-};
-
 class BatchNorm1d : public Module {
  public:
-  explicit BatchNorm1d(int64_t features, BatchNorm1dOptions options = {});
+  /// affine: learn gamma (weight) and theta (bias).
+  explicit BatchNorm1d(int64_t features, BatchNormOptions options = {}, bool affine = true);
   Tensor forward(const Tensor& x) override;
-  const BatchNorm1dOptions& options() const { return options_; }
+  const BatchNormOptions& options() const { return options_; }
   /// The last training pass's batch statistics and psihat, when keep_internals is set.
   bool keep_internals = false;
   const BatchNormInternals& internals() const { return internals_; }
@@ -27,7 +21,7 @@ class BatchNorm1d : public Module {
   Tensor running_mean, running_var;  // buffers
 
  private:
-  BatchNorm1dOptions options_;
+  BatchNormOptions options_;
   BatchNormInternals internals_;
 };
 

@@ -14,13 +14,11 @@ class Sequential : public Module {
  public:
   Sequential() = default;
   template <class... Ms>
-    requires(std::derived_from<std::remove_cvref_t<Ms>, Module> && ...)
-  explicit Sequential(Ms&&... modules) {
+  requires(std::derived_from<std::remove_cvref_t<Ms>, Module>&&...) explicit Sequential(Ms&&... modules) {
     (push_back(std::forward<Ms>(modules)), ...);
   }
   template <class M>
-    requires std::derived_from<std::remove_cvref_t<M>, Module>
-  Sequential& push_back(M&& module) {
+  requires std::derived_from<std::remove_cvref_t<M>, Module> Sequential& push_back(M&& module) {
     using Owned = std::remove_cvref_t<M>;
     static_assert(!std::is_lvalue_reference_v<M>, "move modules into a Sequential (modules are not copyable)");
     return push_back(std::unique_ptr<Module>(std::make_unique<Owned>(std::move(module))));

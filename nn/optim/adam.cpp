@@ -10,7 +10,6 @@ namespace {
 std::vector<ParamGroup<AdamOptions>> validated(const char* name, std::vector<ParamGroup<AdamOptions>> groups) {
   for (const auto& g : groups) {
     const AdamOptions& o = g.options;
-    require(o.lr >= 0.0 && o.lr < 1e300, name, "learning rate lr", "finite and >= 0", o.lr);
     require(o.beta1 >= 0.0 && o.beta1 < 1.0, name, "beta1", "in [0, 1)", o.beta1);
     require(o.beta2 >= 0.0 && o.beta2 < 1.0, name, "beta2", "in [0, 1)", o.beta2);
     require(o.eps > 0.0 && o.eps < 1e300, name, "eps", "finite and > 0", o.eps);

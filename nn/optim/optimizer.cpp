@@ -40,8 +40,9 @@ void Optimizer::begin_step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     const Array& v = params_[i].value();
     if (!(v.shape() == layout_[i]) || v.dtype() != dtypes_[i])
-      raise<ValueError>("{}: parameter {} changed from {} {} to {} {} after the optimizer was made (make it after model.to())",
-                        name_, i, layout_[i], dtype_name(dtypes_[i]), v.shape(), dtype_name(v.dtype()));
+      raise<ValueError>(
+          "{}: parameter {} changed from {} {} to {} {} after the optimizer was made (make it after model.to())", name_,
+          i, layout_[i], dtype_name(dtypes_[i]), v.shape(), dtype_name(v.dtype()));
   }
   ++steps_;
 }
@@ -60,11 +61,13 @@ NamedArrays Optimizer::state() const {
 void Optimizer::load_state(const NamedArrays& state) {
   const NamedArrays expected = this->state();
   if (state.size() != expected.size())
-    raise<ValueError>("{}: the saved state has {} entries, this optimizer has {}", name_, state.size(), expected.size());
+    raise<ValueError>("{}: the saved state has {} entries, this optimizer has {}", name_, state.size(),
+                      expected.size());
   for (size_t e = 0; e < state.size(); ++e) {
     const auto& [name, a] = state[e];
     const auto& [want_name, want] = expected[e];
-    if (name != want_name) raise<ValueError>("{}: saved state entry '{}' where '{}' was expected", name_, name, want_name);
+    if (name != want_name)
+      raise<ValueError>("{}: saved state entry '{}' where '{}' was expected", name_, name, want_name);
     if (!(a.shape() == want.shape()) || a.dtype() != want.dtype())
       raise<ValueError>("{}: saved state '{}' is {} {}, expected {} {}", name_, name, a.shape(), dtype_name(a.dtype()),
                         want.shape(), dtype_name(want.dtype()));

@@ -17,6 +17,11 @@ namespace tapegrad::nn::optim {
 
 using NamedArrays = std::vector<std::pair<std::string, Array>>;
 
+/// ValueError "<optimizer>: <what> must be <rule>, got <value>" unless ok.
+inline void require(bool ok, const char* optimizer, const char* what, const char* rule, double value) {
+  if (!ok) raise<ValueError>("{}: {} must be {}, got {}", optimizer, what, rule, value);
+}
+
 /// Some parameters with their own options.
 template <class Options>
 struct ParamGroup {
@@ -100,7 +105,7 @@ class OptimizerOf : public Optimizer {
   size_t num_groups() const override { return groups_.size(); }
   double lr(size_t group = 0) const override { return options(group).lr; }
   void set_lr(size_t group, double lr) override {
-    if (!(lr >= 0.0) || !(lr < 1e300)) raise<ValueError>("{}: lr must be a finite value >= 0, got {}", name(), lr);
+    check_lr(lr);
     on_lr_change(group, options(group).lr, lr);
     groups_.at(group).options.lr = lr;
   }
@@ -113,13 +118,19 @@ class OptimizerOf : public Optimizer {
  protected:
   OptimizerOf(const char* name, std::vector<ParamGroup<Options>> groups, std::vector<std::string> kinds)
       : Optimizer(name, params_of(groups), std::move(kinds)), groups_(std::move(groups)) {
-    for (auto& g : groups_) g.params.clear();  // the base holds them
+    for (auto& g : groups_) {
+      check_lr(g.options.lr);
+      g.params.clear();  // the base holds them
+    }
   }
   virtual void on_lr_change(size_t /*group*/, double /*old_lr*/, double /*new_lr*/) {}
   void restore_lr(size_t group, double lr) override { groups_.at(group).options.lr = lr; }
   const Options& param_options(size_t param) const { return groups_[group_of(param)].options; }
 
  private:
+  void check_lr(double lr) const {
+    require(lr >= 0.0 && lr < 1e300, name(), "learning rate lr", "finite and >= 0", lr);
+  }
   static std::vector<std::vector<Tensor>> params_of(const std::vector<ParamGroup<Options>>& groups) {
     std::vector<std::vector<Tensor>> out;
     for (const auto& g : groups) out.push_back(g.params);
@@ -127,10 +138,5 @@ class OptimizerOf : public Optimizer {
   }
   std::vector<ParamGroup<Options>> groups_;
 };
-
-/// ValueError "<optimizer>: <what> must be <rule>, got <value>" unless ok.
-inline void require(bool ok, const char* optimizer, const char* what, const char* rule, double value) {
-  if (!ok) raise<ValueError>("{}: {} must be {}, got {}", optimizer, what, rule, value);
-}
 
 }  // namespace tapegrad::nn::optim

@@ -10,7 +10,6 @@ namespace {
 std::vector<ParamGroup<RMSPropOptions>> validated(std::vector<ParamGroup<RMSPropOptions>> groups) {
   for (const auto& g : groups) {
     const RMSPropOptions& o = g.options;
-    require(o.lr >= 0.0 && o.lr < 1e300, "RMSProp", "learning rate lr", "finite and >= 0", o.lr);
     require(o.alpha >= 0.0 && o.alpha < 1.0, "RMSProp", "alpha", "in [0, 1)", o.alpha);
     require(o.eps > 0.0 && o.eps < 1e300, "RMSProp", "eps", "finite and > 0", o.eps);
     require(o.weight_decay >= 0.0 && o.weight_decay < 1e300, "RMSProp", "weight_decay", "finite and >= 0",

@@ -17,7 +17,6 @@ namespace {
 std::vector<ParamGroup<SGDOptions>> validated(std::vector<ParamGroup<SGDOptions>> groups) {
   for (const auto& g : groups) {
     const SGDOptions& o = g.options;
-    require(o.lr >= 0.0 && o.lr < 1e300, "SGD", "learning rate lr", "finite and >= 0", o.lr);
     require(o.momentum >= 0.0 && o.momentum < 1.0, "SGD", "momentum", "in [0, 1)", o.momentum);
     require(o.hypergradient_lr >= 0.0 && o.hypergradient_lr < 1e300, "SGD", "hypergradient learning rate",
             "finite and >= 0", o.hypergradient_lr);
@@ -26,13 +25,13 @@ std::vector<ParamGroup<SGDOptions>> validated(std::vector<ParamGroup<SGDOptions>
   }
   return groups;
 }
-bool any_of(const std::vector<ParamGroup<SGDOptions>>& groups, double SGDOptions::*field) {
+bool any_group_sets(const std::vector<ParamGroup<SGDOptions>>& groups, double SGDOptions::*field) {
   return std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return g.options.*field > 0.0; });
 }
 std::vector<std::string> kinds(const std::vector<ParamGroup<SGDOptions>>& groups) {
   std::vector<std::string> k;
-  if (any_of(groups, &SGDOptions::momentum)) k.push_back("momentum_buffer");
-  if (any_of(groups, &SGDOptions::hypergradient_lr)) k.push_back("previous_grad");
+  if (any_group_sets(groups, &SGDOptions::momentum)) k.push_back("momentum_buffer");
+  if (any_group_sets(groups, &SGDOptions::hypergradient_lr)) k.push_back("previous_grad");
   return k;
 }
 }  // namespace
@@ -41,8 +40,8 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options) : SGD({{std::move(param
 
 SGD::SGD(std::vector<ParamGroup<SGDOptions>> groups)
     : OptimizerOf("SGD", validated(groups), kinds(groups)),
-      momentum_(any_of(groups, &SGDOptions::momentum)),
-      hypergradient_(any_of(groups, &SGDOptions::hypergradient_lr)),
+      momentum_(any_group_sets(groups, &SGDOptions::momentum)),
+      hypergradient_(any_group_sets(groups, &SGDOptions::hypergradient_lr)),
       dots_(groups.size()) {}
 
 const Array& SGD::velocity(size_t i) {
@@ -81,8 +80,7 @@ void SGD::step() {
     });
     if (steps() > 1)
       for (size_t g = 0; g < num_groups(); ++g)
-        if (options(g).hypergradient_lr > 0)
-          set_lr(g, std::max(0.0, lr(g) + options(g).hypergradient_lr * dots_[g]));
+        if (options(g).hypergradient_lr > 0) set_lr(g, std::max(0.0, lr(g) + options(g).hypergradient_lr * dots_[g]));
   }
   for_each_param([&](size_t i, auto v) {
     using T = std::remove_pointer_t<decltype(v.w)>;
@@ -96,7 +94,7 @@ void SGD::step() {
       const bool nesterov = o.nesterov;
       kernels::parallel_for(v.n, [=](int64_t j) {
         const T gj = g[j] + decay * w[j];
-        delta[j] = static_cast<T>(momentum_formula(delta[j], gj, eta, alpha));               // eq. 26
+        delta[j] = static_cast<T>(momentum_formula(delta[j], gj, eta, alpha));      // eq. 26
         w[j] += nesterov ? static_cast<T>(delta[j] * alpha) - eta * gj : delta[j];  // eq. 27
       });
     } else {

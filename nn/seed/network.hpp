@@ -17,7 +17,6 @@
 
 namespace tapegrad::nn {
 
-
 /// The losses of the seed networks, summed over the minibatch (seed eq. 7-9) or averaged.
 enum class LossKind {
   sse,            // 0.5 ||z - y||^2 per example

@@ -1,13 +1,12 @@
 #include "nn/seed/network_json.hpp"
 
-#include "nn/io/atomic_file.hpp"
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
 
 #include "autodiff/error.hpp"
+#include "nn/io/atomic_file.hpp"
 
 namespace tapegrad::nn {
 
@@ -171,8 +170,6 @@ Network load_network(const std::string& path) {
   }
 }
 
-void save_network(const Network& net, const std::string& path) {
-  write_file_atomically(path, to_json(net));
-}
+void save_network(const Network& net, const std::string& path) { write_file_atomically(path, to_json(net)); }
 
 }  // namespace tapegrad::nn

@@ -13,7 +13,6 @@ namespace tapegrad::nn {
 
 namespace {
 Tensor leaf(const std::vector<double>& v) { return Tensor(Array(Shape{static_cast<int64_t>(v.size())}, v), true); }
-
 }  // namespace
 
 SeedModel::SeedModel(Network net) : net_(std::move(net)) {
@@ -32,8 +31,6 @@ SeedModel::SeedModel(Network net) : net_(std::move(net)) {
   register_parameter("theta", theta);
   register_buffer("running_mean", running_mean);
   register_buffer("running_var", running_var);
-  unit_mean_.assign(static_cast<size_t>(units), Array(Shape{1}));
-  unit_var_.assign(static_cast<size_t>(units), Array(Shape{1}));
 }
 
 Parameters SeedModel::parameter_values() const {
@@ -173,13 +170,12 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
     Tensor pre = psi;
     if (u.batch_norm) {  // eq. 17-25 through the library's batch_norm, this unit as one feature
       const std::array<int64_t, 1> idx{static_cast<int64_t>(k)};
-      Array& rm = unit_mean_[k];
-      Array& rv = unit_var_[k];
+      Array& rm = unit_mean_;
+      Array& rv = unit_var_;
       rm.set(0, running_mean.value().at(static_cast<int64_t>(k)));
       rv.set(0, running_var.value().at(static_cast<int64_t>(k)));
       pre = batch_norm(reshape(psi, {m, 1}), index_select(gamma, 0, idx), index_select(theta, 0, idx), &rm, &rv,
-                       is_training(),
-                       {net_.batch_norm_mode, net_.batch_norm_eps, net_.batch_norm_momentum});
+                       is_training(), {net_.batch_norm_mode, net_.batch_norm_eps, net_.batch_norm_momentum});
       result.psihat[k] = pre;
       running_mean.mutable_value().set(static_cast<int64_t>(k), rm.at(0));
       running_var.mutable_value().set(static_cast<int64_t>(k), rv.at(0));

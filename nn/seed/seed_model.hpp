@@ -65,8 +65,8 @@ class SeedModel : public Module {
   Tensor psi_op(uint32_t unit, std::span<const Tensor> sources, const double* r, bool per_example);
   Network net_;
   std::vector<double> mask_;
-  Tensor x_;  // the minibatch as a leaf [inputs, m] (reused)
-  std::vector<Array> unit_mean_, unit_var_;  // one unit's running statistics as [1] (reused)
+  Tensor x_;                                        // the minibatch as a leaf [inputs, m] (reused)
+  Array unit_mean_{Shape{1}}, unit_var_{Shape{1}};  // the running statistics of the unit in hand
   // Buffers reused across passes (a warm step allocates nothing).
   Output output_;
   std::vector<Tensor> out_, sources_, zs_;

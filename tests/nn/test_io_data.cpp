@@ -115,8 +115,8 @@ TEST_SUITE("checkpoints") {
     auto untouched = make_model(5);
     auto refused = [&](const std::string& content, const std::string& expected) {
       write_bytes(dir / "bad.tgc", content);
-      const auto msg = test::message_of<ValueError>(
-          [&] { nn::load_checkpoint((dir / "bad.tgc").string(), target, target_opt); });
+      const auto msg =
+          test::message_of<ValueError>([&] { nn::load_checkpoint((dir / "bad.tgc").string(), target, target_opt); });
       CHECK_MESSAGE(test::contains(msg, expected), msg);
       CHECK(same_values(target, untouched));
     };
@@ -134,7 +134,8 @@ TEST_SUITE("checkpoints") {
     const auto msg = test::message_of<ValueError>([&] { nn::load_checkpoint(good.string(), target, adam); });
     CHECK(test::contains(msg, "Adam"));
     CHECK(same_values(target, untouched));
-    CHECK(test::contains(test::message_of<ValueError>([&] { nn::load_checkpoint(dir.string(), target); }), "directory"));
+    CHECK(
+        test::contains(test::message_of<ValueError>([&] { nn::load_checkpoint(dir.string(), target); }), "directory"));
     fs::remove_all(dir);
   }
 
@@ -234,8 +235,9 @@ TEST_SUITE("data") {
     bad(idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, {}), "16 GiB");
     CHECK(test::contains(test::message_of<ValueError>([&] { (void)nn::load_mnist(dir.string(), nn::Split::test); }),
                          "t10k-images-idx3-ubyte"));
-    CHECK(test::contains(test::message_of<ValueError>([&] { (void)nn::load_mnist((dir / "nope").string(), nn::Split::test); }),
-                         "dataset-fashion-mnist"));
+    CHECK(test::contains(
+        test::message_of<ValueError>([&] { (void)nn::load_mnist((dir / "nope").string(), nn::Split::test); }),
+        "dataset-fashion-mnist"));
     write_bytes(dir / "t10k-images-idx3-ubyte", idx_bytes({3, 2, 2}, std::vector<uint8_t>(12)));
     write_bytes(dir / "t10k-labels-idx1-ubyte", idx_bytes({2}, {0, 1}));
     CHECK(test::contains(test::message_of<ValueError>([&] { (void)nn::load_mnist(dir.string(), nn::Split::test); }),

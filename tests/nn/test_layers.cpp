@@ -108,8 +108,8 @@ TEST_SUITE("layers") {
     const Tensor x = data({5, 4}, 4);
     const std::vector<int64_t> labels{0, 2, 1, 2, 0};
     SUBCASE("Linear, with and without bias, and the activations") {
-      nn::Sequential model{nn::Linear(4, 6, rng), nn::Tanh(), nn::Linear(6, 6, rng, false), nn::Sigmoid(),
-                           nn::Linear(6, 6, rng), nn::Softplus(), nn::Linear(6, 6, rng), nn::GELU(),
+      nn::Sequential model{nn::Linear(4, 6, rng), nn::Tanh(),         nn::Linear(6, 6, rng, false), nn::Sigmoid(),
+                           nn::Linear(6, 6, rng), nn::Softplus(),     nn::Linear(6, 6, rng),        nn::GELU(),
                            nn::Linear(6, 6, rng), nn::LeakyReLU(0.1), nn::Linear(6, 3, rng)};
       CHECK_GRADCHECK(nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }));
     }
@@ -121,7 +121,7 @@ TEST_SUITE("layers") {
       CHECK_GRADCHECK(nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }));
     }
     SUBCASE("BatchNorm1d without the affine part") {
-      nn::Sequential model{nn::Linear(4, 6, rng), nn::BatchNorm1d(6, {.affine = false}), nn::Linear(6, 3, rng)};
+      nn::Sequential model{nn::Linear(4, 6, rng), nn::BatchNorm1d(6, {}, /*affine=*/false), nn::Linear(6, 3, rng)};
       CHECK(model.parameters().size() == 4);
       CHECK_GRADCHECK(nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }));
     }
@@ -234,10 +234,12 @@ TEST_SUITE("layers") {
                            nn::Linear(16, 2, rng)};
       model.to(DType::f32);
       std::unique_ptr<nn::optim::Optimizer> opt;
-      if (which == 0) opt = std::make_unique<nn::optim::SGD>(model.parameters(), nn::optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+      if (which == 0)
+        opt = std::make_unique<nn::optim::SGD>(model.parameters(), nn::optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
       if (which == 1) opt = std::make_unique<nn::optim::Adam>(model.parameters(), nn::optim::AdamOptions{.lr = 0.01});
       if (which == 2) opt = std::make_unique<nn::optim::AdamW>(model.parameters(), nn::optim::AdamWOptions{.lr = 0.01});
-      if (which == 3) opt = std::make_unique<nn::optim::RMSProp>(model.parameters(), nn::optim::RMSPropOptions{.lr = 0.01});
+      if (which == 3)
+        opt = std::make_unique<nn::optim::RMSProp>(model.parameters(), nn::optim::RMSPropOptions{.lr = 0.01});
       Tape tape;
       double first = 0, last = 0;
       for (int step = 0; step < 60; ++step) {
@@ -273,8 +275,11 @@ TEST_SUITE("layers") {
     loss.backward();
     const uint32_t k = model.network().unit_of(2);
     REQUIRE(out.psihat[k].defined());
-    // lambda = dL/dpsi is gamma / sigma times lambdahat minus the statistics' terms; at least both exist
-    CHECK(out.psihat[k].grad().numel() == 3);
-    CHECK(out.psi[k].grad().numel() == 3);
+    // z_i = 0.8 tanh(psihat_i) + beta_3 and L = sum_i z_i^2, so by the chain rule
+    // lambdahat_i = dL/dpsihat_i = 2 z_i 0.8 (1 - tanh^2 psihat_i) (eq. 20)
+    for (int64_t i = 0; i < 3; ++i) {
+      const double h = std::tanh(out.psihat[k].value().at(i)), z = out.z.value().at(i);
+      CHECK(out.psihat[k].grad().at(i) == doctest::Approx(2 * z * 0.8 * (1 - h * h)).epsilon(1e-12));
+    }
   }
 }

@@ -99,7 +99,9 @@ TEST_SUITE("loss") {
     const auto cls = test::message_of<ValueError>([&] { (void)nn::cross_entropy(Tensor::zeros({2, 3}), bad); });
     CHECK(test::contains(cls, "target 3 of example 1"));
     const std::vector<int64_t> none;
-    CHECK(test::contains(test::message_of<ValueError>([&] { (void)nn::cross_entropy(Tensor::zeros({0, 3}), none); }),
+    CHECK(test::contains(test::message_of<ValueError>([&] {
+                           (void)nn::cross_entropy(Tensor::zeros({0, 3}), none);
+                         }),
                          "empty"));
     CHECK_THROWS_AS((void)nn::cross_entropy(Tensor::zeros({1, 3}), one, nn::Reduction::mean, 1.5), ValueError);
   }

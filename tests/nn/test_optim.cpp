@@ -219,7 +219,8 @@ TEST_SUITE("optimizers") {
 
   TEST_CASE("invalid hyperparameters are refused, naming the parameter and its value") {
     Tensor w = Tensor::full({1}, 1.0).requires_grad(true);
-    CHECK(test::contains(test::message_of<ValueError>([&] { optim::Adam({w}, {.beta1 = 1.5}); }), "beta1 must be in [0, 1), got 1.5"));
+    CHECK(test::contains(test::message_of<ValueError>([&] { optim::Adam({w}, {.beta1 = 1.5}); }),
+                         "beta1 must be in [0, 1), got 1.5"));
     CHECK(test::contains(test::message_of<ValueError>([&] { optim::RMSProp({w}, {.eps = 0}); }), "eps"));
     CHECK(test::contains(test::message_of<ValueError>([&] { optim::AdamW({w}, {.lr = std::nan("")}); }), "lr"));
     CHECK(test::contains(test::message_of<ValueError>([&] { optim::SGD({w}, {.nesterov = true}); }), "nesterov"));
