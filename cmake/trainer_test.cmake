@@ -43,6 +43,8 @@ foreach(f metrics.csv curves.svg confusion.csv model.tgc last.tgc)
 endforeach()
 run(TRUE ${TRAIN} ${common} --eval-only --resume ${WORK_DIR}/straight/last.tgc --out ${WORK_DIR}/eval)
 expect_in("test accuracy")
+run(TRUE ${TRAIN} ${common} --eval-only --resume ${WORK_DIR}/straight/model.tgc --out ${WORK_DIR}/eval)
+expect_in("test accuracy")
 
 # bad input: a clear message and a non-zero exit
 run(FALSE ${TRAIN} --no-such-option)

@@ -220,6 +220,13 @@ int run(const Config& c) {
   }
   auto opt = make_optimizer(c, model->parameters());
   std::vector<trainer::EpochMetrics> history;
+  if (c.eval_only) {  // the model alone: last.tgc or the final model.tgc
+    nn::load_checkpoint(c.resume, *model);
+    const Evaluation e = evaluate(*model, test, classes);
+    fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
+               trainer::confusion_text(e.confusion));
+    return 0;
+  }
   if (!c.resume.empty()) {
     nn::NamedArrays extra;
     nn::load_checkpoint(c.resume, *model, *opt, &extra);
@@ -227,12 +234,6 @@ int run(const Config& c) {
     fmt::print("resumed from '{}' after epoch {}\n", c.resume, history.size());
   }
   const bool terminal = ::isatty(STDOUT_FILENO);
-  if (c.eval_only) {
-    const Evaluation e = evaluate(*model, test, classes);
-    fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
-               trainer::confusion_text(e.confusion));
-    return 0;
-  }
   int64_t params = 0;
   for (const Tensor& p : model->parameters()) params += p.numel();
   fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s), seed {}\n", title, params,
