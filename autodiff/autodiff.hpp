@@ -32,6 +32,6 @@
 #include "autodiff/shape.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"
-#include "autodiff/tensor_section.hpp"  // OpRecord, BackwardContext: writing your own ops
+#include "autodiff/detail/tensor_section.hpp"  // OpRecord, BackwardContext: writing your own ops
 #include "autodiff/threads.hpp"
 #include "autodiff/var.hpp"

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "autodiff/error.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/var.hpp"
 
 namespace tapegrad {

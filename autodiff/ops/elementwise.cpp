@@ -3,7 +3,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "autodiff/ops/recipes.hpp"
+#include "autodiff/detail/recipes.hpp"
 
 namespace tapegrad {
 

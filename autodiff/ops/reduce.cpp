@@ -3,10 +3,10 @@
 #include <cmath>
 #include <limits>
 
-#include "autodiff/kernels.hpp"
+#include "autodiff/detail/kernels.hpp"
 #include "autodiff/ops/elementwise.hpp"
-#include "autodiff/ops/recipes.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/recipes.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 
 namespace tapegrad {
 

@@ -2,8 +2,8 @@
 
 #include <numeric>
 
-#include "autodiff/kernels.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/kernels.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "autodiff/kernels.hpp"
+#include "autodiff/detail/kernels.hpp"
 
 #include <cblas.h>
 

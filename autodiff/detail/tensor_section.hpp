@@ -16,7 +16,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "autodiff/arena.hpp"
+#include "autodiff/detail/arena.hpp"
 #include "autodiff/error.hpp"
 #include "autodiff/tensor.hpp"
 

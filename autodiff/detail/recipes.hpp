@@ -4,8 +4,8 @@
 //   binary: value(a, b)     and  da(g, a, b, y), db(g, a, b, y)
 // as generic lambdas (they run on float and double), and the recipe does the loops, the
 // broadcasting and the recording. Derivative lambdas capture scalars only.
-#include "autodiff/kernels.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/kernels.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 
 namespace tapegrad::detail {
 

@@ -1,4 +1,4 @@
-#include "autodiff/parallel.hpp"
+#include "autodiff/detail/parallel.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "autodiff/array.hpp"
-#include "autodiff/parallel.hpp"
+#include "autodiff/detail/parallel.hpp"
 
 namespace tapegrad::kernels {
 

@@ -1,8 +1,8 @@
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 
 #include <cmath>
 
-#include "autodiff/kernels.hpp"
+#include "autodiff/detail/kernels.hpp"
 
 namespace tapegrad {
 
