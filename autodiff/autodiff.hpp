@@ -29,6 +29,7 @@
 #include "autodiff/ops/reduce.hpp"
 #include "autodiff/ops/shape_ops.hpp"
 #include "autodiff/ops/softmax.hpp"
+#include "autodiff/print.hpp"
 #include "autodiff/shape.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"
