@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 
 namespace tapegrad::nn {
 

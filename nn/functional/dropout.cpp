@@ -3,7 +3,7 @@
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/linalg.hpp"
 #include "autodiff/ops/shape_ops.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 #include "nn/functional/linear.hpp"
 
 namespace tapegrad::nn {

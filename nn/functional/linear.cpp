@@ -1,7 +1,7 @@
 #include "nn/functional/linear.hpp"
 
-#include "autodiff/kernels.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/kernels.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 
 namespace tapegrad::nn {
 

@@ -7,7 +7,7 @@
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/reduce.hpp"
 #include "autodiff/ops/shape_ops.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 
 namespace tapegrad::nn {
 

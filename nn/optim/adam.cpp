@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autodiff/kernels.hpp"
+#include "autodiff/detail/kernels.hpp"
 
 namespace tapegrad::nn::optim {
 

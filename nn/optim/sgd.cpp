@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "autodiff/kernels.hpp"
+#include "autodiff/detail/kernels.hpp"
 #include "autodiff/ops/elementwise.hpp"
 
 namespace tapegrad::nn::optim {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -38,7 +39,14 @@ void Network::finalize() {
   if (output_ids_.empty()) raise<ValueError>("network: no output neurons");
   if (!(default_keep > 0.0 && default_keep <= 1.0))
     raise<ValueError>("network: default keep probability must be in (0, 1], got {}", default_keep);
-  if (!(batch_norm_eps > 0.0)) raise<ValueError>("network: batch-norm eps must be positive, got {}", batch_norm_eps);
+  if (!(batch_norm_eps > 0.0 && std::isfinite(batch_norm_eps)))
+    raise<ValueError>("network: batch-norm eps must be positive and finite, got {}", batch_norm_eps);
+  if (!(batch_norm_momentum >= 0.0 && batch_norm_momentum <= 1.0))
+    raise<ValueError>("network: batch-norm momentum must be in [0, 1], got {}", batch_norm_momentum);
+  for (const NeuronSpec& n : neurons_)
+    if (!std::isfinite(n.beta) || !std::isfinite(n.gamma) || !std::isfinite(n.theta))
+      raise<ValueError>("network: neuron {} has a non-finite parameter (beta {}, gamma {}, theta {})", n.id, n.beta,
+                        n.gamma, n.theta);
 
   // Ids: unique across inputs and neurons.
   std::map<int64_t, int> kind;  // id -> -1 input, else index into neurons_
@@ -57,6 +65,7 @@ void Network::finalize() {
     if (!kind.count(s.to)) raise<ValueError>("network: arrow {} -> {} ends at unknown id {}", s.from, s.to, s.to);
     if (kind[s.to] == -1) raise<ValueError>("network: arrow {} -> {} goes into input {}", s.from, s.to, s.to);
     if (!seen.emplace(s.from, s.to).second) raise<ValueError>("network: duplicate arrow {} -> {}", s.from, s.to);
+    if (!std::isfinite(s.w)) raise<ValueError>("network: arrow {} -> {} has a non-finite weight {}", s.from, s.to, s.w);
     const double keep = s.keep.value_or(default_keep);
     if (!(keep > 0.0 && keep <= 1.0))
       raise<ValueError>("network: arrow {} -> {} keep probability must be in (0, 1], got {}", s.from, s.to, keep);
@@ -64,7 +73,7 @@ void Network::finalize() {
     outgoing[s.from].push_back(static_cast<uint32_t>(a));
   }
   for (int64_t id : output_ids_)
-    if (!kind.count(id)) raise<ValueError>("network: output id {} is not a neuron", id);
+    if (!kind.count(id) || kind[id] == -1) raise<ValueError>("network: output id {} is not a neuron", id);
 
   // Kahn's algorithm over neurons; ties broken by id, so the order is deterministic.
   std::map<int64_t, size_t> pending;

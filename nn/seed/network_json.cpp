@@ -1,9 +1,12 @@
 #include "nn/seed/network_json.hpp"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <type_traits>
+#include <vector>
 
 #include "autodiff/error.hpp"
 #include "nn/io/atomic_file.hpp"
@@ -31,7 +34,57 @@ T field(const json& obj, const char* key, const std::string& where) {
   else
     ok = it->is_string();
   if (!ok) raise<ValueError>("network JSON: {}: field '{}' has the wrong type ({})", where, key, it->type_name());
+  if constexpr (std::is_integral_v<T>)
+    if (it->is_number_unsigned() && it->template get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()})
+      raise<ValueError>("network JSON: {}: field '{}' is out of range ({})", where, key, it->template get<uint64_t>());
   return it->template get<T>();
+}
+
+/// An optional sub-object: nullptr when absent, an error when present but not an object (so
+/// `"batch_norm": false` is refused rather than read as "batch norm with default parameters").
+const json* optional_object(const json& obj, const char* key, const std::string& where) {
+  const auto it = obj.find(key);
+  if (it == obj.end()) return nullptr;
+  if (!it->is_object())
+    raise<ValueError>("network JSON: {}{}{} must be an object, got {} (leave it out instead)", where,
+                      where.empty() ? "" : ".", key, it->type_name());
+  return &*it;
+}
+
+/// A short, safe description of an untrusted value for an error message: never the whole value
+/// (a dump of a value nested 100k deep would overflow the stack, and a huge one would flood the log).
+std::string describe(const json& value) {
+  if (!value.is_string()) return fmt::format("of type {}", value.type_name());
+  const auto& text = value.get_ref<const std::string&>();
+  constexpr size_t kMaxQuoted = 40;
+  return text.size() <= kMaxQuoted ? fmt::format("'{}'", text) : fmt::format("'{}...'", text.substr(0, kMaxQuoted));
+}
+
+/// Parses with limits the format needs and a generic parser lacks: nesting at most kMaxDepth deep
+/// (the format needs 3 levels) and no duplicate keys in an object (nlohmann would keep the last).
+json parse_strict(std::string_view text) {
+  constexpr int kMaxDepth = 32;
+  std::vector<std::set<std::string>> keys;  // keys seen in each open object
+  const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) raise<ValueError>("network JSON: nested deeper than {} levels", kMaxDepth);
+    switch (event) {
+      case json::parse_event_t::object_start: keys.emplace_back(); break;
+      case json::parse_event_t::object_end: keys.pop_back(); break;
+      case json::parse_event_t::key:
+        if (!keys.back().insert(parsed.get<std::string>()).second)
+          raise<ValueError>("network JSON: duplicate key {}", describe(parsed));
+        break;
+      default: break;
+    }
+    return true;
+  };
+  try {
+    return json::parse(text.begin(), text.end(), check);
+  } catch (const json::parse_error& e) {
+    raise<ValueError>("network JSON: malformed at byte {}: {}", e.byte, e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    raise<ValueError>("network JSON: {}", e.what());
+  }
 }
 
 template <class T>
@@ -76,17 +129,10 @@ std::string to_json(const Network& net) {
 }
 
 Network network_from_json(std::string_view text) {
-  json root;
-  try {
-    root = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    raise<ValueError>("network JSON: malformed at byte {}: {}", e.byte, e.what());
-  } catch (const json::exception& e) {  // e.g. a number too large for a double
-    raise<ValueError>("network JSON: {}", e.what());
-  }
+  const json root = parse_strict(text);
   if (!root.is_object()) raise<ValueError>("network JSON: the top level must be an object");
   if (root.contains("format") && root["format"] != "tapegrad-network")
-    raise<ValueError>("network JSON: unknown format {}", root["format"].dump());
+    raise<ValueError>("network JSON: unknown format {} (expected 'tapegrad-network')", describe(root["format"]));
   Network net;
   const json& inputs = array_field(root, "inputs");
   const json& outputs = array_field(root, "outputs");
@@ -119,11 +165,10 @@ Network network_from_json(std::string_view text) {
       raise<ValueError>("network JSON: {} (id {}): {}", where, id, e.what());
     }
     n.beta = field_or<double>(neurons[i], "beta", 0.0, where);
-    if (neurons[i].contains("batch_norm")) {
-      const json& bn = neurons[i]["batch_norm"];
+    if (const json* bn = optional_object(neurons[i], "batch_norm", where)) {
       n.batch_norm = true;
-      n.gamma = field_or<double>(bn, "gamma", 1.0, where + ".batch_norm");
-      n.theta = field_or<double>(bn, "theta", 0.0, where + ".batch_norm");
+      n.gamma = field_or<double>(*bn, "gamma", 1.0, where + ".batch_norm");
+      n.theta = field_or<double>(*bn, "theta", 0.0, where + ".batch_norm");
     }
     net.add_neuron(n);
   }
@@ -142,9 +187,10 @@ Network network_from_json(std::string_view text) {
     net.add_arrow(a);
   }
   net.set_outputs(output_ids);
-  if (root.contains("dropout")) net.default_keep = field_or<double>(root["dropout"], "default_keep", 1.0, "dropout");
-  if (root.contains("batch_norm")) {
-    const json& bn = root["batch_norm"];
+  if (const json* dropout = optional_object(root, "dropout", ""))
+    net.default_keep = field_or<double>(*dropout, "default_keep", 1.0, "dropout");
+  if (const json* bn_ptr = optional_object(root, "batch_norm", "")) {
+    const json& bn = *bn_ptr;
     const auto mode = field_or<std::string>(bn, "mode", "full", "batch_norm");
     if (mode != "full" && mode != "seed")
       raise<ValueError>("network JSON: batch_norm.mode must be 'full' or 'seed', got '{}'", mode);

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "autodiff/autodiff.hpp"
-#include "autodiff/tensor_section.hpp"
+#include "autodiff/detail/tensor_section.hpp"
 #include "nn/functional/activation.hpp"
 #include "nn/functional/batch_norm.hpp"
 #include "nn/functional/loss.hpp"

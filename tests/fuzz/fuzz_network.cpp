@@ -1,11 +1,13 @@
 // libFuzzer target for the network loader (clang only: -DTAPEGRAD_BUILD_FUZZERS=ON with
-// CXX=clang++). Run: ./build/<preset>/tests/fuzz_network -max_total_time=60 tests/fuzz/corpus
+// CXX=clang++). Run: ./build/<preset>/tests/fuzz_network -max_total_time=60 -max_len=1000000 tests/fuzz/corpus/network
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include "fuzz/network_target.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  test::load_arbitrary_bytes(std::string_view(reinterpret_cast<const char*>(data), size));
+  if (test::load_arbitrary_bytes(std::string_view(reinterpret_cast<const char*>(data), size)) == test::Outcome::broken)
+    std::abort();
   return 0;
 }

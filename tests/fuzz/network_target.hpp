@@ -1,8 +1,10 @@
 #pragma once
 // The fuzz target's body, shared by the libFuzzer binary (fuzz_network.cpp, clang) and the
-// mutation test that runs everywhere (test_network_json.cpp): arbitrary bytes either load as a
-// valid network or raise tapegrad::ValueError; anything else (a crash, another exception, a
-// sanitizer report) is a bug.
+// mutation test that runs everywhere (test_network_json.cpp). Arbitrary bytes must either load as a
+// network that saves and reloads to the same text, or be refused with the loader's ValueError whose
+// message says where it comes from. Anything else (a crash, another exception, a sanitizer report,
+// a network that does not round-trip) is a bug.
+#include <string>
 #include <string_view>
 
 #include "autodiff/error.hpp"
@@ -10,12 +12,23 @@
 
 namespace test {
 
-inline void load_arbitrary_bytes(std::string_view bytes) {
+enum class Outcome { loaded, refused, broken };
+
+inline Outcome load_arbitrary_bytes(std::string_view bytes, std::string* problem = nullptr) {
+  std::string saved;
   try {
-    const tapegrad::nn::Network net = tapegrad::nn::network_from_json(bytes);
-    (void)tapegrad::nn::to_json(net);  // a loaded network can always be saved again
-  } catch (const tapegrad::ValueError&) {
+    saved = tapegrad::nn::to_json(tapegrad::nn::network_from_json(bytes));
+  } catch (const tapegrad::ValueError& e) {
+    const std::string_view message = e.what();
+    if (message.starts_with("network JSON: ") || message.starts_with("network: ")) return Outcome::refused;
+    if (problem) *problem = "unlocated error: " + std::string(message);
+    return Outcome::broken;
   }
+  if (tapegrad::nn::to_json(tapegrad::nn::network_from_json(saved)) != saved) {
+    if (problem) *problem = "does not round-trip: " + saved;
+    return Outcome::broken;
+  }
+  return Outcome::loaded;
 }
 
 }  // namespace test

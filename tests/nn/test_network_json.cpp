@@ -14,7 +14,7 @@ using namespace tapegrad::nn;
 
 namespace {
 std::string corpus_file() {
-  std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/fuzz/corpus/small.json");
+  std::ifstream in(std::string(TAPEGRAD_SOURCE_DIR) + "/tests/fuzz/corpus/network/small.json");
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -86,10 +86,18 @@ TEST_SUITE("network json") {
     CHECK(to_json(net) == before);
   }
 
-  TEST_CASE("mutated and truncated files never crash the loader") {
+  TEST_CASE("mutated and truncated files load and round-trip, or are refused with a located error") {
     const std::string seed = corpus_file();
     std::mt19937_64 rng(99);
     const std::string alphabet = "{}[]\":,0123456789.-eE aznulltruefalse";
+    int loaded = 0, refused = 0;
+    auto check_outcome = [&](std::string_view bytes) {
+      std::string problem;
+      const test::Outcome outcome = test::load_arbitrary_bytes(bytes, &problem);
+      CAPTURE(bytes);
+      CHECK_MESSAGE(outcome != test::Outcome::broken, problem);
+      (outcome == test::Outcome::loaded ? loaded : refused) += 1;
+    };
     for (int i = 0; i < 20000; ++i) {
       std::string s = seed;
       const int edits = std::uniform_int_distribution<int>(1, 6)(rng);
@@ -102,10 +110,58 @@ TEST_SUITE("network json") {
         }
         if (s.empty()) s.push_back('{');
       }
-      test::load_arbitrary_bytes(s);
+      check_outcome(s);
     }
-    test::load_arbitrary_bytes("");
-    test::load_arbitrary_bytes(std::string("\0\xff\x80", 3));
+    check_outcome("");
+    check_outcome(std::string("\0\xff\x80", 3));
+    // Both outcomes are exercised: some mutants still load (whitespace, digits of a weight).
+    CHECK(loaded > 100);
+    CHECK(refused > 10000);
+  }
+
+  TEST_CASE("nesting 100k deep is refused without recursion, inside a value or at the top") {
+    const std::string deep_value = R"({"format": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    CHECK(test::contains(error_for(deep_value), "nested deeper than 32 levels"));
+    CHECK(test::contains(error_for(std::string(100000, '[')), "nested deeper than 32 levels"));
+    CHECK(test::contains(error_for(std::string(100000, '{')), "network JSON"));
+  }
+
+  TEST_CASE("an unknown format is quoted briefly, never dumped whole") {
+    const std::string message = error_for(R"({"format": ")" + std::string(5000, 'x') + R"("})");
+    CHECK(test::contains(message, "unknown format 'xxxx"));
+    CHECK(message.size() < 200);
+    CHECK(test::contains(error_for(R"({"format": [1, 2]})"), "unknown format of type array"));
+  }
+
+  TEST_CASE("refused with a located message: false as an object, duplicate keys, ids out of range") {
+    const std::string tail = R"({"id": 2}], "arrows": [{"from": 0, "to": 2, "w": 1}]})";
+    CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2, "batch_norm": false}], "arrows": []})"),
+                         "neurons[1].batch_norm must be an object, got boolean"));
+    CHECK(test::contains(error_for(std::string(kHead) + tail.substr(0, tail.size() - 1) + R"(, "batch_norm": 3})"),
+                         "batch_norm must be an object, got number"));
+    CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 2, "beta": 1, "beta": 2}], "arrows": []})"),
+                         "duplicate key 'beta'"));
+    CHECK(test::contains(error_for(std::string(kHead) + R"({"id": 18446744073709551615}], "arrows": []})"),
+                         "field 'id' is out of range (18446744073709551615)"));
+    CHECK(
+        test::contains(error_for(R"({"inputs": [0], "outputs": [0], "neurons": [{"id": 0, "type": "input"}, )" + tail),
+                       "output id 0 is not a neuron"));
+  }
+
+  TEST_CASE("non-finite parameters and batch-norm settings are refused") {
+    auto finalize_error = [](double w, double beta, double momentum) {
+      Network net;
+      net.add_input(0);
+      net.add_neuron({.id = 1, .beta = beta});
+      net.add_arrow({.from = 0, .to = 1, .w = w, .keep = std::nullopt});
+      net.set_outputs({1});
+      net.batch_norm_momentum = momentum;
+      return test::message_of<ValueError>([&] { net.finalize(); });
+    };
+    CHECK(test::contains(finalize_error(NAN, 0, 0.1), "arrow 0 -> 1 has a non-finite weight"));
+    CHECK(test::contains(finalize_error(1, INFINITY, 0.1), "neuron 1 has a non-finite parameter"));
+    CHECK(test::contains(finalize_error(1, 0, NAN), "momentum must be in [0, 1], got nan"));
+    CHECK(test::contains(finalize_error(1, 0, 1.5), "momentum must be in [0, 1], got 1.5"));
   }
 
   TEST_CASE("DOT export lists neurons and weighted arrows") {
