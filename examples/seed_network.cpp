@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
       tape.clear();
       opt.zero_grad();
       model.draw_mask(rng, batch);  // one mask per minibatch (eq. 11)
-      Tensor loss = model.loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy, true);
+      Tensor loss = model.loss(model.forward(Array(Shape{int64_t(batch), 2}, bx)).z, by, LossKind::cross_entropy,
+                               nn::Reduction::mean);
       loss.backward();
       opt.step();
       total += loss.item();

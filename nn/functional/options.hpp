@@ -7,6 +7,12 @@ namespace tapegrad::nn {
 /// (the libtorch habit); the seed networks sum over the minibatch (seed eq. 7-9).
 enum class Reduction { mean, sum, none };
 
+/// Which loss the seed networks and the closed-form reference compute.
+enum class LossKind {
+  sse,            // 0.5 ||z - y||^2 per example
+  cross_entropy,  // softmax cross-entropy against a class index per example
+};
+
 enum class BatchNormMode {
   /// Ioffe & Szegedy: differentiate through the batch mean and variance (a true gradient).
   full,

@@ -78,7 +78,9 @@ class Reader {
   size_t at_ = 0;
 };
 
-std::string encode(const NamedArrays& entries) {
+}  // namespace
+
+std::string checkpoint_to_bytes(const NamedArrays& entries) {
   std::string out(kMagic, sizeof(kMagic));
   put<uint32_t>(out, kVersion);
   put<uint32_t>(out, static_cast<uint32_t>(entries.size()));
@@ -87,7 +89,7 @@ std::string encode(const NamedArrays& entries) {
   return out;
 }
 
-NamedArrays decode(std::string_view bytes, const std::string& path) {
+NamedArrays checkpoint_from_bytes(std::string_view bytes, const std::string& path) {
   Reader whole(bytes, path);
   if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0)
     whole.bad("not a tapegrad checkpoint (wrong magic)");
@@ -133,6 +135,8 @@ NamedArrays decode(std::string_view bytes, const std::string& path) {
   return out;
 }
 
+namespace {
+
 NamedArrays model_entries(const Module& model) {
   NamedArrays out;
   for (const auto& [name, t] : model.named_parameters()) out.emplace_back("model/" + name, t.value());
@@ -145,7 +149,7 @@ void save(const std::string& path, const Module& model, const optim::Optimizer* 
   if (opt)
     for (auto& [name, a] : opt->state()) entries.emplace_back("optim/" + name, std::move(a));
   for (const auto& [name, a] : extra) entries.emplace_back("extra/" + name, a);
-  write_file_atomically(path, encode(entries));
+  write_file_atomically(path, checkpoint_to_bytes(entries));
 }
 
 void load(const std::string& path, Module& model, optim::Optimizer* opt, NamedArrays* extra) {
@@ -198,7 +202,7 @@ NamedArrays read_checkpoint(const std::string& path) {
   } catch (const Error& e) {
     raise<ValueError>("checkpoint: {}", e.what());
   }
-  return decode(bytes, path);
+  return checkpoint_from_bytes(bytes, path);
 }
 
 void save_checkpoint(const std::string& path, const Module& model, const optim::Optimizer& optimizer,

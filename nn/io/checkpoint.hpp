@@ -5,6 +5,7 @@
 // length, and then every name, shape and dtype against the model and optimizer, saying what does
 // not match; nothing is changed unless everything matches.
 #include <string>
+#include <string_view>
 
 #include "nn/layers/module.hpp"
 #include "nn/optim/optimizer.hpp"
@@ -24,5 +25,10 @@ void load_checkpoint(const std::string& path, Module& model);
 /// Every entry of a checkpoint file ("model/0.weight", "optim/exp_avg.0", "extra/epoch", ...),
 /// fully validated.
 NamedArrays read_checkpoint(const std::string& path);
+
+/// The format itself, in memory: `checkpoint_from_bytes(checkpoint_to_bytes(e), name) == e`, and
+/// any other bytes give a ValueError that starts with `name` (what the fuzzer checks).
+std::string checkpoint_to_bytes(const NamedArrays& entries);
+NamedArrays checkpoint_from_bytes(std::string_view bytes, const std::string& name);
 
 }  // namespace tapegrad::nn

@@ -21,12 +21,27 @@ struct ImplicitSGDOptions {
   double tol_rel = 1e-9;   // times ||Phi - Theta_(n-1)||_inf
   int max_inner = 100;     // tape evaluations' outer loop
   int memory = 10;         // L-BFGS history
+
+  /// ValueError naming `who` and the option: lr positive and finite, tolerances >= 0, counts >= 1.
+  void check(const char* who) const;
+  /// The stopping rule (NOTES-seed c): ||rho||_inf <= tol_abs (1 + ||Theta0||_inf) + tol_rel ||Phi - Theta0||_inf.
+  bool converged(double residual, double moved, double theta0_norm) const;
+  /// The rounding floor (NOTES-seed c), applied once no step can decrease F any more:
+  /// ||rho||_inf <= sqrt(eps) (||Phi - Theta0||_inf + eta ||g||_inf) + 16 rho_rounding.
+  /// The second term is ours: g = grad L is computed from terms of the size of H Phi (H the
+  /// Hessian), so eta g carries a rounding error near eps eta ||H|| ||Phi||, which the note's
+  /// bound misses when g is small by cancellation (a consistent least-squares stream at eta = 1e6
+  /// has ||rho|| = 1.7e-11 at the correctly rounded answer, above the note's 1.3e-12).
+  bool converged_at_rounding(double residual, double moved, double eta_grad_norm, double rho_rounding) const;
+  /// eps eta curvature ||Phi||_inf, with curvature an estimate of ||grad^2 F||_inf.
+  double rho_rounding(double curvature, double phi_norm) const;
 };
 
 struct ImplicitStepReport {
   bool converged = false;
-  int iterations = 0;     // inner iterations (each one forward + backward, plus line-search trials)
-  double residual = 0.0;  // ||rho||_inf at the returned point
+  bool at_rounding_level = false;  // converged by the rounding floor, not the tolerance
+  int iterations = 0;              // inner iterations (each one forward + backward, plus line-search trials)
+  double residual = 0.0;           // ||rho||_inf at the returned point
 };
 
 class ImplicitSGD {
@@ -50,13 +65,14 @@ class ImplicitSGD {
 /// proximal objective does not exist (NOTES-seed.md b.3). A network that is one identity neuron
 /// with squared loss and no dropout takes the closed form; anything else the tape solver.
 ImplicitStepReport implicit_step(SeedModel& model, const Array& x, std::span<const double> targets, LossKind kind,
-                                 bool mean, const ImplicitSGDOptions& options);
+                                 Reduction reduction, const ImplicitSGDOptions& options);
 
 // ---- closed forms (fast paths and test oracles) ----
 
 /// Minibatch least squares, L = 0.5 sum_i (x~_i . theta - y_i)^2 with rows x~_i of X (already
 /// extended by a 1 when the bias is trained): solves (I + eta X^T X) theta_n = theta + eta X^T y.
-/// For one example this is theta - eta / (1 + eta ||x~||^2) (x~ . theta - y) x~.
+/// For one example this is theta - eta / (1 + eta ||x~||^2) (x~ . theta - y) x~. Computed in
+/// residual form, accurate to rounding for any eta (checked to 1e9).
 std::vector<double> implicit_least_squares_step(std::span<const double> theta, std::span<const double> x,
                                                 std::span<const double> y, double eta);
 

@@ -19,6 +19,8 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
   const auto& units = net.units();
   const auto& edges = net.edges();
   const size_t U = units.size(), E = edges.size(), n_in = net.num_inputs(), n_out = net.num_outputs();
+  if (opt.reduction == Reduction::none)
+    raise<ValueError>("reference: Reduction::none is not supported (the reference returns one loss)");
   if (x.size() != m * n_in) raise<ShapeError>("reference: x has {} values, expected {} x {}", x.size(), m, n_in);
   const size_t expected_targets = opt.loss == LossKind::sse ? m * n_out : m;
   if (targets.size() != expected_targets)
@@ -76,7 +78,7 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
   }
 
   // ---- loss and dL/dz at the outputs (notes on eq. 5) ----
-  const double scale = opt.mean ? 1.0 / double(m) : 1.0;
+  const double scale = opt.reduction == Reduction::mean ? 1.0 / double(m) : 1.0;
   std::vector<double>& dz = res.dz;
   dz.assign(m * n_out, 0.0);
   const auto& outs = net.output_units();
@@ -91,8 +93,9 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
       double zmax = -INFINITY, sum = 0;
       for (size_t j = 0; j < n_out; ++j) zmax = std::max(zmax, at(res.out, outs[j], i));
       for (size_t j = 0; j < n_out; ++j) sum += std::exp(at(res.out, outs[j], i) - zmax);
+      if (!(targets[i] >= 0 && targets[i] < double(n_out) && targets[i] == std::trunc(targets[i])))
+        raise<ValueError>("reference: target {} is {}, not a class index in [0, {})", i, targets[i], n_out);
       const auto t = static_cast<size_t>(targets[i]);
-      if (t >= n_out) raise<ValueError>("reference: class index {} out of range for {} outputs", targets[i], n_out);
       res.loss += (zmax + std::log(sum) - at(res.out, outs[t], i)) * scale;
       for (size_t j = 0; j < n_out; ++j)
         dz[i * n_out + j] = (std::exp(at(res.out, outs[j], i) - zmax) / sum - (j == t ? 1.0 : 0.0)) * scale;

@@ -14,7 +14,7 @@ namespace tapegrad::nn::reference {
 
 struct Options {
   LossKind loss = LossKind::sse;
-  bool mean = false;  // divide the summed loss by m
+  Reduction reduction = Reduction::sum;  // sum (the seed's eq. 7-9) or mean over the m examples; not none
   /// DropConnect masks r (eq. 11): empty (r = 1), one value per edge (one mask for the minibatch),
   /// or m * edges values (row i is example i's mask). Eval mode passes r = p (eq. 14).
   std::span<const double> mask = {};

@@ -18,11 +18,6 @@
 namespace tapegrad::nn {
 
 /// The losses of the seed networks, summed over the minibatch (seed eq. 7-9) or averaged.
-enum class LossKind {
-  sse,            // 0.5 ||z - y||^2 per example
-  cross_entropy,  // softmax cross-entropy against a class index per example
-};
-
 struct NeuronSpec {
   int64_t id = 0;
   Activation activation = Activation::identity;

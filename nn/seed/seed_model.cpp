@@ -189,9 +189,8 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   return result;
 }
 
-Tensor SeedModel::loss(const Tensor& z, std::span<const double> targets, LossKind kind, bool mean) {
+Tensor SeedModel::loss(const Tensor& z, std::span<const double> targets, LossKind kind, Reduction reduction) {
   const int64_t m = z.shape()[0];
-  const Reduction r = mean ? Reduction::mean : Reduction::sum;
   if (kind == LossKind::sse) {
     if (static_cast<int64_t>(targets.size()) != z.numel())
       raise<ShapeError>("loss: {} targets for outputs {}", targets.size(), z.shape());
@@ -199,13 +198,18 @@ Tensor SeedModel::loss(const Tensor& z, std::span<const double> targets, LossKin
     Array& t = target_.mutable_value();
     t.resize(z.shape(), DType::f64);
     std::copy(targets.begin(), targets.end(), t.data<double>());
-    return sse_loss(z, target_, r);
+    return sse_loss(z, target_, reduction);
   }
   if (static_cast<int64_t>(targets.size()) != m)
     raise<ShapeError>("loss: {} class labels for {} examples", targets.size(), m);
   labels_.resize(targets.size());
-  for (size_t i = 0; i < targets.size(); ++i) labels_[i] = static_cast<int64_t>(targets[i]);
-  return cross_entropy(z, labels_, r);
+  for (size_t i = 0; i < targets.size(); ++i) {  // class indices given as doubles must be exact integers
+    const double c = targets[i];
+    if (!(c >= 0 && c < static_cast<double>(z.shape()[1]) && c == std::trunc(c)))
+      raise<ValueError>("loss: target {} is {}, not a class index in [0, {})", i, c, z.shape()[1]);
+    labels_[i] = static_cast<int64_t>(c);
+  }
+  return cross_entropy(z, labels_, reduction);
 }
 
 }  // namespace tapegrad::nn

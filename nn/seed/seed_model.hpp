@@ -56,7 +56,7 @@ class SeedModel : public Module {
 
   /// Loss of z against targets: [m, outputs] for sse, m class indices (as doubles) for
   /// cross-entropy; summed over the minibatch unless mean. Reuses its buffers.
-  Tensor loss(const Tensor& z, std::span<const double> targets, LossKind kind, bool mean = false);
+  Tensor loss(const Tensor& z, std::span<const double> targets, LossKind kind, Reduction reduction = Reduction::sum);
 
   /// The current parameter values as a plain Parameters (for saving with Network::set_parameters).
   Parameters parameter_values() const;

@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "fuzz/network_target.hpp"
+#include "fuzz/targets.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (test::load_arbitrary_bytes(std::string_view(reinterpret_cast<const char*>(data), size)) == test::Outcome::broken)
+  if (test::load_network_bytes(std::string_view(reinterpret_cast<const char*>(data), size)) == test::Outcome::broken)
     std::abort();
   return 0;
 }

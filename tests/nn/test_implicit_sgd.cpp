@@ -72,7 +72,7 @@ std::pair<Parameters, Parameters> step_smooth(double eta, int max_inner = 100) {
   Tape tape;
   SeedModel model(smooth_net());
   const Parameters before = model.parameter_values();
-  const auto report = optim::implicit_step(model, Array(Shape{4, 2}, kX), kY, LossKind::sse, false,
+  const auto report = optim::implicit_step(model, Array(Shape{4, 2}, kX), kY, LossKind::sse, Reduction::sum,
                                            {.lr = eta, .max_inner = max_inner});
   MESSAGE("eta " << eta << ": " << report.iterations << " inner iterations, residual " << report.residual);
   CHECK_MESSAGE(report.converged, "residual " << report.residual << " after " << report.iterations);
@@ -139,7 +139,8 @@ TEST_SUITE("implicit sgd") {
       for (int s = 0; s < steps; ++s) {
         const size_t i = static_cast<size_t>(s) % 4;
         const std::vector<double> xi{xs[2 * i], xs[2 * i + 1]}, yi{ys[i]};
-        const auto report = optim::implicit_step(model, Array(Shape{1, 2}, xi), yi, LossKind::sse, false, {.lr = eta});
+        const auto report =
+            optim::implicit_step(model, Array(Shape{1, 2}, xi), yi, LossKind::sse, Reduction::sum, {.lr = eta});
         CHECK(report.converged);
         const double r = explicit_w[0] * xi[0] + explicit_w[1] * xi[1] + explicit_w[2] - yi[0];
         explicit_w[0] -= eta * r * xi[0], explicit_w[1] -= eta * r * xi[1], explicit_w[2] -= eta * r;
@@ -219,13 +220,14 @@ TEST_SUITE("implicit sgd") {
     Tape tape;
     SeedModel model(bn);
     const std::vector<double> x{0.1, 0.5, -0.3}, y{0.0, 1.0, 0.5};
-    CHECK(test::contains(test::message_of<ValueError>([&] {
-                           optim::implicit_step(model, Array(Shape{3, 1}, x), y, LossKind::sse, false, {.lr = 0.1});
-                         }),
-                         "seed-mode batch norm"));
+    CHECK(test::contains(
+        test::message_of<ValueError>([&] {
+          optim::implicit_step(model, Array(Shape{3, 1}, x), y, LossKind::sse, Reduction::sum, {.lr = 0.1});
+        }),
+        "seed-mode batch norm"));
     SeedModel smooth(net);
-    const auto report =
-        optim::implicit_step(smooth, Array(Shape{4, 2}, kX), kY, LossKind::sse, false, {.lr = 50.0, .max_inner = 1});
+    const auto report = optim::implicit_step(smooth, Array(Shape{4, 2}, kX), kY, LossKind::sse, Reduction::sum,
+                                             {.lr = 50.0, .max_inner = 1});
     CHECK_FALSE(report.converged);
     CHECK(report.residual > 0);
   }
@@ -254,4 +256,86 @@ TEST_CASE("implicit sgd: the GLM 1-D root satisfies the implicit equation and ma
     CHECK(report.converged);
     for (size_t i = 0; i < 3; ++i) CHECK(theta.value().at(int64_t(i)) == doctest::Approx(next[i]).epsilon(1e-9));
   }
+}
+
+// Issue 9, items 4, 14, 15: large rates, validation, honest reports.
+namespace {
+const std::vector<double> kTheta{0.1, 0.2, -0.4}, kRow{0.3, -1.7, 0.9};
+
+/// One SSE neuron without bias: w over the inputs 0..2 (the closed-form path of implicit_step).
+Network linear_neuron(const std::vector<double>& w) {
+  Network net;
+  for (int i = 0; i < 3; ++i) net.add_input(i);
+  net.add_neuron({.id = 3});
+  for (int i = 0; i < 3; ++i) net.add_arrow({i, 3, w[static_cast<size_t>(i)], {}});
+  net.set_outputs({3});
+  net.finalize();
+  return net;
+}
+}  // namespace
+
+TEST_CASE("implicit sgd: least squares at eta 1e6 to 1e9 stays accurate to rounding (residual form)") {
+  // Exact values, from rational arithmetic (given in issue 9, item 14).
+  const std::vector<double> exact{0.19261211276725257, -0.32480197234776453, -0.12216366169824229};
+  const auto got = optim::implicit_least_squares_step(kTheta, kRow, std::vector<double>{0.5}, 1e6);
+  for (size_t i = 0; i < 3; ++i) CHECK(got[i] == doctest::Approx(exact[i]).epsilon(1e-14));
+  for (double eta : {1e3, 1e6, 1e9}) {  // the one-example formula, in long double
+    long double r = -0.5L, s = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      r += static_cast<long double>(kRow[i]) * kTheta[i];
+      s += static_cast<long double>(kRow[i]) * kRow[i];
+    }
+    const auto step = optim::implicit_least_squares_step(kTheta, kRow, std::vector<double>{0.5}, eta);
+    for (size_t i = 0; i < 3; ++i) {
+      const auto want = static_cast<double>(kTheta[i] - eta / (1 + eta * s) * r * kRow[i]);
+      CHECK(step[i] == doctest::Approx(want).epsilon(1e-14));
+    }
+  }
+  // More rows than parameters takes the n x n residual system. On a consistent system with
+  // solution (1, 2) a step at eta = 1e9 lands within O(1/eta) of it; at eta = 1 it is the tape's.
+  const std::vector<double> rows{1, 0, 0, 1, 1, 1, 2, -1}, y{1, 2, 3, 0};
+  const auto tall = optim::implicit_least_squares_step(std::vector<double>{0.5, -0.5}, rows, y, 1e9);
+  CHECK(tall[0] == doctest::Approx(1.0).epsilon(1e-8));
+  CHECK(tall[1] == doctest::Approx(2.0).epsilon(1e-8));
+  const auto small = optim::implicit_least_squares_step(std::vector<double>{0.5, -0.5}, rows, y, 1.0);
+  const auto direct = tape_implicit_step({0.5, -0.5}, rows, y, 1.0);
+  for (size_t i = 0; i < 2; ++i) CHECK(small[i] == doctest::Approx(direct[i]).epsilon(1e-10));
+}
+
+TEST_CASE("implicit sgd: a consistent stream at eta 1e6 reports converged and matches the closed form") {
+  double dot = 0;
+  for (size_t i = 0; i < 3; ++i) dot += kRow[i] * kTheta[i];
+  const std::vector<double> y{dot - 1e-4};
+  optim::ImplicitStepReport report;
+  const auto tape = tape_implicit_step(kTheta, kRow, y, 1e6, &report);  // CHECKs converged
+  const auto closed = optim::implicit_least_squares_step(kTheta, kRow, y, 1e6);
+  for (size_t i = 0; i < 3; ++i) CHECK(tape[i] == doctest::Approx(closed[i]).epsilon(1e-9));
+  CHECK(report.iterations < 100);
+}
+
+TEST_CASE("implicit sgd: the closed-form path validates like the solver and reports honestly") {
+  Tape tape;
+  SeedModel model(linear_neuron(kTheta));
+  const std::vector<double> y{0.5};
+  auto step = [&](const Array& x, std::span<const double> targets, double lr) {
+    return optim::implicit_step(model, x, targets, LossKind::sse, Reduction::sum, {.lr = lr});
+  };
+  const Array x(Shape{1, 3}, kRow);
+  CHECK(test::contains(test::message_of<ShapeError>([&] {
+                         step(Array(Shape{1, 2}, {0.3, 1.0}), y, 0.1);
+                       }),
+                       "x must be [batch, 3] for this network, got [1, 2]"));
+  CHECK(test::contains(test::message_of<ShapeError>([&] {
+                         step(x, std::vector<double>{0.5, 1.0}, 0.1);
+                       }),
+                       "2 targets for a batch of 1"));
+  for (double bad : {double(NAN), -1.0, 0.0, double(INFINITY)})
+    CHECK(test::contains(test::message_of<ValueError>([&] { step(x, y, bad); }), "learning rate must be positive"));
+  CHECK(model.w.value().to_vector() == kTheta);  // nothing changed by a refused step
+  const auto good = step(x, y, 1e6);
+  CHECK(good.converged);
+  const std::vector<double> nan_target{NAN};
+  CHECK_FALSE(step(x, nan_target, 0.1).converged);  // garbage in is reported, not called converged
+  CHECK(test::contains(test::message_of<ValueError>([] { ImplicitSGD({}, {.lr = 0.1, .tol_abs = -1}); }),
+                       "tolerances must be non-negative"));
 }

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "autodiff/autodiff.hpp"
+#include "fuzz/targets.hpp"
 #include "nn/nn.hpp"
 #include "support/check.hpp"
 
@@ -247,7 +248,9 @@ TEST_SUITE("data") {
 
   TEST_CASE("every mutation of an IDX file is refused cleanly or parses to a consistent result") {
     const std::string good = idx_bytes({3, 2, 2}, std::vector<uint8_t>(12, 5));
+    CHECK(test::load_idx_bytes(good) == test::Outcome::loaded);
     std::mt19937_64 rng(8);
+    int loaded = 0;
     for (int trial = 0; trial < 2000; ++trial) {
       std::string m = good;
       const size_t at = rng() % m.size();
@@ -255,15 +258,49 @@ TEST_SUITE("data") {
         m[at] = static_cast<char>(rng());
       else
         m.erase(at, 1 + rng() % 4);
-      try {
-        const nn::IdxData d = nn::parse_idx(m, "mutant");
-        uint64_t n = 1;
-        for (int64_t x : d.dims) n *= static_cast<uint64_t>(x);
-        CHECK(d.bytes.size() == n);
-      } catch (const ValueError& e) {
-        CHECK(test::contains(e.what(), "mutant"));
+      std::string problem;
+      const test::Outcome outcome = test::load_idx_bytes(m, &problem);
+      CHECK_MESSAGE(outcome != test::Outcome::broken, problem);
+      loaded += outcome == test::Outcome::loaded;
+    }
+    CHECK(loaded > 100);  // data-byte mutations still parse
+  }
+
+  TEST_CASE("fuzz corpora: every seed file loads") {
+    const fs::path corpus = fs::path(TAPEGRAD_SOURCE_DIR) / "tests/fuzz/corpus";
+    for (const char* f : {"idx/images.idx", "idx/labels.idx"})
+      CHECK(test::load_idx_bytes(read_bytes(corpus / f)) == test::Outcome::loaded);
+    CHECK(test::load_checkpoint_bytes(read_bytes(corpus / "checkpoint/small.tgc")) == test::Outcome::loaded);
+    CHECK(test::load_network_bytes(read_bytes(corpus / "network/small.json")) == test::Outcome::loaded);
+  }
+
+  TEST_CASE("checkpoint bytes: mutations behind a valid checksum are refused cleanly or re-encode exactly") {
+    const fs::path dir = temp_dir("ckpt-bytes");
+    auto model = make_model(1);
+    nn::optim::Adam opt(model.parameters(), {.lr = 1e-2});
+    train_steps(model, opt, 2);
+    nn::save_checkpoint((dir / "m.tgc").string(), model, opt);
+    const std::string bytes = read_bytes(dir / "m.tgc");
+    fs::remove_all(dir);
+    CHECK(test::load_checkpoint_bytes(bytes) == test::Outcome::loaded);
+    std::mt19937_64 rng(5);
+    int refused = 0;
+    for (int trial = 0; trial < 3000; ++trial) {
+      std::string m = bytes;
+      const size_t at = rng() % (m.size() - 4);
+      switch (rng() % 3) {
+        case 0: m[at] = static_cast<char>(rng()); break;
+        case 1: m.erase(at, 1 + rng() % 16); break;
+        default: m.insert(at, std::string(1 + rng() % 16, static_cast<char>(rng()))); break;
+      }
+      for (const std::string& candidate : {m, test::with_valid_checksum(m)}) {
+        std::string problem;
+        const test::Outcome outcome = test::load_checkpoint_bytes(candidate, &problem);
+        CHECK_MESSAGE(outcome != test::Outcome::broken, problem);
+        refused += outcome == test::Outcome::refused;
       }
     }
+    CHECK(refused > 3000);  // every unfixed mutant, and the structural ones behind a valid checksum
   }
 
   TEST_CASE("loader: batches cover the data once, the shuffle is seeded per epoch, drop_last") {

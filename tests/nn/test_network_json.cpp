@@ -4,7 +4,7 @@
 #include <random>
 #include <sstream>
 
-#include "fuzz/network_target.hpp"
+#include "fuzz/targets.hpp"
 #include "nn/seed/network_json.hpp"
 #include "support/check.hpp"
 #include "support/random_dag.hpp"
@@ -93,7 +93,7 @@ TEST_SUITE("network json") {
     int loaded = 0, refused = 0;
     auto check_outcome = [&](std::string_view bytes) {
       std::string problem;
-      const test::Outcome outcome = test::load_arbitrary_bytes(bytes, &problem);
+      const test::Outcome outcome = test::load_network_bytes(bytes, &problem);
       CAPTURE(bytes);
       CHECK_MESSAGE(outcome != test::Outcome::broken, problem);
       (outcome == test::Outcome::loaded ? loaded : refused) += 1;

@@ -39,7 +39,7 @@ Case random_case(std::mt19937_64& rng) {
   const size_t n_in = c.net.num_inputs(), n_out = c.net.num_outputs(), E = c.net.edges().size();
   for (size_t i = 0; i < c.m * n_in; ++i) c.x.push_back(normal(rng));
   c.options.loss = unit(rng) < 0.5 || n_out < 2 ? LossKind::sse : LossKind::cross_entropy;
-  c.options.mean = unit(rng) < 0.3;
+  c.options.reduction = unit(rng) < 0.3 ? Reduction::mean : Reduction::sum;
   if (c.options.loss == LossKind::sse)
     for (size_t i = 0; i < c.m * n_out; ++i) c.targets.push_back(normal(rng));
   else
@@ -88,7 +88,7 @@ TEST_SUITE("seed network") {
       model.set_mask(c.mask);
       const Array x(Shape{static_cast<int64_t>(c.m), static_cast<int64_t>(c.net.num_inputs())}, c.x);
       const auto out = model.forward(x);
-      Tensor loss = model.loss(out.z, c.targets, c.options.loss, c.options.mean);
+      Tensor loss = model.loss(out.z, c.targets, c.options.loss, c.options.reduction);
       loss.backward();
       ++compared;
 
