@@ -157,7 +157,11 @@ int main(int argc, char** argv) {
     }
   }
 
+  trained.batch_norm_mode = net.batch_norm_mode;  // the check above switched it; save what was trained
   save_network(trained, prefix + ".json");
+  const bool saved_seed_mode = load_network(prefix + ".json").batch_norm_mode == BatchNormMode::seed;
+  fmt::print("saved network reloads with mode \"{}\"\n", saved_seed_mode ? "seed" : "full");
+  ok = ok && saved_seed_mode;
   std::ofstream(prefix + ".dot") << to_dot(trained);
   fmt::print("\nsaved {0}.json and {0}.dot (render with: dot -Tpng {0}.dot -o {0}.png)\n", prefix);
   return ok ? 0 : 1;
