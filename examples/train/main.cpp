@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -239,6 +240,10 @@ int run(const Config& c) {
   fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s), seed {}\n", title, params,
              train.size(), test.size(), num_threads(), c.seed);
 
+  // A seed network with DropConnect arrows (keep < 1) draws its masks here; eval scales by keep (eq. 14).
+  auto* seed_model = dynamic_cast<nn::SeedModel*>(model.get());
+  const bool seed_dropconnect =
+      seed_model && std::ranges::any_of(seed_model->network().edges(), [](const auto& e) { return e.keep < 1.0; });
   nn::DataLoader loader(train, {.batch_size = c.batch_size, .shuffle = true, .drop_last = false, .seed = c.seed});
   std::signal(SIGINT, on_sigint);
   Tape tape;
@@ -252,6 +257,7 @@ int run(const Config& c) {
     loader.set_epoch(epoch);
     model->seed(mix(c.seed, static_cast<uint64_t>(epoch)));
     std::mt19937_64 augment(mix(c.seed ^ 0xa5a5, static_cast<uint64_t>(epoch)));
+    std::mt19937_64 dropconnect(mix(c.seed ^ 0x5a5a, static_cast<uint64_t>(epoch)));
     opt->set_lr(nn::optim::cosine_lr(c.lr, epoch, c.epochs));
     model->train();
     trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
@@ -265,6 +271,7 @@ int run(const Config& c) {
       if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment, shift_buffer);
       tape.clear();
       opt->zero_grad();
+      if (seed_dropconnect) seed_model->draw_mask(dropconnect, y.size());  // one mask per minibatch (eq. 11)
       Tensor loss = nn::cross_entropy((*model)(x), y, nn::Reduction::mean, c.label_smoothing);
       loss.backward();
       opt->step();
