@@ -47,20 +47,14 @@ double activate(Activation a, double x) {
   return x;
 }
 
-double activate_derivative(Activation a, double x) {
+double activate_derivative_from_output(Activation a, double y) {
   switch (a) {
     case Activation::identity: return 1.0;
-    case Activation::sigmoid: {
-      const double s = sigmoid(x);
-      return s * (1.0 - s);
-    }
-    case Activation::tanh: {
-      const double t = std::tanh(x);
-      return 1.0 - t * t;
-    }
-    case Activation::relu: return x > 0 ? 1.0 : 0.0;
-    case Activation::leaky_relu: return x > 0 ? 1.0 : kLeakySlope;
-    case Activation::softplus: return sigmoid(x);
+    case Activation::sigmoid: return y * (1.0 - y);
+    case Activation::tanh: return 1.0 - y * y;
+    case Activation::relu: return y > 0 ? 1.0 : 0.0;  // y > 0 exactly when x > 0
+    case Activation::leaky_relu: return y > 0 ? 1.0 : kLeakySlope;
+    case Activation::softplus: return -std::expm1(-y);  // e^-y = 1 / (1 + e^x), so 1 - e^-y = sigmoid(x)
   }
   return 1.0;
 }

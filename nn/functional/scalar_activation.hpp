@@ -17,8 +17,8 @@ Activation activation_from_name(std::string_view name);
 
 /// sigma(x)
 double activate(Activation a, double x);
-/// sigma'(x) (at relu's kink: 0)
-double activate_derivative(Activation a, double x);
+/// sigma'(x) read from y = sigma(x) alone (every activation here allows it).
+double activate_derivative_from_output(Activation a, double y);
 /// The same over a row of n values (the switch hoisted out of the loop). The derivative row reads
 /// y = sigma(x) too: sigmoid' = y (1 - y) and tanh' = 1 - y^2 need no second exp/tanh.
 void activate_row(Activation a, const double* x, double* y, size_t n);
