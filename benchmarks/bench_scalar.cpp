@@ -1,5 +1,6 @@
 // Scalar tape benchmarks: each kernel in plain double (primal) next to its gradient on the tape
-// (set the inputs, record, backward, read a gradient; the tape is cleared and reused).
+// (set the inputs, record, backward, read a gradient; the tape is cleared and reused), and on
+// Adept-2's and CoDiPack's tapes when their sources were given to CMake (peers/).
 // Counters: ns_per_op (seconds per op, shown with an SI prefix) and tape_bytes_per_op.
 #include <benchmark/benchmark.h>
 
@@ -8,25 +9,14 @@
 
 #include "autodiff/autodiff.hpp"
 #include "kernels.hpp"
+#include "peers/scalar_peer.hpp"
 
 using tapegrad::Tape;
 using tapegrad::Var;
 
 namespace {
 
-struct Data {
-  std::vector<double> x, h, y, near_one;
-  explicit Data(size_t n) : x(n), h(n), y(n), near_one(n) {
-    std::mt19937_64 rng(12345);
-    std::normal_distribution<double> normal;
-    for (size_t i = 0; i < n; ++i) {
-      x[i] = 0.3 * normal(rng);
-      h[i] = 0.3 * normal(rng);
-      y[i] = normal(rng);
-      near_one[i] = 1.0 + 1e-3 * normal(rng);
-    }
-  }
-};
+using Data = bench::ScalarData;
 
 void set_counters(benchmark::State& state, double ops, double tape_bytes) {
   state.counters["ns_per_op"] =
@@ -135,4 +125,14 @@ BENCHMARK_TEMPLATE(BM_Loop, Var, false)->Name("BM_Sum<Var>")->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_Loop, double, true)->Name("BM_Product<double>")->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_Loop, Var, true)->Name("BM_Product<Var>")->SCALAR_SIZES;
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+#ifdef TAPEGRAD_BENCH_ADEPT
+  bench::register_adept();
+#endif
+#ifdef TAPEGRAD_BENCH_CODIPACK
+  bench::register_codipack();
+#endif
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}

@@ -1,0 +1,53 @@
+#include "torch_peer.hpp"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+namespace bench {
+
+namespace {
+
+class TorchMlpStep : public PeerStep {
+ public:
+  TorchMlpStep(const MlpSpec& spec, const MlpBatch& batch) {
+    torch::manual_seed(42);
+    int64_t in = MlpSpec::kInputs;
+    for (int64_t l = 0; l + 1 < spec.depth; ++l) {
+      model_->push_back(torch::nn::Linear(in, spec.width));
+      if (spec.bn_dropout) model_->push_back(torch::nn::BatchNorm1d(spec.width));
+      model_->push_back(torch::nn::ReLU());
+      if (spec.bn_dropout) model_->push_back(torch::nn::Dropout(MlpSpec::kDropout));
+      in = spec.width;
+    }
+    model_->push_back(torch::nn::Linear(in, MlpSpec::kClasses));
+    model_->train();
+    x_ = torch::from_blob(const_cast<float*>(batch.x.data()), {spec.batch, MlpSpec::kInputs}).clone();
+    y_ = torch::from_blob(const_cast<int64_t*>(batch.y.data()), {spec.batch}, torch::kInt64).clone();
+    optimizer_ = std::make_unique<torch::optim::SGD>(model_->parameters(), torch::optim::SGDOptions(MlpSpec::kLr));
+  }
+  void step() override {
+    optimizer_->zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model_->forward(x_), y_);
+    loss.backward();
+    optimizer_->step();
+  }
+
+ private:
+  torch::nn::Sequential model_;
+  torch::Tensor x_, y_;
+  std::unique_ptr<torch::optim::SGD> optimizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<PeerStep> make_torch_mlp_step(const MlpSpec& spec, const MlpBatch& batch) {
+  return std::make_unique<TorchMlpStep>(spec, batch);
+}
+
+void set_torch_threads(int threads) { at::set_num_threads(threads); }
+
+std::string torch_description() {
+  return "libtorch " + std::string(TORCH_VERSION) + "\n" + at::get_parallel_info() + at::show_config();
+}
+
+}  // namespace bench
