@@ -2,6 +2,8 @@
 // The MLP of the step benchmarks, one spec for every implementation: 784 inputs, depth - 1 hidden
 // layers of `width` (Linear, [BatchNorm1d], ReLU, [Dropout 0.2]), a Linear to 10 classes, mean
 // softmax cross-entropy, plain SGD (lr 0.01), float32, a fixed random batch.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <random>
 #include <string>
@@ -18,8 +20,7 @@ struct MlpSpec {
   static constexpr double kLr = 0.01, kDropout = 0.2;
 
   std::string name() const {
-    return "w" + std::to_string(width) + "/d" + std::to_string(depth) + "/b" + std::to_string(batch) +
-           (bn_dropout ? "/bn_dropout" : "/plain");
+    return fmt::format("w{}/d{}/b{}/{}", width, depth, batch, bn_dropout ? "bn_dropout" : "plain");
   }
   /// FLOPs of one step: forward, and backward's two products per layer (none below the first).
   double flops() const {
