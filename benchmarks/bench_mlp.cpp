@@ -2,6 +2,7 @@
 //   tape   - nn layers on the tape (nn::Sequential, nn::optim::SGD)
 //   twin   - the hand-derived matrix backprop (nn/reference/mlp.hpp), plain SGD loops
 //   torch  - libtorch's C++ API (when CMake found Torch)
+//   blas   - the step's matrix products alone, straight to OpenBLAS (the floor; plain models only)
 // Widths 64/256/1024, depth 2-4, batch 1/32/128/1024, float32, plain or with batch norm and
 // dropout 0.2, on 1 thread (--threads=2 for two: ours and libtorch's pools both, OpenMP's wait
 // policy passive). Counters: GFLOP/s of the step's products, heap calls per step and peak heap.
@@ -103,6 +104,44 @@ void twin_step(benchmark::State& state, bench::MlpSpec spec) {
   report_flops(state, spec);
 }
 
+/// The step's matrix products alone, straight to the BLAS: the floor of any implementation.
+void blas_step(benchmark::State& state, bench::MlpSpec spec) {
+  const bench::MlpBatch data(spec.batch);
+  struct Shapes {
+    int64_t in, out;
+    std::vector<float> w, gw, z, dz, dx;
+  };
+  std::vector<Shapes> layers;
+  int64_t in = bench::MlpSpec::kInputs;
+  for (int64_t l = 0; l < spec.depth; ++l) {
+    const int64_t out = l + 1 == spec.depth ? bench::MlpSpec::kClasses : spec.width;
+    const auto m = static_cast<size_t>(spec.batch);
+    layers.push_back({in, out, std::vector<float>(static_cast<size_t>(in * out), 0.01f),
+                      std::vector<float>(static_cast<size_t>(in * out)), std::vector<float>(m * out),
+                      std::vector<float>(m * out, 0.01f), std::vector<float>(m * in)});
+    in = out;
+  }
+  const int m = static_cast<int>(spec.batch);
+  bench::run_counting_heap(state, [&] {
+    const float* h = data.x.data();
+    for (auto& l : layers) {  // z = h W^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, int(l.out), int(l.in), 1.0f, h, int(l.in), l.w.data(),
+                  int(l.in), 0.0f, l.z.data(), int(l.out));
+      h = l.z.data();
+    }
+    for (size_t i = layers.size(); i-- > 0;) {  // dW = dz^T h, dh = dz W
+      auto& l = layers[i];
+      const float* below = i == 0 ? data.x.data() : layers[i - 1].z.data();
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(l.out), int(l.in), m, 1.0f, l.dz.data(), int(l.out),
+                  below, int(l.in), 0.0f, l.gw.data(), int(l.in));
+      if (i > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, int(l.in), int(l.out), 1.0f, l.dz.data(), int(l.out),
+                    l.w.data(), int(l.in), 0.0f, l.dx.data(), int(l.in));
+    }
+  });
+  report_flops(state, spec);
+}
+
 #ifdef TAPEGRAD_BENCH_TORCH
 void torch_step(benchmark::State& state, bench::MlpSpec spec) {
   const bench::MlpBatch data(spec.batch);
@@ -148,6 +187,8 @@ int main(int argc, char** argv) {
           auto name = [&](const char* impl) { return fmt::format("MLP/{}/{}/t{}", impl, spec.name(), threads); };
           benchmark::RegisterBenchmark(name("tape").c_str(), tape_step, spec)->Unit(benchmark::kMicrosecond);
           benchmark::RegisterBenchmark(name("twin").c_str(), twin_step, spec)->Unit(benchmark::kMicrosecond);
+          if (!bn_dropout)
+            benchmark::RegisterBenchmark(name("blas").c_str(), blas_step, spec)->Unit(benchmark::kMicrosecond);
 #ifdef TAPEGRAD_BENCH_TORCH
           benchmark::RegisterBenchmark(name("torch").c_str(), torch_step, spec)->Unit(benchmark::kMicrosecond);
 #endif
