@@ -9,7 +9,6 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +18,7 @@
 
 #include "alloc_stats.hpp"
 #include "autodiff/autodiff.hpp"
+#include "bench_main.hpp"
 #include "mlp_models.hpp"
 #include "nn/nn.hpp"
 #include "nn/reference/mlp.hpp"
@@ -151,28 +151,11 @@ void torch_step(benchmark::State& state, bench::MlpSpec spec) {
 }
 #endif
 
-/// OpenMP reads OMP_WAIT_POLICY when it loads, before main: re-run ourselves with it set, so that
-/// libtorch's threads sleep between parallel regions instead of spinning against ours.
-void ensure_passive_openmp(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY")) return;
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  ensure_passive_openmp(argv);
-  int threads = 1;
   std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  set_num_threads(threads);
+  const int threads = bench::setup_threads(argc, argv, args);
   fmt::print(stderr, "threads {}; OpenBLAS: {}\n", threads, openblas_get_config());
 #ifdef TAPEGRAD_BENCH_TORCH
   bench::set_torch_threads(threads);
@@ -193,8 +176,5 @@ int main(int argc, char** argv) {
           benchmark::RegisterBenchmark(name("torch").c_str(), torch_step, spec)->Unit(benchmark::kMicrosecond);
 #endif
         }
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
+  bench::run_benchmarks(args);
 }

@@ -38,7 +38,44 @@ class TorchMlpStep : public PeerStep {
   std::unique_ptr<torch::optim::SGD> optimizer_;
 };
 
+class TorchEpoch : public PeerStep {
+ public:
+  explicit TorchEpoch(const Batches& batches) : batches_(batches) {
+    torch::manual_seed(42);
+    int64_t in = batches.features;
+    for (int64_t width : {512, 256}) {
+      model_->push_back(torch::nn::Linear(in, width));
+      model_->push_back(torch::nn::BatchNorm1d(width));
+      model_->push_back(torch::nn::ReLU());
+      model_->push_back(torch::nn::Dropout(0.2));
+      in = width;
+    }
+    model_->push_back(torch::nn::Linear(in, batches.classes));
+    model_->train();
+    optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(), torch::optim::AdamOptions(1e-3));
+  }
+  void step() override {
+    namespace F = torch::nn::functional;
+    for (size_t b = 0; b < batches_.x.size(); ++b) {
+      const auto m = static_cast<int64_t>(batches_.y[b].size());
+      const torch::Tensor x = torch::from_blob(const_cast<float*>(batches_.x[b].data()), {m, batches_.features});
+      const torch::Tensor y = torch::from_blob(const_cast<int64_t*>(batches_.y[b].data()), {m}, torch::kInt64);
+      optimizer_->zero_grad();
+      torch::Tensor loss = F::cross_entropy(model_->forward(x), y, F::CrossEntropyFuncOptions().label_smoothing(0.1));
+      loss.backward();
+      optimizer_->step();
+    }
+  }
+
+ private:
+  const Batches& batches_;
+  torch::nn::Sequential model_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+};
+
 }  // namespace
+
+std::unique_ptr<PeerStep> make_torch_epoch(const Batches& batches) { return std::make_unique<TorchEpoch>(batches); }
 
 std::unique_ptr<PeerStep> make_torch_mlp_step(const MlpSpec& spec, const MlpBatch& batch) {
   return std::make_unique<TorchMlpStep>(spec, batch);

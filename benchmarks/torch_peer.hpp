@@ -3,6 +3,7 @@
 // step through its C++ API. Kept behind this header so that only torch_peer.cpp sees torch's.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mlp_models.hpp"
 
@@ -18,5 +19,20 @@ std::unique_ptr<PeerStep> make_torch_mlp_step(const MlpSpec& spec, const MlpBatc
 void set_torch_threads(int threads);
 /// Version, threads and the BLAS / parallel backends libtorch loaded.
 std::string torch_description();
+
+}  // namespace bench
+
+namespace bench {
+
+/// A data set already cut into minibatches (the same batches for every implementation).
+struct Batches {
+  int64_t features = 0, classes = 0;
+  std::vector<std::vector<float>> x;
+  std::vector<std::vector<int64_t>> y;
+};
+
+/// The trainer's default recipe in libtorch: 784-512-256-10 MLP, BatchNorm1d, ReLU, Dropout(0.2),
+/// Adam (lr 1e-3), cross-entropy with label smoothing 0.1; step() trains one epoch over `batches`.
+std::unique_ptr<PeerStep> make_torch_epoch(const Batches& batches);
 
 }  // namespace bench

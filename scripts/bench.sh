@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh bench
 cmake --preset release -DTAPEGRAD_ADEPT_DIR="${ADEPT_DIR:-}" -DTAPEGRAD_CODIPACK_DIR="${CODIPACK_DIR:-}" >/dev/null
-programs=(${PROGRAMS:-bench_scalar bench_tensor bench_seed bench_layers bench_mlp})
+programs=(${PROGRAMS:-bench_scalar bench_tensor bench_seed bench_layers bench_mlp bench_epoch})
 cmake --build --preset release --target "${programs[@]}"
 out=build/release/bench
 mkdir -p "$out"
@@ -24,7 +24,7 @@ run() {  # run <program> <json> [args...]
     --benchmark_out="$json" --benchmark_out_format=json "$@"
 }
 for p in "${programs[@]}"; do
-  if [ "$p" = bench_mlp ]; then
+  if [ "$p" = bench_mlp ] || [ "$p" = bench_epoch ]; then
     for t in ${THREADS:-1 2}; do run "$p" "$out/${p}_t$t.json" --threads="$t" "$@"; done
   else
     run "$p" "$out/$p.json" "$@"

@@ -137,6 +137,22 @@ def mlp_table(rows):
         print("| " + " | ".join(cells) + " |")
 
 
+def epoch_table(rows):
+    found = sorted((int(m.group(1)), r, rows.get(f"Epoch/torch/t{m.group(1)}/iterations:1"))
+                   for n, r in rows.items() if (m := re.match(r"Epoch/tape/t(\d+)/iterations:1$", n)))
+    if not found:
+        return
+    print("\n### Fashion-MNIST epoch, the trainer's default recipe (same minibatches)\n")
+    print("| threads | tape s | torch s | tape / torch | heap calls per epoch: tape, torch |")
+    print("|---|---|---|---|---|")
+    for threads, tape, torch in found:
+        calls = f"{tape['counters'].get('allocs_per_step', float('nan')):.0f}, " + (
+            f"{torch['counters'].get('allocs_per_step', float('nan')):.0f}" if torch else "-")
+        print(f"| {threads} | {tape['median'] / 1e9:.2f}{spread(tape)} | "
+              + (f"{torch['median'] / 1e9:.2f}{spread(torch)} | {tape['median'] / torch['median']:.2f}" if torch
+                 else " | ") + f" | {calls} |")
+
+
 def svg_chart(rows, path):
     """Bars of tape / twin and tape / torch for every MLP configuration on one thread."""
     table = mlp_rows(rows)
@@ -183,6 +199,7 @@ def main(argv):
     paired_table(rows, "BM_StepLayers/", "BM_StepRawOps/", "README model step: layers vs raw ops (batch)", "layers",
                  "raw ops")
     mlp_table(rows)
+    epoch_table(rows)
     if svg:
         svg_chart(rows, svg)
     return 0
