@@ -58,7 +58,7 @@ void BM_StepRawOps(benchmark::State& state) {
     tape.clear();
     opt.zero_grad();
     Array& r = mask.mutable_value();
-    for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] = nn::uniform01(rng) < 0.2 ? 0.0f : 1.25f;
+    nn::draw_mask(r.data<float>(), r.numel(), 0.2, 1.25f, rng);
     const Tensor h = matmul(b.x, w1) + b1;
     const Tensor mu = mean(h, {0}, true);
     const Tensor centered = h - mu;

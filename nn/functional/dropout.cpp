@@ -1,9 +1,9 @@
 #include "nn/functional/dropout.hpp"
 
+#include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/linalg.hpp"
 #include "autodiff/ops/shape_ops.hpp"
-#include "autodiff/detail/tensor_section.hpp"
 #include "nn/functional/linear.hpp"
 
 namespace tapegrad::nn {
@@ -19,11 +19,9 @@ Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) {
     const T* px = xv.data<T>();
     T* py = y.data<T>();
     T* pm = mask.data<T>();
-    const T scale = static_cast<T>(1.0 / (1.0 - p));
-    for (int64_t i = 0; i < xv.numel(); ++i) {
-      pm[i] = uniform01(rng) < p ? T(0) : scale;
-      py[i] = px[i] * pm[i];
-    }
+    draw_mask(pm, xv.numel(), p, static_cast<T>(1.0 / (1.0 - p)), rng);
+#pragma omp simd
+    for (int64_t i = 0; i < xv.numel(); ++i) py[i] = px[i] * pm[i];
   });
   const Array* kept = &mask;
   return op.finish([kept](BackwardContext& c) {
@@ -40,7 +38,10 @@ Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) {
 
 void draw_bernoulli(Array& mask, double keep, std::mt19937_64& rng) {
   if (!(keep > 0.0 && keep <= 1.0)) raise<ValueError>("DropConnect: keep probability must be in (0, 1], got {}", keep);
-  for (int64_t i = 0; i < mask.numel(); ++i) mask.set(i, uniform01(rng) < keep ? 1.0 : 0.0);
+  visit(mask.dtype(), [&](auto t) {
+    using T = decltype(t);
+    draw_mask(mask.data<T>(), mask.numel(), 1.0 - keep, T(1), rng);
+  });
 }
 
 Tensor dropconnect_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mask) {

@@ -8,12 +8,9 @@
 #include <random>
 
 #include "autodiff/tensor.hpp"
+#include "nn/functional/random.hpp"
 
 namespace tapegrad::nn {
-
-/// A uniform draw in [0, 1) with 53 random bits (the same stream on every platform, unlike
-/// std::uniform_real_distribution).
-inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 /// Inverted dropout with drop probability p in [0, 1): one fused op whose mask is drawn from rng.
 Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng);

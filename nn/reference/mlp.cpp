@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "autodiff/error.hpp"
+#include "nn/functional/random.hpp"
 
 namespace tapegrad::nn::reference {
 
@@ -22,10 +23,6 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, in
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
               1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
 }
-
-// The same uniform draw in [0, 1) as the tape's dropout layers, so that one generator state gives
-// one mask in both (the point of the twin is to compare gradients, not random streams).
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 template <class T>
 void activate_in_place(Activation a, T* y, size_t n) {
@@ -100,15 +97,16 @@ void Mlp<T>::draw_masks(int64_t batch, std::span<std::mt19937_64> generators) {
     return generators[next++];
   };
   for (MlpLayer<T>& layer : layers_) {
-    if (layer.spec.dropconnect_keep < 1.0) {  // eq. 10: r ~ Bernoulli(p), kept when u < p
+    if (layer.spec.dropconnect_keep < 1.0) {  // eq. 10: r ~ Bernoulli(p)
       std::mt19937_64& rng = generator();
-      for (T& r : layer.dropconnect_mask) r = uniform01(rng) < layer.spec.dropconnect_keep ? T(1) : T(0);
+      draw_mask(layer.dropconnect_mask.data(), static_cast<int64_t>(layer.dropconnect_mask.size()),
+                1.0 - layer.spec.dropconnect_keep, T(1), rng);
     }
     if (layer.spec.dropout > 0.0) {
       std::mt19937_64& rng = generator();
       const T scale = static_cast<T>(1.0 / (1.0 - layer.spec.dropout));
       layer.dropout_mask.resize(static_cast<size_t>(batch * layer.spec.out));
-      for (T& r : layer.dropout_mask) r = uniform01(rng) < layer.spec.dropout ? T(0) : scale;
+      draw_mask(layer.dropout_mask.data(), batch * layer.spec.out, layer.spec.dropout, scale, rng);
     }
   }
 }
