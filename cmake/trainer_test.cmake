@@ -60,6 +60,18 @@ run(TRUE ${TRAIN} ${seed_net} --stop-after 1 --out ${WORK_DIR}/dag_first)
 run(TRUE ${TRAIN} ${seed_net} --resume ${WORK_DIR}/dag_first/last.tgc --out ${WORK_DIR}/dag_resumed)
 expect_same_metrics(${WORK_DIR}/dag/metrics.csv ${WORK_DIR}/dag_resumed/metrics.csv)
 
+# Ctrl-C: SIGINT stops after the current batch (exit code 130, a message), and last.tgc, written
+# after each completed epoch, loads.
+execute_process(COMMAND timeout --preserve-status --signal=INT 15 ${TRAIN} ${common} --epochs 100000 --out ${WORK_DIR}/interrupted
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(last_output "${out}${err}")
+if(NOT rc EQUAL 130)
+  message(FATAL_ERROR "SIGINT should end the trainer with 130, got ${rc}:\n${last_output}")
+endif()
+expect_in("interrupted: ")
+run(TRUE ${TRAIN} ${common} --eval-only --resume ${WORK_DIR}/interrupted/last.tgc --out ${WORK_DIR}/eval)
+expect_in("test accuracy")
+
 # bad input: a clear message and a non-zero exit
 run(FALSE ${TRAIN} --no-such-option)
 expect_in("no-such-option")
