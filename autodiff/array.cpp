@@ -73,10 +73,19 @@ std::vector<double> Array::to_vector() const {
 }
 
 void Array::resize(const Shape& shape, DType dtype) {
-  const size_t bytes = static_cast<size_t>(shape.numel()) * element_size(dtype);
+  size_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(shape.numel()), element_size(dtype), &bytes))
+    raise<ShapeError>("Array: shape {} of {} needs more bytes than a size_t holds", shape, dtype_name(dtype));
+  constexpr size_t kMaxBytes = size_t{1} << 48;  // 256 TiB: refused before asking the allocator
+  if (bytes > kMaxBytes)
+    raise<Error>("Array: {} bytes for shape {} of {} is beyond any machine's memory", bytes, shape, dtype_name(dtype));
   if (bytes > capacity_) {
     const size_t cap = std::max<size_t>(bytes, 64);
-    buffer_.reset(static_cast<std::byte*>(::operator new[](cap, kAlign)));
+    try {
+      buffer_.reset(static_cast<std::byte*>(::operator new[](cap, kAlign)));
+    } catch (const std::bad_alloc&) {
+      raise<Error>("Array: out of memory: {} bytes for shape {} of {}", cap, shape, dtype_name(dtype));
+    }
     capacity_ = cap;
   }
   shape_ = shape;

@@ -11,6 +11,8 @@
 namespace tapegrad {
 
 inline constexpr int kMaxRank = 6;
+/// The largest element count of a shape (so that byte counts of float64 data fit in 64 bits).
+inline constexpr int64_t kMaxElements = int64_t{1} << 62;
 
 class Shape {
  public:
@@ -21,6 +23,7 @@ class Shape {
   int rank() const { return rank_; }
   int64_t operator[](int axis) const { return dims_[static_cast<size_t>(axis)]; }
   int64_t& operator[](int axis) { return dims_[static_cast<size_t>(axis)]; }
+  /// The element count; ShapeError if it exceeds kMaxElements (every constructor checks it).
   int64_t numel() const;
   std::span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
   const int64_t* begin() const { return dims_.data(); }

@@ -44,16 +44,17 @@ struct AddOp   { static constexpr const char* kName = "add";   static double val
 struct SubOp   { static constexpr const char* kName = "sub";   static double value(double a, double b) { return a - b; }  static double da(double, double, double) { return 1.0; }  static double db(double, double, double) { return -1.0; } };
 struct MulOp   { static constexpr const char* kName = "mul";   static double value(double a, double b) { return a * b; }  static double da(double, double b, double) { return b; }  static double db(double a, double, double) { return a; } };
 struct DivOp   { static constexpr const char* kName = "div";   static double value(double a, double b) { return a / b; }  static double da(double, double b, double) { return 1.0 / b; } static double db(double, double b, double y) { return -y * (1.0 / b); } };  // one division: 1/b is shared
-// d a^b/da = b a^(b-1); d a^b/db = a^b log a (taken as 0 where a^b = 0, the limit for b > 0)
+// d a^b/da = b a^(b-1) (0 for b = 0, also at a = 0, as PyTorch); d a^b/db = a^b log a (taken as 0
+// where a^b = 0, the limit for b > 0). atan2 and hypot have no derivative at (0, 0): 0 there, as PyTorch.
 struct PowOp   { static constexpr const char* kName = "pow";   static double value(double a, double b) { return std::pow(a, b); }
-                 static double da(double a, double b, double) { return b * std::pow(a, b - 1.0); }
+                 static double da(double a, double b, double) { return b == 0.0 ? 0.0 : b * std::pow(a, b - 1.0); }
                  static double db(double a, double, double y) { return y == 0.0 ? 0.0 : y * std::log(a); } };
 struct Atan2Op { static constexpr const char* kName = "atan2"; static double value(double a, double b) { return std::atan2(a, b); }
-                 static double da(double a, double b, double) { return b / (a * a + b * b); }
-                 static double db(double a, double b, double) { return -a / (a * a + b * b); } };
+                 static double da(double a, double b, double) { const double r2 = a * a + b * b; return r2 == 0.0 ? 0.0 : b / r2; }
+                 static double db(double a, double b, double) { const double r2 = a * a + b * b; return r2 == 0.0 ? 0.0 : -a / r2; } };
 struct HypotOp { static constexpr const char* kName = "hypot"; static double value(double a, double b) { return std::hypot(a, b); }
-                 static double da(double a, double, double y) { return a / y; }
-                 static double db(double, double b, double y) { return b / y; } };
+                 static double da(double a, double, double y) { return y == 0.0 ? 0.0 : a / y; }
+                 static double db(double, double b, double y) { return y == 0.0 ? 0.0 : b / y; } };
 // min/max: the gradient goes to the selected operand; a tie splits it evenly.
 struct MinOp   { static constexpr const char* kName = "min";   static double value(double a, double b) { return std::min(a, b); }
                  static double da(double a, double b, double) { return a < b ? 1.0 : (a == b ? 0.5 : 0.0); }

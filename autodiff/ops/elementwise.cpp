@@ -37,7 +37,9 @@ Tensor operator/(const Tensor& a, const Tensor& b) {
 }
 Tensor pow(const Tensor& a, const Tensor& b) {
   return binary_op("pow", a, b, [](auto x, auto y) { return std::pow(x, y); },
-                   [](auto g, auto x, auto y, auto) { return g * y * std::pow(x, y - 1); },  // b a^(b-1)
+                   [](auto g, auto x, auto y, auto) {  // b a^(b-1), 0 for b = 0 (also at a = 0)
+                     return y == 0 ? decltype(g)(0) : g * y * std::pow(x, y - 1);
+                   },
                    [](auto g, auto x, auto, auto q) {                                      // a^b log a
                      return q == 0 ? decltype(g)(0) : g * q * std::log(x);
                    });
@@ -66,7 +68,9 @@ Tensor mul_scalar(const Tensor& x, double s) {
 }
 Tensor pow(const Tensor& x, double p) {
   return unary_op("pow_scalar", x, [p](auto v) { return std::pow(v, decltype(v)(p)); },
-                  [p](auto g, auto v, auto) { return g * decltype(g)(p) * std::pow(v, decltype(v)(p - 1)); });
+                  [p](auto g, auto v, auto) {
+                    return p == 0 ? decltype(g)(0) : g * decltype(g)(p) * std::pow(v, decltype(v)(p - 1));
+                  });
 }
 Tensor operator+(const Tensor& x, double s) { return add_scalar(x, s); }
 Tensor operator+(double s, const Tensor& x) { return add_scalar(x, s); }

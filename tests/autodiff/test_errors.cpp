@@ -152,3 +152,37 @@ TEST_SUITE("errors") {
     CHECK(std::isinf(f.value()));
   }
 }
+
+// Issue 9, items 1 and 6.
+TEST_CASE("shapes whose element count overflows are refused, huge allocations name shape and bytes") {
+  Tape tape;
+  CHECK_THROWS_AS(reshape(Tensor::full({4}, 7.0), {(int64_t{1} << 62) + 1, 4}), ShapeError);
+  CHECK_THROWS_AS(Tensor::zeros({int64_t{1} << 61, 4}), ShapeError);
+  CHECK_THROWS_AS(Shape({int64_t{1} << 32, int64_t{1} << 32}), ShapeError);
+  try {
+    (void)Tensor::zeros({int64_t{1} << 50});  // 8 PiB: no machine has it
+    FAIL("an 8 PiB allocation succeeded");
+  } catch (const ShapeError&) {
+    FAIL("a valid shape was refused");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("9007199254740992 bytes for shape [1125899906842624]") != std::string::npos);
+  }
+}
+
+TEST_CASE("kinks get the subgradient 0, as PyTorch: pow(x, 0) at 0, atan2 and hypot at (0, 0)") {
+  Tape tape;
+  Var x = 0.0, z = 0.0;
+  Var p = pow(x, 0.0);
+  Var h = hypot(x, z);
+  Var a = atan2(x, z);
+  Var total = p + h + a;
+  total.backward();
+  CHECK(x.grad() == 0.0);
+  CHECK(z.grad() == 0.0);
+  Tensor t = Tensor::zeros({2}).requires_grad(true);
+  Tensor e = Tensor::zeros({2});
+  Tensor s = sum(pow(t, 0.0)) + sum(pow(t, e));
+  s.backward();
+  CHECK(t.grad().at(0) == 0.0);
+  CHECK(t.grad().at(1) == 0.0);
+}
