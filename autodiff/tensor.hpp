@@ -8,6 +8,8 @@
 //    calls until zero_grad().
 //  - results of ops live on the active tape and become stale at tape.clear() (using one afterwards
 //    throws TapeError).
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <random>
 
@@ -24,6 +26,11 @@ struct LeafData {
   bool has_grad = false;
   uint32_t gen = 0;  // recording whose slot table holds this leaf, and its slot there
   uint32_t slot = 0;
+  // A leaf is recorded by one thread at a time: `thread` is the token of the thread whose live
+  // recordings hold it (0: none), `recordings` how many of them (touched only by that thread).
+  // Another thread's tape that meets it raises TapeError instead of racing on gen/slot and grad.
+  std::atomic<uintptr_t> thread{0};
+  uint32_t recordings = 0;
 };
 class TensorSection;
 }  // namespace detail

@@ -38,8 +38,8 @@ namespace detail {
 // ---- TensorSection ----
 
 void TensorSection::clear() {
+  release_leaves();
   slots_.clear();
-  leaves_.clear();
   nodes_.clear();
   inputs_.clear();
   pool_used_ = 0;
@@ -48,10 +48,38 @@ void TensorSection::clear() {
   swept_ = false;
 }
 
+namespace {
+uintptr_t this_thread_token() {
+  thread_local char token;
+  return reinterpret_cast<uintptr_t>(&token);
+}
+}  // namespace
+
+void TensorSection::claim(LeafData& leaf, const char* what) {
+  const uintptr_t me = this_thread_token();
+  if (leaf.thread.load(std::memory_order_acquire) != me) {
+    uintptr_t none = 0;
+    if (!leaf.thread.compare_exchange_strong(none, me, std::memory_order_acq_rel))
+      raise<TapeError>(
+          "{}: a leaf tensor (a parameter?) is in another thread's recording right now; a leaf is recorded by "
+          "one thread at a time, since its gradient is one buffer. Give each thread its own copy of the "
+          "parameters and add their gradients up, or record on one thread (README, \"Threads\")",
+          what);
+  }
+  ++leaf.recordings;
+}
+
+void TensorSection::release_leaves() {
+  for (const auto& leaf : leaves_)
+    if (--leaf->recordings == 0) leaf->thread.store(0, std::memory_order_release);
+  leaves_.clear();
+}
+
 uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
   if (t.leaf_) {
     LeafData& leaf = *t.leaf_;
-    if (leaf.gen != tape_.generation()) {
+    if (leaf.thread.load(std::memory_order_relaxed) != this_thread_token() || leaf.gen != tape_.generation()) {
+      claim(leaf, what);
       leaf.gen = tape_.generation();
       leaf.slot = static_cast<uint32_t>(slots_.size());
       slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad});

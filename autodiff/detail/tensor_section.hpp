@@ -74,6 +74,9 @@ class TensorSection {
   static constexpr uint32_t kNoGrad = 0x80000000u;  // flag on an input entry: stop-gradient
 
   explicit TensorSection(Tape& tape) : tape_(tape) {}
+  ~TensorSection() { release_leaves(); }
+  TensorSection(const TensorSection&) = delete;
+  TensorSection& operator=(const TensorSection&) = delete;
   void clear();
 
   Slot& slot(uint32_t i) { return slots_[i]; }
@@ -114,6 +117,8 @@ class TensorSection {
   Tape& tape_;
   std::vector<Slot> slots_;
   std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
+  void claim(LeafData& leaf, const char* what);     // this thread's, or TapeError
+  void release_leaves();                            // the recording ends: other threads may record them
   std::vector<Node> nodes_;
   std::vector<std::unique_ptr<Array>> pool_;  // stable addresses
   size_t pool_used_ = 0;

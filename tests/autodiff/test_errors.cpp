@@ -1,6 +1,9 @@
 // Bad input and misuse: each gets a clear error of the right type that names what went wrong.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <cmath>
 
 #include "autodiff/autodiff.hpp"
@@ -185,4 +188,54 @@ TEST_CASE("kinks get the subgradient 0, as PyTorch: pow(x, 0) at 0, atan2 and hy
   s.backward();
   CHECK(t.grad().at(0) == 0.0);
   CHECK(t.grad().at(1) == 0.0);
+}
+
+// Issue 9, item 3: a parameter shared by two threads' tapes.
+TEST_CASE("a leaf in one thread's live recording is refused by another thread's tape, then free again") {
+  Tensor w = Tensor::full({3}, 2.0).requires_grad(true);
+  std::atomic<int> stage{0};
+  std::string other_error;
+  bool other_ok_later = false;
+  std::thread other([&] {
+    while (stage.load() != 1) std::this_thread::yield();
+    {
+      Tape tape;
+      try {
+        (void)sum(w * w);
+      } catch (const TapeError& e) {
+        other_error = e.what();
+      }
+    }
+    stage.store(2);
+    while (stage.load() != 3) std::this_thread::yield();
+    Tape tape;
+    Tensor loss = sum(w * 3.0);  // the main thread's recording has ended: allowed now
+    loss.backward();
+    other_ok_later = true;
+  });
+  {
+    Tape tape;
+    Tensor loss = sum(w * w);  // records w on this thread
+    stage.store(1);
+    while (stage.load() != 2) std::this_thread::yield();
+    loss.backward();
+  }  // the tape ends: w is free
+  stage.store(3);
+  other.join();
+  CHECK(other_error.find("another thread's recording") != std::string::npos);
+  CHECK(other_ok_later);
+  CHECK(w.grad().at(0) == doctest::Approx(2 * 2.0 + 3.0));  // 2w from here, 3 from the other thread
+}
+
+TEST_CASE("nested tapes on one thread may record the same leaf") {
+  Tensor w = Tensor::full({2}, 1.5).requires_grad(true);
+  Tape outer;
+  Tensor a = sum(w * w);
+  {
+    Tape inner;
+    Tensor b = sum(w * 2.0);
+    b.backward();
+  }
+  a.backward();
+  CHECK(w.grad().at(0) == doctest::Approx(2.0 + 3.0));
 }
