@@ -21,6 +21,7 @@
 // Errors are exceptions derived from tapegrad::Error (ShapeError, TapeError, ValueError,
 // NumericError) whose messages name the op and the shapes involved.
 #include "autodiff/array.hpp"
+#include "autodiff/detail/tensor_section.hpp"  // OpRecord, BackwardContext: writing your own ops
 #include "autodiff/error.hpp"
 #include "autodiff/grad_mode.hpp"
 #include "autodiff/gradcheck.hpp"
@@ -33,6 +34,5 @@
 #include "autodiff/shape.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"
-#include "autodiff/detail/tensor_section.hpp"  // OpRecord, BackwardContext: writing your own ops
 #include "autodiff/threads.hpp"
 #include "autodiff/var.hpp"

@@ -3,8 +3,8 @@
 #include <atomic>
 #include <cmath>
 
-#include "autodiff/error.hpp"
 #include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/error.hpp"
 #include "autodiff/var.hpp"
 
 namespace tapegrad {

@@ -1,7 +1,7 @@
 #include "autodiff/tensor.hpp"
 
-#include "autodiff/error.hpp"
 #include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/error.hpp"
 
 namespace tapegrad {
 

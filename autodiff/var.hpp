@@ -11,8 +11,8 @@
 #include <concepts>
 #include <initializer_list>
 #include <span>
-#include <vector>
 #include <type_traits>
+#include <vector>
 
 #include "autodiff/tape.hpp"
 

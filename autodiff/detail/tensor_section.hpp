@@ -117,8 +117,8 @@ class TensorSection {
   Tape& tape_;
   std::vector<Slot> slots_;
   std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
-  void claim(LeafData& leaf, const char* what);     // this thread's, or TapeError
-  void release_leaves();                            // the recording ends: other threads may record them
+  void claim(LeafData& leaf, const char* what);    // this thread's, or TapeError
+  void release_leaves();                           // the recording ends: other threads may record them
   std::vector<Node> nodes_;
   std::vector<std::unique_ptr<Array>> pool_;  // stable addresses
   size_t pool_used_ = 0;

@@ -4,9 +4,9 @@
 #include <limits>
 
 #include "autodiff/detail/kernels.hpp"
-#include "autodiff/ops/elementwise.hpp"
 #include "autodiff/detail/recipes.hpp"
 #include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/ops/elementwise.hpp"
 
 namespace tapegrad {
 

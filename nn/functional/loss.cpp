@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/error.hpp"
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/reduce.hpp"
 #include "autodiff/ops/shape_ops.hpp"
-#include "autodiff/detail/tensor_section.hpp"
 
 namespace tapegrad::nn {
 

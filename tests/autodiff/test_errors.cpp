@@ -2,9 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <thread>
-
 #include <cmath>
+#include <thread>
 
 #include "autodiff/autodiff.hpp"
 #include "support/check.hpp"
