@@ -15,16 +15,6 @@ namespace tapegrad {
 
 enum class DType : uint8_t { f32, f64 };
 const char* dtype_name(DType dtype);
-template <class T>
-constexpr DType dtype_of();
-template <>
-constexpr DType dtype_of<float>() {
-  return DType::f32;
-}
-template <>
-constexpr DType dtype_of<double>() {
-  return DType::f64;
-}
 
 /// Calls f with a value of the element type: f(float{}) or f(double{}).
 template <class F>

@@ -91,14 +91,19 @@ void Tape::name_slot(int32_t slot, const char* name, const char* nonfinite_op) {
   names_[static_cast<size_t>(slot)] = name;
 }
 
+namespace detail {
+void throw_already_swept() {
+  raise<TapeError>(
+      "backward: this recording was already swept; a second sweep would add into the same gradients. Pass "
+      "BackwardOptions{{.retain_graph = true}} to the first backward() to accumulate on purpose, or tape.clear() "
+      "and record again");
+}
+}  // namespace detail
+
 void Tape::backward(const Var& root, BackwardOptions options) {
   if (root.gen_ == 0) raise<TapeError>("backward: called on a constant Var (nothing was recorded)");
   if (!owns(root.gen_)) throw_foreign("backward root", root.gen_);
-  if (scalar_backward_done_)
-    raise<TapeError>(
-        "backward: this recording was already swept; a second sweep would add into the same "
-        "gradients. Pass BackwardOptions{{.retain_graph = true}} to the first backward() to "
-        "accumulate on purpose, or tape.clear() and record again");
+  if (scalar_backward_done_) detail::throw_already_swept();
   // A retained recording swept again: sweep from fresh adjoints, then add the earlier gradients
   // (adjoints are linear in the seed), so intermediates are not propagated twice.
   const bool accumulate = scalar_has_adjoints_;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "autodiff/var.hpp"  // var.hpp also includes this file at its end; either order works
+
 namespace tapegrad {
 namespace detail {
 

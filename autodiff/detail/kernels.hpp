@@ -1,6 +1,6 @@
 #pragma once
-// Tape-free array kernels shared by the tensor ops and nn/reference: broadcast iteration,
-// parallel elementwise loops, sum-to-shape (un-broadcast), broadcast-to-shape and the BLAS GEMM.
+// Array kernels of the tensor ops (no tape in them): broadcast iteration, parallel elementwise
+// loops, sum-to-shape (un-broadcast), broadcast-to-shape and the one BLAS GEMM call site.
 #include <array>
 #include <cstdint>
 

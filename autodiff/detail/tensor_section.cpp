@@ -150,11 +150,7 @@ void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions o
     raise<TapeError>(
         "backward: this tensor does not require grad: none of its inputs is a parameter "
         "(requires_grad) or it was computed under NoGradGuard or from detached values");
-  if (backward_done_)
-    raise<TapeError>(
-        "backward: this recording was already swept; a second sweep would add into the same "
-        "gradients. Pass BackwardOptions{{.retain_graph = true}} to the first backward() to "
-        "accumulate on purpose, or tape.clear() and record again");
+  if (backward_done_) throw_already_swept();
   // A retained recording swept again: intermediate gradients start from zero (only leaves
   // accumulate), so the earlier sweep is not propagated twice.
   if (swept_)

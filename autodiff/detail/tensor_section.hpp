@@ -69,6 +69,9 @@ struct Node {
   const void* closure;
 };
 
+/// The one error of a second sweep without retain_graph (scalar and tensor recordings alike).
+[[noreturn]] void throw_already_swept();
+
 class TensorSection {
  public:
   static constexpr uint32_t kNoGrad = 0x80000000u;  // flag on an input entry: stop-gradient
@@ -111,7 +114,6 @@ class TensorSection {
   void backward(uint32_t root, const Array* seed, BackwardOptions options);
 
   std::vector<uint32_t> inputs_;  // input slot entries of all nodes (kNoGrad flag in bit 31)
-  size_t nodes() const { return nodes_.size(); }
 
  private:
   Tape& tape_;
