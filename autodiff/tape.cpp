@@ -60,9 +60,9 @@ void Tape::clear() {
 void Tape::throw_foreign(const char* what, uint32_t gen) const {
   if (gen >= first_generation_ && gen < generation_)
     raise<TapeError>(
-        "{} is from a cleared tape: handle generation {}, tape generation {}. Values recorded "
-        "before tape.clear() cannot be used afterwards; re-record them (or keep them as leaves/"
-        "parameters, which outlive clear())",
+        "{} is from a cleared tape: handle generation {}, tape generation {}. Scalar Vars "
+        "(inputs included) belong to one recording: keep the numbers as doubles and make new Vars "
+        "after tape.clear() (`Var x = x_value;`); tensor leaves (parameters) do outlive clear()",
         what, gen, generation_);
   raise<TapeError>(
       "{} belongs to another tape (handle generation {}, active tape generation {}): values from "

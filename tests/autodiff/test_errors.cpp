@@ -238,3 +238,22 @@ TEST_CASE("nested tapes on one thread may record the same leaf") {
   a.backward();
   CHECK(w.grad().at(0) == doctest::Approx(2.0 + 3.0));
 }
+
+// Issue 9, item 12: what the README says of scalars after clear() is what happens.
+TEST_CASE("after tape.clear(): a Var keeps its number, but its gradient and new ops on it throw") {
+  Tape tape;
+  Var x = 1.5, y = -0.5;
+  Var f = sin(x) * y;
+  const double value = f.value();
+  f.backward();
+  tape.clear();
+  CHECK(f.value() == value);
+  CHECK_THROWS_AS((void)x.grad(), TapeError);
+  CHECK_THROWS_AS(f.backward(), TapeError);
+  const std::string message = test::message_of<TapeError>([&] { (void)Var(x * 2.0); });
+  CHECK(message.find("make new Vars after tape.clear()") != std::string::npos);
+  Var x2 = 1.5;  // a new leaf works
+  Var g = x2 * 2.0;
+  g.backward();
+  CHECK(x2.grad() == 2.0);
+}
