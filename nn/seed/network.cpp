@@ -198,7 +198,10 @@ std::string to_dot(const Network& net) {
                        outputs.count(n.id) ? "doublecircle" : "circle", n.id, activation_name(n.activation),
                        n.batch_norm ? " +BN" : "", n.beta);
   for (const ArrowSpec& a : net.arrow_specs())
-    out += fmt::format("  n{} -> n{} [label=\"{:.3g}\"];\n", a.from, a.to, a.w);
+    if (a.keep && *a.keep < 1.0)  // DropConnect: the keep probability too, dashed
+      out += fmt::format("  n{} -> n{} [label=\"{:.3g}\\np={:.3g}\", style=dashed];\n", a.from, a.to, a.w, *a.keep);
+    else
+      out += fmt::format("  n{} -> n{} [label=\"{:.3g}\"];\n", a.from, a.to, a.w);
   return out + "}\n";
 }
 

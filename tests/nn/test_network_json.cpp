@@ -171,6 +171,7 @@ TEST_SUITE("network json") {
     CHECK(test::contains(dot, "n0 [shape=box"));
     CHECK(test::contains(dot, "n4 [shape=doublecircle"));
     CHECK(test::contains(dot, "n3 -> n4 [label=\"1.5\"]"));
+    CHECK(test::contains(dot, "n0 -> n3 [label=\"0.5\\np=0.8\", style=dashed]"));  // DropConnect arrow
     CHECK(test::contains(dot, "+BN"));
   }
 }
