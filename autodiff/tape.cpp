@@ -24,6 +24,12 @@ Tape::Tape()
   detail::refresh_recording();
 }
 
+bool Tape::is_live_here(const Tape* t) {
+  for (const Tape* live = detail::tls.tape; live; live = live->outer_)
+    if (live == t) return true;
+  return false;
+}
+
 Tape::~Tape() {
   // Unlink from the thread's stack of tapes (normally the top, but tolerate any order).
   if (detail::tls.tape == this) {

@@ -41,6 +41,8 @@ class Tape {
 
   /// The thread's innermost tape; TapeError if there is none.
   static Tape& active();
+  /// Whether t is one of this thread's live tapes (compares addresses only; never reads *t).
+  static bool is_live_here(const Tape* t);
 
   /// Forgets every recorded op (O(1), capacity kept). Handles recorded before become stale.
   void clear();

@@ -27,6 +27,10 @@ Tensor Tensor::uniform(const Shape& shape, std::mt19937_64& rng, double lo, doub
 const Array& Tensor::value() const {
   if (leaf_) return leaf_->value;
   if (!tape_) raise<ValueError>("value: the tensor is undefined (default-constructed)");
+  if (!Tape::is_live_here(tape_))  // its tape is gone (or belongs to another thread): never read it
+    raise<TapeError>(
+        "Tensor: this result of an op was recorded on a tape that no longer exists (or on another thread's "
+        "tape); copy values you need beyond a tape's life into a leaf: Tensor(t.value())");
   if (!tape_->owns(gen_)) tape_->throw_foreign("Tensor", gen_);
   return *tape_->tensors().slot(slot_).value;
 }

@@ -257,3 +257,16 @@ TEST_CASE("after tape.clear(): a Var keeps its number, but its gradient and new 
   g.backward();
   CHECK(x2.grad() == 2.0);
 }
+
+// Issue 9, item 13.
+TEST_CASE("an op result used after its tape was destroyed raises TapeError instead of reading freed memory") {
+  Tensor kept;
+  {
+    Tape tape;
+    kept = Tensor::full({3}, 2.0) * 3.0;
+  }
+  CHECK(test::contains(test::message_of<TapeError>([&] { (void)kept.value(); }), "no longer exists"));
+  Tape other;  // a new tape, possibly at the same address: still refused
+  CHECK_THROWS_AS((void)kept.value(), TapeError);
+  CHECK_THROWS_AS((void)kept.grad(), TapeError);
+}
