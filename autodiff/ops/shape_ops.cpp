@@ -60,8 +60,8 @@ Tensor reshape(const Tensor& x, std::span<const int64_t> dims) {
       infer = static_cast<int>(i);
     } else if (dims[i] < 0) {
       raise<ShapeError>("reshape: invalid dimension {} in [{}]", dims[i], fmt::join(dims, ", "));
-    } else {
-      known *= dims[i];
+    } else if (__builtin_mul_overflow(known, dims[i], &known) || known > kMaxElements) {
+      raise<ShapeError>("reshape: [{}] has more than 2^62 elements", fmt::join(dims, ", "));
     }
     d[i] = dims[i];
   }
