@@ -81,14 +81,14 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   }
 }
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, const char* who) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) raise<Error>("cannot read '{}': it is a directory", path);
+  if (std::filesystem::is_directory(path, ec)) raise<ValueError>("{}: cannot read '{}': it is a directory", who, path);
   std::ifstream in(path, std::ios::binary);
-  if (!in) raise<Error>("cannot open '{}': {}", path, std::strerror(errno));
+  if (!in) raise<ValueError>("{}: cannot open '{}': {}", who, path, std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) raise<Error>("cannot read '{}'", path);
+  if (in.bad()) raise<ValueError>("{}: cannot read '{}'", who, path);
   return std::move(text).str();
 }
 

@@ -10,7 +10,8 @@ namespace tapegrad::nn {
 
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
-/// The whole file; Error naming the path if it is missing, a directory, or unreadable.
-std::string read_file(const std::string& path);
+/// The whole file. A file that is missing, a directory or unreadable is bad input: ValueError
+/// "<who>: cannot open '<path>': <reason>".
+std::string read_file(const std::string& path, const char* who);
 
 }  // namespace tapegrad::nn

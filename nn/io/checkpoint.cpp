@@ -196,13 +196,7 @@ void load(const std::string& path, Module& model, optim::Optimizer* opt, NamedAr
 }  // namespace
 
 NamedArrays read_checkpoint(const std::string& path) {
-  std::string bytes;
-  try {
-    bytes = read_file(path);
-  } catch (const Error& e) {
-    raise<ValueError>("checkpoint: {}", e.what());
-  }
-  return checkpoint_from_bytes(bytes, path);
+  return checkpoint_from_bytes(read_file(path, "checkpoint"), path);
 }
 
 void save_checkpoint(const std::string& path, const Module& model, const optim::Optimizer& optimizer,

@@ -203,12 +203,7 @@ Network network_from_json(std::string_view text) {
 }
 
 Network load_network(const std::string& path) {
-  std::string text;
-  try {
-    text = read_file(path);
-  } catch (const Error& e) {
-    raise<ValueError>("load_network: {}", e.what());
-  }
+  const std::string text = read_file(path, "load_network");
   try {
     return network_from_json(text);
   } catch (const ValueError& e) {
