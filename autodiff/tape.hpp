@@ -14,6 +14,7 @@
 // counter, so a handle from a cleared tape or from another tape is detected, and explained.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -22,6 +23,7 @@
 
 namespace tapegrad {
 
+class Array;
 class Var;
 namespace detail {
 class TensorSection;
@@ -30,6 +32,11 @@ class TensorSection;
 struct BackwardOptions {
   /// Allow a later backward() on the same recording; gradients then accumulate.
   bool retain_graph = false;
+  /// Tensor recordings: called during the sweep with each leaf that requires grad (its value and
+  /// gradient) as soon as no node left to sweep adds to its gradient, so work on finished gradients
+  /// (sending them to other processes) overlaps with the rest of the sweep. Leaves no recorded node
+  /// reads are not reported.
+  std::function<void(const Array& value, Array& grad)> on_grad_ready{};
 };
 
 class Tape {

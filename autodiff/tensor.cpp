@@ -97,4 +97,9 @@ void Tensor::zero_grad() {
 
 Array& Tensor::mutable_value() { return leaf_checked("mutable_value").value; }
 
+Array& Tensor::mutable_grad() {
+  leaf_checked("mutable_grad");
+  return const_cast<Array&>(grad());  // a leaf's gradient is its own storage
+}
+
 }  // namespace tapegrad

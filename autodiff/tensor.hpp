@@ -69,6 +69,9 @@ class Tensor {
   void zero_grad();
   /// Leaves only: the stored value, for data updates and optimizer steps.
   Array& mutable_value();
+  /// Leaves only: the accumulated gradient, for edits in place (clipping, averaging across
+  /// processes); zeros of the value's shape if nothing accumulated yet.
+  Array& mutable_grad();
 
   const Shape& shape() const { return value().shape(); }
   DType dtype() const { return value().dtype(); }

@@ -144,7 +144,21 @@ void check_finite_grads(const Node& node, BackwardContext& ctx) {
 }
 }  // namespace
 
-void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions options) {
+void TensorSection::list_grad_ready() {
+  grad_ready_.clear();
+  listed_.assign(slots_.size(), false);
+  for (uint32_t n = 0; n < nodes_.size(); ++n)
+    for (uint32_t e = nodes_[n].inputs_begin; e < nodes_[n].inputs_end; ++e) {
+      const uint32_t entry = inputs_[e];
+      if (entry & kNoGrad) continue;
+      const Slot& s = slots_[entry];
+      if (!s.leaf || !s.requires_grad || listed_[entry]) continue;
+      listed_[entry] = true;
+      grad_ready_.emplace_back(n, entry);
+    }
+}
+
+void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOptions& options) {
   Slot& r = slots_[root];
   if (!r.requires_grad)
     raise<TapeError>(
@@ -174,12 +188,21 @@ void TensorSection::backward(uint32_t root, const Array* seed, BackwardOptions o
     g.set(0, g.at(0) + 1.0);
   }
   const bool anomaly = is_anomaly_enabled();
+  const bool report = static_cast<bool>(options.on_grad_ready);
+  if (report) list_grad_ready();
+  size_t ready = grad_ready_.size();  // entries below this index are not reported yet
   for (size_t n = nodes_.size(); n-- > 0;) {
     const Node& node = nodes_[n];
-    if (!slots_[node.out].grad) continue;  // nothing flows back through this node
-    BackwardContext ctx(*this, node);
-    node.backward(node.closure, ctx);
-    if (anomaly) check_finite_grads(node, ctx);
+    if (slots_[node.out].grad) {  // else nothing flows back through this node
+      BackwardContext ctx(*this, node);
+      node.backward(node.closure, ctx);
+      if (anomaly) check_finite_grads(node, ctx);
+    }
+    if (!report) continue;
+    for (; ready > 0 && grad_ready_[ready - 1].first == n; --ready) {
+      const uint32_t leaf = grad_ready_[ready - 1].second;
+      options.on_grad_ready(*slots_[leaf].value, grad_of(leaf));
+    }
   }
   backward_done_ = !options.retain_graph;
 }

@@ -111,7 +111,7 @@ class TensorSection {
     return p;
   }
 
-  void backward(uint32_t root, const Array* seed, BackwardOptions options);
+  void backward(uint32_t root, const Array* seed, const BackwardOptions& options);
 
   std::vector<uint32_t> inputs_;  // input slot entries of all nodes (kNoGrad flag in bit 31)
 
@@ -125,6 +125,10 @@ class TensorSection {
   std::vector<std::unique_ptr<Array>> pool_;  // stable addresses
   size_t pool_used_ = 0;
   Arena arena_;
+  // on_grad_ready: (node, leaf slot) pairs, a leaf listed at the first node that reads it
+  std::vector<std::pair<uint32_t, uint32_t>> grad_ready_;
+  std::vector<bool> listed_;  // per slot
+  void list_grad_ready();
   bool backward_done_ = false;
   bool swept_ = false;
 };

@@ -14,6 +14,9 @@ DataLoader::DataLoader(const Dataset& data, LoaderOptions options) : data_(data)
   if (data.images.rank() != 2 || data.images.shape()[0] != data.size())
     raise<ValueError>("DataLoader: the data set must hold [n, features] images for its {} labels, got {}", data.size(),
                       data.images.shape());
+  if (options.shards < 1 || options.shard < 0 || options.shard >= options.shards)
+    raise<ValueError>("DataLoader: shard {} of {} does not exist (need shards >= 1 and 0 <= shard < shards)",
+                      options.shard, options.shards);
   order_.resize(static_cast<size_t>(data.size()));
   labels_.resize(static_cast<size_t>(std::min(options.batch_size, data.size())));
   x_ = Tensor(Array(Shape{static_cast<int64_t>(labels_.size()), data.features()}, data.images.dtype()));
@@ -35,11 +38,20 @@ int64_t DataLoader::num_batches() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-DataLoader::Batch DataLoader::batch(int64_t b) {
+void DataLoader::check_batch(int64_t b) const {
   if (b < 0 || b >= num_batches())
     raise<ValueError>("DataLoader: batch {} out of range (this epoch has {})", b, num_batches());
-  const int64_t begin = b * options_.batch_size;
-  const int64_t rows = std::min(options_.batch_size, data_.size() - begin);
+}
+
+int64_t DataLoader::batch_rows(int64_t b) const {
+  check_batch(b);
+  return std::min(options_.batch_size, data_.size() - b * options_.batch_size);
+}
+
+DataLoader::Batch DataLoader::batch(int64_t b) {
+  const int64_t all = batch_rows(b);
+  const int64_t begin = b * options_.batch_size + all * options_.shard / options_.shards;
+  const int64_t rows = b * options_.batch_size + all * (options_.shard + 1) / options_.shards - begin;
   const int64_t f = data_.features();
   Array& x = x_.mutable_value();
   x.resize(Shape{rows, f}, data_.images.dtype());

@@ -3,6 +3,11 @@
 // epoch, so a resumed run sees the batches an uninterrupted one would), batch size, drop_last.
 // A batch's x is a leaf whose storage is reused: a warm epoch allocates nothing.
 //
+// Data-parallel training (the distributed sampler): with `shards = N`, process `shard` gets its part
+// of every batch (rows [R*shard/N, R*(shard+1)/N) of a batch of R rows). batch_size stays the size of
+// the whole batch and every process draws the same order from the same seed, so the N processes
+// together see exactly the batches one process would, each example once per epoch.
+//
 //   nn::DataLoader loader(train, {.batch_size = 128, .seed = 1});
 //   loader.set_epoch(epoch);
 //   for (int64_t b = 0; b < loader.num_batches(); ++b) { auto [x, y] = loader.batch(b); ... }
@@ -20,6 +25,8 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;
   uint64_t seed = 0;
+  int64_t shards = 1;  // processes sharing each batch
+  int64_t shard = 0;   // this process's part, 0 <= shard < shards
 };
 
 class DataLoader {
@@ -33,12 +40,16 @@ class DataLoader {
     Tensor x;                    // [rows, features], the data set's dtype
     std::span<const int64_t> y;  // rows labels
   };
-  /// Batch b of the current epoch (its x is overwritten by the next call).
+  /// Batch b of the current epoch, this shard's rows of it (x is overwritten by the next call). A
+  /// shard may get no rows (a last batch smaller than the number of shards).
   Batch batch(int64_t b);
+  /// Rows of batch b over all shards.
+  int64_t batch_rows(int64_t b) const;
 
  private:
   const Dataset& data_;
   LoaderOptions options_;
+  void check_batch(int64_t b) const;
   std::vector<int64_t> order_;
   std::vector<int64_t> labels_;
   Tensor x_;

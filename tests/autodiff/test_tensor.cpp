@@ -203,3 +203,28 @@ TEST_CASE("a temporary leaf used in an op stays alive until the tape is cleared"
   loss.backward();                                               // but backward still reads it
   CHECK(w.grad().at(0) == 3.0);                                  // 2 (2 - 0.5)
 }
+
+TEST_CASE("on_grad_ready reports each parameter once, with its final gradient, as soon as the sweep is done with it") {
+  Tape tape;
+  Tensor x(Array({1, 2}, {0.5, -1.0}));
+  Tensor w1 = Tensor(Array({2, 2}, {1, 2, 3, 4})).requires_grad(true);
+  Tensor w2 = Tensor(Array({2, 1}, {-1, 2})).requires_grad(true);
+  Tensor unused = Tensor::ones({3}).requires_grad(true);
+  const Tensor h = tanh(matmul(x, w1));
+  const Tensor loss = sum(matmul(h, w2) + matmul(h, w2));  // w2 read twice: reported after its first read
+  std::vector<std::pair<const Array*, std::vector<double>>> reports;
+  loss.backward({.on_grad_ready = [&](const Array& value, Array& grad) {
+    std::vector<double> g;
+    for (int64_t i = 0; i < grad.numel(); ++i) g.push_back(grad.at(i));
+    reports.emplace_back(&value, g);
+  }});
+  REQUIRE(reports.size() == 2);  // `unused` is read by no node
+  CHECK(reports[0].first == &w2.value());  // the last layer finishes first
+  CHECK(reports[1].first == &w1.value());
+  for (int i = 0; i < 2; ++i) {
+    const Array& final_grad = (i == 0 ? w2 : w1).grad();
+    REQUIRE(reports[static_cast<size_t>(i)].second.size() == static_cast<size_t>(final_grad.numel()));
+    for (int64_t k = 0; k < final_grad.numel(); ++k) CHECK(reports[static_cast<size_t>(i)].second[k] == final_grad.at(k));
+  }
+  CHECK(w2.grad().at(0) != 0.0);
+}

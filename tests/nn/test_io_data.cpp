@@ -332,5 +332,31 @@ TEST_SUITE("data") {
     CHECK(dropping.num_batches() == 2);
     CHECK_THROWS_AS(dropping.batch(2), ValueError);
     CHECK_THROWS_AS(nn::DataLoader(d, {.batch_size = 0}), ValueError);
+    // Shards split every batch: together they are the unsharded batches, in order.
+    for (const int64_t shards : {1, 3, 4}) {
+      nn::DataLoader whole(d, {.batch_size = 3, .seed = 5});
+      std::vector<nn::DataLoader> parts;
+      for (int64_t s = 0; s < shards; ++s)
+        parts.emplace_back(d, nn::LoaderOptions{.batch_size = 3, .seed = 5, .shards = shards, .shard = s});
+      whole.set_epoch(2);
+      for (auto& p : parts) p.set_epoch(2);
+      CHECK(whole.num_batches() == 4);
+      for (int64_t b = 0; b < whole.num_batches(); ++b) {
+        auto [x, y] = whole.batch(b);
+        const std::vector<int64_t> expected(y.begin(), y.end());
+        std::vector<int64_t> joined;
+        for (auto& p : parts) {
+          CHECK(p.batch_rows(b) == (b == 3 ? 1 : 3));
+          auto [px, py] = p.batch(b);
+          CHECK(px.shape()[0] == static_cast<int64_t>(py.size()));
+          for (size_t i = 0; i < py.size(); ++i) CHECK(px.value().at(static_cast<int64_t>(i) * 2) == double(py[i]));
+          joined.insert(joined.end(), py.begin(), py.end());
+        }
+        CHECK(joined == expected);  // 4 shards of a 3-row batch: one shard gets nothing
+      }
+    }
+    CHECK_THROWS_WITH_AS(nn::DataLoader(d, {.shards = 2, .shard = 2}), doctest::Contains("shard 2 of 2"), ValueError);
+    CHECK_THROWS_AS(nn::DataLoader(d, {.shards = 0}), ValueError);
+    CHECK_THROWS_AS(nn::DataLoader(d, {.shard = -1}), ValueError);
   }
 }
