@@ -218,13 +218,14 @@ TEST_CASE("on_grad_ready reports each parameter once, with its final gradient, a
     for (int64_t i = 0; i < grad.numel(); ++i) g.push_back(grad.at(i));
     reports.emplace_back(&value, g);
   }});
-  REQUIRE(reports.size() == 2);  // `unused` is read by no node
+  REQUIRE(reports.size() == 2);            // `unused` is read by no node
   CHECK(reports[0].first == &w2.value());  // the last layer finishes first
   CHECK(reports[1].first == &w1.value());
   for (int i = 0; i < 2; ++i) {
     const Array& final_grad = (i == 0 ? w2 : w1).grad();
     REQUIRE(reports[static_cast<size_t>(i)].second.size() == static_cast<size_t>(final_grad.numel()));
-    for (int64_t k = 0; k < final_grad.numel(); ++k) CHECK(reports[static_cast<size_t>(i)].second[k] == final_grad.at(k));
+    for (int64_t k = 0; k < final_grad.numel(); ++k)
+      CHECK(reports[static_cast<size_t>(i)].second[k] == final_grad.at(k));
   }
   CHECK(w2.grad().at(0) != 0.0);
 }

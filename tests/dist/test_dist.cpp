@@ -1,0 +1,161 @@
+// Data parallelism on 2 ranks (mpirun -np 2): the ranks end bit-identical, and equal to one process
+// training on the whole batches in the same order.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "dist/environment.hpp"
+#include "dist/model_sync.hpp"
+#include "dist/reducer.hpp"
+#include "nn/nn.hpp"
+
+using namespace tapegrad;
+
+namespace {
+
+nn::Dataset toy_data(int64_t rows, int64_t features, int64_t classes, DType dtype) {
+  std::mt19937_64 rng(42);
+  std::normal_distribution<double> normal;
+  nn::Dataset d;
+  d.images = Array(Shape{rows, features}, dtype);
+  for (int64_t i = 0; i < rows * features; ++i) d.images.set(i, normal(rng));
+  for (int64_t i = 0; i < rows; ++i) d.labels.push_back(static_cast<int64_t>(rng() % classes));
+  return d;
+}
+
+std::unique_ptr<nn::Sequential> make_model(uint64_t seed, DType dtype, int64_t hidden = 8) {
+  std::mt19937_64 rng(seed);
+  auto model = std::make_unique<nn::Sequential>();
+  model->push_back(nn::Linear(5, hidden, rng));
+  model->push_back(nn::Tanh());
+  model->push_back(nn::Linear(hidden, 3, rng));
+  model->to(dtype);
+  return model;
+}
+
+/// Trains `epochs` epochs with Adam; with `shards` > 1 this rank trains its shard and the reducer
+/// averages, else it trains on whole batches alone.
+std::vector<Tensor> train(const nn::Dataset& data, DType dtype, int64_t batch_size, bool distributed,
+                          dist::ReducerOptions reducer_options, uint64_t init_seed) {
+  auto model = make_model(init_seed, dtype);
+  if (distributed) dist::broadcast_state(*model);
+  nn::optim::Adam opt(model->parameters(), {.lr = 0.05});
+  nn::DataLoader loader(data, {.batch_size = batch_size,
+                               .seed = 7,
+                               .shards = distributed ? dist::size() : 1,
+                               .shard = distributed ? dist::rank() : 0});
+  dist::GradientReducer reducer(model->parameters(), reducer_options);
+  Tape tape;
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    loader.set_epoch(epoch);
+    for (int64_t b = 0; b < loader.num_batches(); ++b) {
+      tape.clear();
+      opt.zero_grad();
+      auto [x, y] = loader.batch(b);
+      if (!distributed) {
+        nn::cross_entropy((*model)(x), y).backward();
+      } else if (y.empty()) {
+        reducer.reduce(0.0);  // nothing of this batch here: join the reduction with zeros
+      } else {
+        const Tensor loss = nn::cross_entropy((*model)(x), y);
+        reducer.backward(loss, dist::share(static_cast<int64_t>(y.size()), loader.batch_rows(b)));
+      }
+      opt.step();
+    }
+  }
+  return model->parameters();
+}
+
+/// Whether every rank holds exactly rank 0's bits.
+bool identical_on_all_ranks(const std::vector<Tensor>& params) {
+  std::vector<Tensor> copies;
+  for (const Tensor& p : params) copies.emplace_back(p.value());
+  dist::broadcast(copies, 0);
+  double differs = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Array& a = params[i].value();
+    const Array& b = copies[i].value();
+    const size_t bytes = static_cast<size_t>(a.numel()) * (a.dtype() == DType::f32 ? 4 : 8);
+    differs += std::memcmp(a.data<char>(), b.data<char>(), bytes) != 0;
+  }
+  dist::allreduce_sum({&differs, 1});
+  return differs == 0;
+}
+
+}  // namespace
+
+TEST_CASE("data parallel = one process on the whole batches; every rank bit-identical") {
+  REQUIRE(dist::size() >= 2);
+  for (const DType dtype : {DType::f64, DType::f32}) {
+    const double tol = dtype == DType::f64 ? 1e-12 : 1e-6;
+    const nn::Dataset data = toy_data(37, 5, 3, dtype);
+    for (const int64_t batch_size : {int64_t{8}, int64_t{1}}) {  // 37 rows: a last batch of 5; batch 1: idle ranks
+      for (const dist::ReducerOptions options :
+           {dist::ReducerOptions{}, dist::ReducerOptions{.bucket_bytes = 64, .overlap = true},
+            dist::ReducerOptions{.bucket_bytes = 64, .overlap = false}}) {
+        CAPTURE(dtype_name(dtype));
+        CAPTURE(batch_size);
+        CAPTURE(options.bucket_bytes);
+        CAPTURE(options.overlap);
+        const auto alone = train(data, dtype, batch_size, false, options, 3);
+        // Each rank initialises differently: the broadcast from rank 0 must make them agree.
+        const auto together = train(data, dtype, batch_size, true, options, 3 + 1000 * uint64_t(dist::rank()));
+        CHECK(identical_on_all_ranks(together));
+        double worst = 0;
+        for (size_t i = 0; i < alone.size(); ++i)
+          for (int64_t k = 0; k < alone[i].numel(); ++k) {
+            const double a = alone[i].value().at(k), t = together[i].value().at(k);
+            const double difference = std::abs(a - t) / std::max(1.0, std::abs(a));
+            if (!(difference <= worst)) worst = difference;  // NaN sticks
+          }
+        CHECK(worst <= tol);
+      }
+    }
+  }
+}
+
+TEST_CASE("buckets: contiguous, from the last parameter, one dtype, bounded in bytes") {
+  auto model = make_model(1, DType::f64);  // from the last: 3 + 8x3 | 8 | 5x8 doubles at 216 bytes
+  CHECK(dist::GradientReducer(model->parameters()).num_buckets() == 1);
+  CHECK(dist::GradientReducer(model->parameters(), {.bucket_bytes = 8 * 27}).num_buckets() == 3);
+  CHECK(dist::GradientReducer(model->parameters(), {.bucket_bytes = 1}).num_buckets() == 4);
+  CHECK_THROWS_AS(dist::GradientReducer({Tensor::ones({2})}), ValueError);  // not a parameter
+  dist::GradientReducer reducer(model->parameters());
+  CHECK_THROWS_AS(reducer.reduce(std::nan("")), ValueError);
+  CHECK_THROWS_AS(dist::share(3, 2), ValueError);
+}
+
+TEST_CASE("models that differ across ranks are named at start-up, on every rank") {
+  auto same = make_model(1, DType::f64);
+  CHECK_NOTHROW(dist::check_same_model(*same));
+  auto wider = make_model(1, DType::f64, dist::rank() == 1 ? 9 : 8);
+  CHECK_THROWS_WITH_AS(
+      dist::check_same_model(*wider),
+      doctest::Contains("rank 1: entry 0 is '0.weight' float64 [9, 5] there and '0.weight' float64 [8, 5] on rank 0"),
+      dist::DistError);
+  auto typed = make_model(1, dist::rank() == 1 ? DType::f32 : DType::f64);
+  CHECK_THROWS_WITH_AS(dist::check_same_model(*typed),
+                       doctest::Contains("rank 1: entry 0 is '0.weight' float32 [8, 5] there"), dist::DistError);
+  nn::Sequential deeper;
+  std::mt19937_64 rng(1);
+  deeper.push_back(nn::Linear(2, 2, rng));
+  if (dist::rank() == 1) deeper.push_back(nn::Linear(2, 2, rng));
+  CHECK_THROWS_WITH_AS(dist::check_same_model(deeper), doctest::Contains("rank 1: 4 entries there, 2 on rank 0"),
+                       dist::DistError);
+}
+
+TEST_CASE("batch-norm running statistics are averaged over the ranks") {
+  nn::BatchNorm1d bn(2);
+  Array& mean = bn.running_mean.mutable_value();
+  mean.set(0, dist::rank() == 0 ? 1.0 : 3.0);
+  mean.set(1, -2.0 * (dist::rank() + 1));
+  dist::average_buffers(bn);
+  const double ranks = dist::size();
+  CHECK(bn.running_mean.value().at(0) == doctest::Approx((1.0 + 3.0 * (ranks - 1)) / ranks));
+  double expected = 0;
+  for (int r = 0; r < dist::size(); ++r) expected += -2.0 * (r + 1);
+  CHECK(bn.running_mean.value().at(1) == doctest::Approx(expected / ranks));
+  CHECK_THROWS_AS(dist::broadcast(std::span<Tensor>(), dist::size()), dist::DistError);
+}
