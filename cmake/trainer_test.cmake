@@ -1,6 +1,7 @@
 # The trainer as a user runs it (ctest -R trainer): a short run, a resumed run that must reproduce
 # the uninterrupted one, --eval-only, and bad input that must fail with a clear message.
 # Arguments: -DTRAIN=<tapegrad-train> -DWORK_DIR=<scratch> -DDATA=<MNIST-format dir> -DNETWORK=<seed network JSON>
+# and, in a build with tapegrad::dist, -DMPIRUN=<mpiexec;-n;2;...>: the same runs on 2 ranks.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(recipe --limit 1500 --hidden 32 --batch-size 100 --threads 1 --seed 5)
 set(common --data ${DATA} ${recipe})
@@ -22,14 +23,15 @@ function(expect_in text)
   endif()
 endfunction()
 
-# Straight and resumed runs must give the same metrics (deterministic for a seed and thread count).
+# Two runs that must give the same metrics (deterministic for a seed and thread count): straight and
+# resumed, one process and two ranks.
 function(expect_same_metrics a b)
   file(READ ${a} first)
   file(READ ${b} second)
   string(REGEX REPLACE ",[0-9.]+\n" "\n" first "${first}")  # drop the seconds column
   string(REGEX REPLACE ",[0-9.]+\n" "\n" second "${second}")
   if(NOT first STREQUAL second)
-    message(FATAL_ERROR "resumed run differs from the uninterrupted one:\n${first}\nvs\n${second}")
+    message(FATAL_ERROR "${a} and ${b} differ:\n${first}\nvs\n${second}")
   endif()
 endfunction()
 
@@ -84,3 +86,47 @@ run(FALSE ${TRAIN} ${common} --out ${WORK_DIR}/file/sub)
 expect_in("output directory")
 run(FALSE ${TRAIN} ${common} --optimizer adagrad)
 expect_in("adagrad")
+
+if(MPIRUN)
+  # Data parallel: 2 ranks, each on half of every batch, train as one process does (float32 sums
+  # in another order: metrics agree to 1e-4). Without batch norm and dropout, whose statistics and
+  # masks are per rank.
+  function(expect_close_metrics a b)
+    execute_process(COMMAND awk -F, "NR == FNR { for (i = 2; i < NF; ++i) v[FNR, i] = $i; next }
+        FNR > 1 { for (i = 2; i < NF; ++i) { d = $i - v[FNR, i]; if (d < 0) d = -d;
+                  if (d > 1e-4 * (1 + (v[FNR, i] < 0 ? -v[FNR, i] : v[FNR, i]))) bad = bad \" \" FNR \":\" i } }
+        END { if (bad != \"\") { print \"differ at line:column\" bad; exit 1 } }" ${a} ${b}
+      RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+    if(NOT rc EQUAL 0)
+      file(READ ${a} first)
+      file(READ ${b} second)
+      message(FATAL_ERROR "${a} and ${b} ${out}:\n${first}\nvs\n${second}")
+    endif()
+  endfunction()
+  set(plain ${common} --batch-norm none --dropout 0 --epochs 2)
+  run(TRUE ${TRAIN} ${plain} --out ${WORK_DIR}/one)
+  run(TRUE ${MPIRUN} ${TRAIN} ${plain} --out ${WORK_DIR}/two)
+  expect_in("on each of 2 ranks")
+  string(REGEX MATCHALL "epoch   1/2" summaries "${last_output}")
+  list(LENGTH summaries count)
+  if(NOT count EQUAL 1)
+    message(FATAL_ERROR "only rank 0 prints: 'epoch   1/2' appears ${count} times:\n${last_output}")
+  endif()
+  expect_close_metrics(${WORK_DIR}/one/metrics.csv ${WORK_DIR}/two/metrics.csv)
+  # resumed on 2 ranks: the same as straight on 2 ranks
+  run(TRUE ${MPIRUN} ${TRAIN} ${plain} --stop-after 1 --out ${WORK_DIR}/two_first)
+  run(TRUE ${MPIRUN} ${TRAIN} ${plain} --resume ${WORK_DIR}/two_first/last.tgc --out ${WORK_DIR}/two_resumed)
+  expect_same_metrics(${WORK_DIR}/two/metrics.csv ${WORK_DIR}/two_resumed/metrics.csv)
+  # batch norm (running statistics averaged each epoch), dropout, and the seed network, on 2 ranks
+  run(TRUE ${MPIRUN} ${TRAIN} ${common} --epochs 1 --out ${WORK_DIR}/two_bn)
+  foreach(f metrics.csv curves.svg confusion.csv model.tgc last.tgc)
+    if(NOT EXISTS ${WORK_DIR}/two_bn/${f})
+      message(FATAL_ERROR "missing output ${f} of the 2-rank run")
+    endif()
+  endforeach()
+  run(TRUE ${MPIRUN} ${TRAIN} ${seed_net} --stop-after 1 --out ${WORK_DIR}/two_dag)
+  expect_in("seed network fashion_dag.json")
+  # a failure ends every rank, naming the rank
+  run(FALSE ${MPIRUN} ${TRAIN} ${recipe} --data ${WORK_DIR}/missing --out ${WORK_DIR}/z)
+  expect_in(" of 2: error: data directory")  # "tapegrad rank R of 2: ...", whichever rank aborts first
+endif()

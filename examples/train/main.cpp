@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
 #include "progress.hpp"
+#include "ranks.hpp"
 #include "report.hpp"
 
 using namespace tapegrad;
@@ -123,9 +125,10 @@ struct Evaluation {
   std::vector<std::vector<long>> confusion;
 };
 
-Evaluation evaluate(nn::Module& model, const nn::Dataset& data, int64_t classes) {
+/// Each rank evaluates its shard of the test set; the sums are combined over the ranks.
+Evaluation evaluate(nn::Module& model, const nn::Dataset& data, int64_t classes, trainer::Ranks& ranks) {
   model.eval();
-  nn::DataLoader loader(data, {.batch_size = 1000, .shuffle = false});
+  nn::DataLoader loader(data, {.batch_size = 1000, .shuffle = false, .shards = ranks.size(), .shard = ranks.rank()});
   Evaluation e;
   e.confusion.assign(static_cast<size_t>(classes), std::vector<long>(static_cast<size_t>(classes)));
   Tape tape;
@@ -134,6 +137,7 @@ Evaluation evaluate(nn::Module& model, const nn::Dataset& data, int64_t classes)
   for (int64_t b = 0; b < loader.num_batches(); ++b) {
     tape.clear();
     auto [x, y] = loader.batch(b);
+    if (y.empty()) continue;
     const Tensor logits = model(x);
     e.loss += nn::cross_entropy(logits, y, nn::Reduction::sum).item();
     const Array& z = logits.value();
@@ -145,8 +149,14 @@ Evaluation evaluate(nn::Module& model, const nn::Dataset& data, int64_t classes)
       ++e.confusion[static_cast<size_t>(y[static_cast<size_t>(i)])][static_cast<size_t>(best)];
     }
   }
-  e.loss /= double(data.size());
-  e.accuracy = double(correct) / double(data.size());
+  std::vector<double> sums{e.loss, double(correct)};  // loss, correct, then the confusion matrix
+  for (const auto& row : e.confusion) sums.insert(sums.end(), row.begin(), row.end());
+  ranks.sum(sums);
+  e.loss = sums[0] / double(data.size());
+  e.accuracy = sums[1] / double(data.size());
+  for (size_t i = 0; i < e.confusion.size(); ++i)
+    for (size_t j = 0; j < e.confusion.size(); ++j)
+      e.confusion[i][j] = static_cast<long>(sums[2 + i * e.confusion.size() + j]);
   model.train();
   return e;
 }
@@ -174,17 +184,23 @@ std::vector<trainer::EpochMetrics> history_from(const nn::NamedArrays& extra, co
   throw Error(fmt::format("checkpoint '{}' was not written by tapegrad-train (no training history)", path));
 }
 
-int run(const Config& c) {
-  if (c.threads > 0) set_num_threads(c.threads);
-  // Output directory first: fail before minutes of training, not after.
-  std::error_code ec;
-  fs::create_directories(c.out, ec);
-  if (ec || !fs::is_directory(c.out))
-    throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
+int run(const Config& c, trainer::Ranks& ranks) {
+  if (c.threads > 0)
+    set_num_threads(c.threads);
+  else if (ranks.size() > 1)  // the ranks share this machine's cores (one rank per machine: --threads)
+    set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks.size()));
+  // Rank 0 prints and writes every file. Output directory first: fail before minutes of training.
+  const bool root = ranks.root();
   const std::string metrics_path = (fs::path(c.out) / "metrics.csv").string();
-  const std::string probe = (fs::path(c.out) / ".tapegrad-write-test").string();
-  nn::write_file_atomically(probe, "");  // fails here, with the cause, if the directory is not writable
-  fs::remove(probe, ec);
+  if (root) {
+    std::error_code ec;
+    fs::create_directories(c.out, ec);
+    if (ec || !fs::is_directory(c.out))
+      throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
+    const std::string probe = (fs::path(c.out) / ".tapegrad-write-test").string();
+    nn::write_file_atomically(probe, "");  // fails here, with the cause, if the directory is not writable
+    fs::remove(probe, ec);
+  }
 
   nn::Dataset train = nn::load_mnist(c.data, nn::Split::train);
   nn::Dataset test = nn::load_mnist(c.data, nn::Split::test);
@@ -223,28 +239,38 @@ int run(const Config& c) {
   std::vector<trainer::EpochMetrics> history;
   if (c.eval_only) {  // the model alone: last.tgc or the final model.tgc
     nn::load_checkpoint(c.resume, *model);
-    const Evaluation e = evaluate(*model, test, classes);
-    fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
-               trainer::confusion_text(e.confusion));
+    const Evaluation e = evaluate(*model, test, classes, ranks);
+    if (root)
+      fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
+                 trainer::confusion_text(e.confusion));
     return 0;
   }
-  if (!c.resume.empty()) {
+  if (!c.resume.empty()) {  // every rank reads it (several machines: a shared or copied file)
     nn::NamedArrays extra;
     nn::load_checkpoint(c.resume, *model, *opt, &extra);
     history = history_from(extra, c.resume);
-    fmt::print("resumed from '{}' after epoch {}\n", c.resume, history.size());
+    if (root) fmt::print("resumed from '{}' after epoch {}\n", c.resume, history.size());
   }
-  const bool terminal = ::isatty(STDOUT_FILENO);
+  ranks.start(*model);  // the same model on every rank, rank 0's values
+  const bool terminal = root && ::isatty(STDOUT_FILENO);
   int64_t params = 0;
   for (const Tensor& p : model->parameters()) params += p.numel();
-  fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s), seed {}\n", title, params,
-             train.size(), test.size(), num_threads(), c.seed);
+  if (root)
+    fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s){}, seed {}\n", title, params,
+               train.size(), test.size(), num_threads(),
+               ranks.size() > 1 ? fmt::format(" on each of {} ranks", ranks.size()) : "", c.seed);
 
   // A seed network with DropConnect arrows (keep < 1) draws its masks here; eval scales by keep (eq. 14).
   auto* seed_model = dynamic_cast<nn::SeedModel*>(model.get());
   const bool seed_dropconnect =
       seed_model && std::ranges::any_of(seed_model->network().edges(), [](const auto& e) { return e.keep < 1.0; });
-  nn::DataLoader loader(train, {.batch_size = c.batch_size, .shuffle = true, .drop_last = false, .seed = c.seed});
+  // --batch-size is the whole batch: each rank takes its shard of it, so N ranks train as one would.
+  nn::DataLoader loader(train, {.batch_size = c.batch_size,
+                                .shuffle = true,
+                                .drop_last = false,
+                                .seed = c.seed,
+                                .shards = ranks.size(),
+                                .shard = ranks.rank()});
   std::signal(SIGINT, on_sigint);
   Tape tape;
   const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
@@ -254,47 +280,66 @@ int run(const Config& c) {
   const int last_epoch = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
   for (int epoch = static_cast<int>(history.size()); epoch < last_epoch; ++epoch) {
     // Everything random in an epoch derives from (seed, epoch): a resumed run repeats it exactly.
+    // Dropout and augmentation differ per rank (their examples differ); DropConnect's one mask per
+    // batch is the same on every rank (eq. 11: one mask for the whole minibatch).
+    const uint64_t rank_salt = 0x2545f4914f6cdd1dULL * static_cast<uint64_t>(ranks.rank());
     loader.set_epoch(epoch);
-    model->seed(mix(c.seed, static_cast<uint64_t>(epoch)));
-    std::mt19937_64 augment(mix(c.seed ^ 0xa5a5, static_cast<uint64_t>(epoch)));
+    model->seed(mix(c.seed, static_cast<uint64_t>(epoch)) ^ rank_salt);
+    std::mt19937_64 augment(mix(c.seed ^ 0xa5a5, static_cast<uint64_t>(epoch)) ^ rank_salt);
     std::mt19937_64 dropconnect(mix(c.seed ^ 0x5a5a, static_cast<uint64_t>(epoch)));
     opt->set_lr(nn::optim::cosine_lr(c.lr, epoch, c.epochs));
     model->train();
     trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
+    double loss_sum[2] = {0, 0};  // this rank's sum of example losses, and its examples
     for (int64_t b = 0; b < loader.num_batches(); ++b) {
-      if (interrupted) {
+      if (ranks.any(interrupted)) {  // every rank stops at the same batch
         progress.finish();
-        fmt::print("interrupted: '{}' holds the last completed epoch ({})\n", checkpoint, history.size());
+        if (root) fmt::print("interrupted: '{}' holds the last completed epoch ({})\n", checkpoint, history.size());
         return 130;
       }
       auto [x, y] = loader.batch(b);
-      if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment, shift_buffer);
+      const auto rows = static_cast<int64_t>(y.size());
+      if (seed_dropconnect) seed_model->draw_mask(dropconnect, y.size());  // one mask per minibatch (eq. 11)
       tape.clear();
       opt->zero_grad();
-      if (seed_dropconnect) seed_model->draw_mask(dropconnect, y.size());  // one mask per minibatch (eq. 11)
-      Tensor loss = nn::cross_entropy((*model)(x), y, nn::Reduction::mean, c.label_smoothing);
-      loss.backward();
+      if (rows == 0) {
+        ranks.backward_nothing();
+      } else {
+        if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment, shift_buffer);
+        Tensor loss = nn::cross_entropy((*model)(x), y, nn::Reduction::mean, c.label_smoothing);
+        ranks.backward(loss, rows, loader.batch_rows(b));
+        loss_sum[0] += loss.item() * double(rows);
+        loss_sum[1] += double(rows);
+        progress.update(b, rows, loss.item());
+      }
       opt->step();
-      progress.update(b, static_cast<int64_t>(y.size()), loss.item());
     }
     const double seconds = progress.seconds();
     training_seconds += seconds;
     progress.finish();
-    const Evaluation e = evaluate(*model, test, classes);
-    history.push_back({epoch + 1, progress.running_loss(), e.loss, e.accuracy, seconds});
+    ranks.end_epoch(*model);
+    ranks.sum(loss_sum);
+    const double train_loss = loss_sum[0] / std::max(loss_sum[1], 1.0);
+    const Evaluation e = evaluate(*model, test, classes, ranks);
+    history.push_back({epoch + 1, train_loss, e.loss, e.accuracy, seconds});
+    if (!root) continue;
     fmt::print("epoch {:>3}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  {:.1f}s\n", epoch + 1,
-               c.epochs, progress.running_loss(), e.loss, 100 * e.accuracy, seconds);
+               c.epochs, train_loss, e.loss, 100 * e.accuracy, seconds);
     std::fflush(stdout);
     nn::save_checkpoint(checkpoint, *model, *opt, history_entries(history));
     nn::write_file_atomically(metrics_path, trainer::metrics_csv(history));
     nn::write_file_atomically((fs::path(c.out) / "curves.svg").string(), trainer::curves_svg(history, title));
   }
-  const Evaluation e = evaluate(*model, test, classes);
+  const Evaluation e = evaluate(*model, test, classes, ranks);
+  if (!root) return 0;
   nn::save_checkpoint((fs::path(c.out) / "model.tgc").string(), *model);
   nn::write_file_atomically((fs::path(c.out) / "confusion.csv").string(), trainer::confusion_csv(e.confusion));
   fmt::print("\nconfusion matrix (rows: true class, columns: predicted)\n{}", trainer::confusion_text(e.confusion));
   fmt::print("\ntest accuracy {:.2f}% after {} epochs, {:.1f} s of training ({:.2f} s per epoch)\n", 100 * e.accuracy,
              history.size(), training_seconds, training_seconds / double(std::max<size_t>(history.size(), 1)));
+  if (ranks.size() > 1)
+    fmt::print("{} ranks; rank 0 waited {:.2f} s for gradient averages ({:.1f}% of its training time)\n", ranks.size(),
+               ranks.wait_seconds(), 100 * ranks.wait_seconds() / std::max(training_seconds, 1e-9));
   fmt::print("wrote {}/metrics.csv, {}/curves.svg (open it in a browser), {}/confusion.csv, {}/model.tgc, {}\n", c.out,
              c.out, c.out, c.out, checkpoint);
   return 0;
@@ -362,7 +407,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return run(c);
+    return trainer::Ranks::run(argc, argv, [&](trainer::Ranks& ranks) { return run(c, ranks); });
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
