@@ -23,10 +23,14 @@ bool initialized() {
 }
 }  // namespace
 
-Environment::Environment(int& argc, char**& argv) {
+Environment::Environment() : Environment(nullptr, nullptr) {}
+
+Environment::Environment(int& argc, char**& argv) : Environment(&argc, &argv) {}
+
+Environment::Environment(int* argc, char*** argv) {
   if (initialized()) raise<DistError>("dist::Environment: MPI is already initialised (one Environment per process)");
   int provided = 0;
-  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
     raise<DistError>("dist::Environment: MPI_Init_thread failed");
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);  // failures become DistError, not aborts
   if (provided < MPI_THREAD_FUNNELED) {

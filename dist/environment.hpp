@@ -29,9 +29,14 @@ bool launched_by_mpi();
 class Environment {
  public:
   Environment(int& argc, char**& argv);
+  /// Without the command line (MPI allows it).
+  Environment();
   ~Environment();
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
+
+ private:
+  Environment(int* argc, char*** argv);
 };
 
 /// This process's rank in the job and the number of ranks (0 and 1 when MPI is not initialised).
