@@ -1,5 +1,6 @@
 #include "autodiff/tape.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 
@@ -59,6 +60,8 @@ void Tape::clear() {
   n_leaves_ = 0;
   scalar_backward_done_ = false;
   scalar_has_adjoints_ = false;
+  swept_entries_ = 0;
+  swept_stmts_ = 0;
   names_.clear();
   tensors_->clear();
 }
@@ -100,32 +103,45 @@ void Tape::name_slot(int32_t slot, const char* name, const char* nonfinite_op) {
 namespace detail {
 void throw_already_swept() {
   raise<TapeError>(
-      "backward: this recording was already swept; a second sweep would add into the same gradients. Pass "
-      "BackwardOptions{{.retain_graph = true}} to the first backward() to accumulate on purpose, or tape.clear() "
-      "and record again");
+      "backward: this output, or a value it was computed from, was recorded before the last backward(), which "
+      "swept that part of the recording; a second sweep through it would add into the same gradients. Pass "
+      "BackwardOptions{{.retain_graph = true}} to the first backward() to sweep it again on purpose, or "
+      "tape.clear() and record again (outputs recorded after a backward() may be swept on their own)");
 }
 }  // namespace detail
 
 void Tape::backward(const Var& root, BackwardOptions options) {
   if (root.gen_ == 0) raise<TapeError>("backward: called on a constant Var (nothing was recorded)");
   if (!owns(root.gen_)) throw_foreign("backward root", root.gen_);
-  if (scalar_backward_done_) detail::throw_already_swept();
-  // A retained recording swept again: sweep from fresh adjoints, then add the earlier gradients
-  // (adjoints are linear in the seed), so intermediates are not propagated twice.
+  // After a sweep without retain_graph, a root recorded since may still be swept (loss1.backward();
+  // loss2.backward()): its sweep covers only the new statements and must not reach the old ones.
+  const bool only_new = scalar_backward_done_;
+  if (only_new && root.slot_ < swept_stmts_) detail::throw_already_swept();
+  // A second sweep starts from fresh adjoints, then adds the earlier gradients (adjoints are linear
+  // in the seed), so intermediates are not propagated twice.
   const bool accumulate = scalar_has_adjoints_;
   const int64_t old_leaves = adj_leaves_, old_stmts = adj_stmts_;
   if (accumulate) retained_.assign(adj_.begin(), adj_.end());
   reset_adjoints();
   scalar_has_adjoints_ = true;
   adjoints()[root.slot_] = 1.0;
+  const size_t first_entry = only_new ? swept_entries_ : 0;
   if (detail::tls.anomaly)
-    sweep_checked();
+    sweep_checked(first_entry);
   else
-    sweep();
+    sweep(first_entry);
+  if (only_new && std::any_of(adjoints(), adjoints() + swept_stmts_, [](double a) { return a != 0.0; })) {
+    adj_.swap(retained_);  // the earlier gradients, untouched
+    adj_leaves_ = old_leaves;
+    adj_stmts_ = old_stmts;
+    detail::throw_already_swept();
+  }
   if (accumulate)
     for (int64_t id = -old_leaves; id < old_stmts; ++id)
       adjoints()[id] += retained_[static_cast<size_t>(1 + old_leaves + id)];
   scalar_backward_done_ = !options.retain_graph;
+  swept_entries_ = n_entries_;
+  swept_stmts_ = n_stmts_;
 }
 
 void Tape::reset_adjoints() {
@@ -134,13 +150,13 @@ void Tape::reset_adjoints() {
   adj_.assign(static_cast<size_t>(1 + n_leaves_ + n_stmts_), 0.0);  // keeps capacity once warm
 }
 
-void Tape::sweep() {
+void Tape::sweep(size_t first_entry) {
   double* adj = adjoints();
   const double* partial = partial_.data();
   const int32_t* index = index_.data();
   int64_t out = n_stmts_ - 1;
   double a = out >= 0 ? adj[out] : 0.0;
-  for (size_t e = n_entries_; e-- > 0;) {
+  for (size_t e = n_entries_; e-- > first_entry;) {
     const int32_t raw = index[e];
     const int32_t id = raw >> 1;
     if (a != 0.0) {  // skipping zeros keeps 0 * inf out of unreached statements
@@ -160,10 +176,10 @@ void Tape::sweep() {
   }
 }
 
-void Tape::sweep_checked() {
+void Tape::sweep_checked(size_t first_entry) {
   double* adj = adjoints();
   int64_t out = n_stmts_ - 1;
-  for (size_t e = n_entries_; e-- > 0;) {
+  for (size_t e = n_entries_; e-- > first_entry;) {
     const int32_t raw = index_[e];
     const double a = adj[out];
     if (a != 0.0) {
@@ -200,7 +216,7 @@ std::vector<double> Tape::jacobian(std::span<const Var> outputs, std::span<const
     if (!owns(y.gen_)) throw_foreign("jacobian: output", y.gen_);
     reset_adjoints();
     adjoints()[y.slot_] = 1.0;
-    sweep();
+    sweep(0);
     for (size_t j = 0; j < inputs.size(); ++j)
       if (inputs[j].gen_ != 0) jac[i * inputs.size() + j] = adjoints()[inputs[j].slot_];
   }

@@ -83,8 +83,8 @@ class Tape {
 
  private:
   void grow(size_t needed);
-  void sweep();
-  void sweep_checked();
+  void sweep(size_t first_entry);  // entries [first_entry, n_entries_), from the last
+  void sweep_checked(size_t first_entry);
   void name_slot(int32_t slot, const char* name, const char* nonfinite_op);
   void check_ids() const;
 
@@ -108,8 +108,10 @@ class Tape {
   std::vector<double> adj_;  // [pad | leaves reversed | statements], sized at backward
   int64_t adj_leaves_ = 0;   // the recording adj_ was sized for
   int64_t adj_stmts_ = 0;
-  std::vector<double> retained_;  // earlier gradients while a retained recording is swept again
-  bool scalar_backward_done_ = false;
+  std::vector<double> retained_;       // earlier gradients while a retained recording is swept again
+  bool scalar_backward_done_ = false;  // swept without retain_graph: only what came after may be swept
+  size_t swept_entries_ = 0;           // the recording at the last sweep
+  int64_t swept_stmts_ = 0;
   bool scalar_has_adjoints_ = false;
   std::vector<const char*> names_;  // per slot, only filled in anomaly mode
 

@@ -46,6 +46,8 @@ void TensorSection::clear() {
   arena_.reset();
   backward_done_ = false;
   swept_ = false;
+  swept_nodes_ = 0;
+  swept_slots_ = 0;
 }
 
 namespace {
@@ -144,10 +146,10 @@ void check_finite_grads(const Node& node, BackwardContext& ctx) {
 }
 }  // namespace
 
-void TensorSection::list_grad_ready() {
+void TensorSection::list_grad_ready(size_t first_node) {
   grad_ready_.clear();
   listed_.assign(slots_.size(), false);
-  for (uint32_t n = 0; n < nodes_.size(); ++n)
+  for (auto n = static_cast<uint32_t>(first_node); n < nodes_.size(); ++n)
     for (uint32_t e = nodes_[n].inputs_begin; e < nodes_[n].inputs_end; ++e) {
       const uint32_t entry = inputs_[e];
       if (entry & kNoGrad) continue;
@@ -164,7 +166,10 @@ void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOpt
     raise<TapeError>(
         "backward: this tensor does not require grad: none of its inputs is a parameter "
         "(requires_grad) or it was computed under NoGradGuard or from detached values");
-  if (backward_done_) throw_already_swept();
+  // After a sweep without retain_graph, a root recorded since may still be swept (loss1.backward();
+  // loss2.backward()), over the new nodes only, if its gradient never needs the swept part.
+  const size_t first_node = backward_done_ ? swept_nodes_ : 0;
+  if (backward_done_ && reaches_swept_part(root)) throw_already_swept();
   // A retained recording swept again: intermediate gradients start from zero (only leaves
   // accumulate), so the earlier sweep is not propagated twice.
   if (swept_)
@@ -189,9 +194,9 @@ void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOpt
   }
   const bool anomaly = is_anomaly_enabled();
   const bool report = static_cast<bool>(options.on_grad_ready);
-  if (report) list_grad_ready();
+  if (report) list_grad_ready(first_node);
   size_t ready = grad_ready_.size();  // entries below this index are not reported yet
-  for (size_t n = nodes_.size(); n-- > 0;) {
+  for (size_t n = nodes_.size(); n-- > first_node;) {
     const Node& node = nodes_[n];
     if (slots_[node.out].grad) {  // else nothing flows back through this node
       BackwardContext ctx(*this, node);
@@ -205,6 +210,22 @@ void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOpt
     }
   }
   backward_done_ = !options.retain_graph;
+  swept_nodes_ = nodes_.size();
+  swept_slots_ = slots_.size();
+}
+
+bool TensorSection::reaches_swept_part(uint32_t root) {
+  reached_.assign(slots_.size(), false);
+  reached_[root] = true;
+  for (size_t n = nodes_.size(); n-- > swept_nodes_;) {
+    const Node& node = nodes_[n];
+    if (!reached_[node.out]) continue;
+    for (uint32_t e = node.inputs_begin; e < node.inputs_end; ++e)
+      if (!(inputs_[e] & kNoGrad)) reached_[inputs_[e]] = true;
+  }
+  for (size_t s = 0; s < swept_slots_; ++s)  // an intermediate of the swept part that needs a gradient
+    if (reached_[s] && !slots_[s].leaf && slots_[s].requires_grad) return true;
+  return false;
 }
 
 }  // namespace detail

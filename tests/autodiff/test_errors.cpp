@@ -43,6 +43,37 @@ TEST_SUITE("errors") {
     CHECK(contains(message_of<TapeError>([&] { loss.backward(); }), "retain_graph"));
   }
 
+  TEST_CASE("a root recorded after a sweep is swept on its own; one that needs the swept part is refused") {
+    Tape tape;
+    Var x = 2.0;
+    Var f = x * x;  // df/dx = 4
+    f.backward();
+    Var h = x * x * x;  // a new root over the leaf only: dh/dx = 12, accumulated as in PyTorch
+    h.backward();
+    CHECK(x.grad() == 16.0);
+    CHECK(f.grad() == 1.0);  // the first sweep's gradients stay readable
+    Var k = f * 3.0;         // needs f's part of the recording, already swept
+    CHECK(contains(message_of<TapeError>([&] { k.backward(); }), "retain_graph"));
+    CHECK(x.grad() == 16.0);  // refused before changing anything
+    Var m = sin(x);
+    m.backward();  // still allowed after the refusal
+    CHECK(x.grad() == doctest::Approx(16.0 + std::cos(2.0)).epsilon(1e-15));
+
+    Tensor w = Tensor(Array({2}, {1.0, -3.0})).requires_grad(true);
+    Tensor loss1 = sum(w * w);  // 2w
+    loss1.backward();
+    Tensor loss2 = sum(exp(w));  // exp(w), from the leaf only
+    loss2.backward();
+    CHECK(w.grad().at(0) == doctest::Approx(2.0 + std::exp(1.0)).epsilon(1e-15));
+    CHECK(w.grad().at(1) == doctest::Approx(-6.0 + std::exp(-3.0)).epsilon(1e-15));
+    Tensor loss3 = sum(loss1 * 2.0);  // through loss1's swept part
+    CHECK(contains(message_of<TapeError>([&] { loss3.backward(); }), "retain_graph"));
+    CHECK(w.grad().at(0) == doctest::Approx(2.0 + std::exp(1.0)).epsilon(1e-15));  // untouched
+    Tensor loss4 = sum(w * loss1.detach());  // a stopped gradient does not reach the swept part
+    loss4.backward();
+    CHECK(w.grad().at(0) == doctest::Approx(2.0 + std::exp(1.0) + 10.0).epsilon(1e-15));
+  }
+
   TEST_CASE("a handle from a cleared tape is detected") {
     Tape tape;
     Var x = 1.0;
