@@ -23,7 +23,7 @@ double share(int64_t rows, int64_t batch_rows) {
 GradientReducer::GradientReducer(std::vector<Tensor> parameters, ReducerOptions options)
     : parameters_(std::move(parameters)), requests_(std::make_unique<Requests>()), options_(options) {
   // Buckets from the last parameter to the first (the sweep finishes the last layers first), one
-  // dtype each, closed when the next parameter would pass bucket_bytes.
+  // dtype each, closed when the next parameter would pass bucket_bytes (or an MPI int count).
   bucket_of_.resize(parameters_.size());
   size_t bytes = 0;
   for (size_t i = parameters_.size(); i-- > 0;) {
@@ -31,7 +31,7 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, ReducerOptions 
     if (!p.is_leaf() || !p.requires_grad())
       raise<ValueError>("GradientReducer: parameter {} is not a leaf that requires grad", i);
     const size_t size = static_cast<size_t>(p.numel()) * detail::dtype_bytes(p.dtype());
-    if (buckets_.empty() || bytes + size > options_.bucket_bytes ||
+    if (buckets_.empty() || bytes + size > std::min(options_.bucket_bytes, size_t{INT_MAX}) ||
         p.dtype() != parameters_[buckets_.back().members.front()].dtype()) {
       if (!buckets_.empty() && buckets_.back().members.empty()) buckets_.pop_back();
       buckets_.emplace_back();
@@ -44,6 +44,9 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, ReducerOptions 
   for (Bucket& b : buckets_) {
     int64_t count = 0;
     for (size_t i : b.members) count += parameters_[i].numel();
+    if (count > INT_MAX)  // only a single parameter of over 2^31 elements gets here
+      raise<ValueError>("GradientReducer: parameter {} has {} elements, more than one MPI call sends", b.members[0],
+                        count);
     b.buffer = Array(Shape{count}, parameters_[b.members.front()].dtype());
   }
   for (size_t i = 0; i < parameters_.size(); ++i) index_by_value_.emplace_back(&parameters_[i].value(), i);
@@ -95,8 +98,6 @@ void GradientReducer::launch_ready() {
   for (; launched_ < buckets_.size() && buckets_[launched_].pending == 0; ++launched_) {
     Bucket& b = buckets_[launched_];
     copy_gradients(b, Direction::pack);
-    if (b.buffer.numel() > INT_MAX)
-      raise<ValueError>("GradientReducer: a bucket of {} elements is too large for one MPI call", b.buffer.numel());
     check_mpi(
         MPI_Iallreduce(MPI_IN_PLACE, b.buffer.data<char>(), static_cast<int>(b.buffer.numel()),
                        detail::mpi_type(b.buffer.dtype()), MPI_SUM, MPI_COMM_WORLD, &requests_->of_bucket[launched_]),
@@ -105,13 +106,22 @@ void GradientReducer::launch_ready() {
 }
 
 void GradientReducer::finish() {
-  for (Bucket& b : buckets_) b.pending = 0;  // parameters the sweep did not reach are final too
-  launch_ready();
   const auto start = std::chrono::steady_clock::now();
-  check_mpi(MPI_Waitall(static_cast<int>(buckets_.size()), requests_->of_bucket.data(), MPI_STATUSES_IGNORE),
-            "MPI_Waitall");
-  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (options_.overlap) {
+    for (Bucket& b : buckets_) b.pending = 0;  // parameters the sweep did not reach are final too
+    launch_ready();
+    check_mpi(MPI_Waitall(static_cast<int>(buckets_.size()), requests_->of_bucket.data(), MPI_STATUSES_IGNORE),
+              "MPI_Waitall");
+  } else {
+    for (Bucket& b : buckets_) {
+      copy_gradients(b, Direction::pack);
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, b.buffer.data<char>(), static_cast<int>(b.buffer.numel()),
+                              detail::mpi_type(b.buffer.dtype()), MPI_SUM, MPI_COMM_WORLD),
+                "MPI_Allreduce");
+    }
+  }
   for (Bucket& b : buckets_) copy_gradients(b, Direction::unpack);
+  reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void GradientReducer::backward(const Tensor& loss, double weight) {

@@ -1,17 +1,23 @@
 #pragma once
 // Gradient averaging for data-parallel training: after backward, every rank holds the weighted sum
 // of all ranks' gradients, bit-identical on every rank. Gradients travel in contiguous buckets (one
-// MPI_Iallreduce per bucket, not per parameter), filled from the last parameter to the first, the
-// order in which the reverse sweep finishes them; with `overlap`, a bucket is sent as soon as the
-// sweep is done with its parameters (BackwardOptions::on_grad_ready), while the sweep goes on.
-// Buckets are sent in one fixed order on every rank, so the collectives always match.
+// allreduce per bucket, not per parameter), filled from the last parameter to the first, the order
+// in which the reverse sweep finishes them, and sent in that fixed order on every rank, so the
+// collectives always match.
+//
+// With `overlap`, a bucket is sent (MPI_Iallreduce) as soon as the sweep is done with its
+// parameters (BackwardOptions::on_grad_ready), while the sweep goes on. It pays only where the MPI
+// library progresses messages by itself (hardware offload, a progress thread) and a core is free to
+// do it; with Open MPI over shared memory on this project's 2-core machine it does not (its
+// non-blocking allreduce is 2-3x slower than the blocking one, which progresses only when waited
+// on), so the default sends every bucket with a blocking MPI_Allreduce after the sweep.
 //
 //   dist::GradientReducer reducer(model.parameters());
 //   for each step:
 //     opt.zero_grad();
-//     Tensor loss = nn::cross_entropy(model(x), y);               // mean over this rank's rows
+//     Tensor loss = nn::cross_entropy(model(x), y);                     // mean over this rank's rows
 //     reducer.backward(loss, dist::share(rows, loader.batch_rows(b)));  // mean over the whole batch
-//     opt.step();                                                   // the same step on every rank
+//     opt.step();                                                        // the same step everywhere
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,8 +28,8 @@
 namespace tapegrad::dist {
 
 struct ReducerOptions {
-  size_t bucket_bytes = size_t{1} << 20;  // a bucket closes when the next parameter would pass this
-  bool overlap = true;                    // send buckets during the sweep (else after it)
+  size_t bucket_bytes = size_t{4} << 20;  // a bucket closes when the next parameter would pass this
+  bool overlap = false;                   // send buckets during the sweep (else after it)
 };
 
 /// The weight of a rank whose loss is the mean over `rows` of a batch of `batch_rows` rows over all
@@ -46,8 +52,9 @@ class GradientReducer {
   void reduce(double weight);
 
   size_t num_buckets() const { return buckets_.size(); }
-  /// Seconds this rank spent waiting for reductions to finish, since construction.
-  double wait_seconds() const { return wait_seconds_; }
+  /// Seconds this rank spent reducing after its sweep (packing, sending, waiting, unpacking), since
+  /// construction: the reduction's share of a step.
+  double reduce_seconds() const { return reduce_seconds_; }
 
  private:
   struct Bucket {
@@ -70,7 +77,7 @@ class GradientReducer {
   std::unique_ptr<Requests> requests_;
   size_t launched_ = 0;
   double weight_ = 1.0;
-  double wait_seconds_ = 0;
+  double reduce_seconds_ = 0;
   ReducerOptions options_;
 };
 

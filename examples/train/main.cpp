@@ -338,8 +338,8 @@ int run(const Config& c, trainer::Ranks& ranks) {
   fmt::print("\ntest accuracy {:.2f}% after {} epochs, {:.1f} s of training ({:.2f} s per epoch)\n", 100 * e.accuracy,
              history.size(), training_seconds, training_seconds / double(std::max<size_t>(history.size(), 1)));
   if (ranks.size() > 1)
-    fmt::print("{} ranks; rank 0 waited {:.2f} s for gradient averages ({:.1f}% of its training time)\n", ranks.size(),
-               ranks.wait_seconds(), 100 * ranks.wait_seconds() / std::max(training_seconds, 1e-9));
+    fmt::print("{} ranks; rank 0 spent {:.2f} s averaging gradients ({:.1f}% of its training time)\n", ranks.size(),
+               ranks.reduce_seconds(), 100 * ranks.reduce_seconds() / std::max(training_seconds, 1e-9));
   fmt::print("wrote {}/metrics.csv, {}/curves.svg (open it in a browser), {}/confusion.csv, {}/model.tgc, {}\n", c.out,
              c.out, c.out, c.out, checkpoint);
   return 0;

@@ -36,8 +36,8 @@ class Ranks {
   void sum(std::span<double> values);
   /// End of an epoch: the batch-norm running statistics averaged over the ranks.
   void end_epoch(tapegrad::nn::Module& model);
-  /// Seconds spent waiting for gradient averages to arrive.
-  double wait_seconds() const;
+  /// Seconds spent averaging gradients after backward.
+  double reduce_seconds() const;
 
  private:
   Ranks(int rank, int size);

@@ -60,6 +60,6 @@ void Ranks::end_epoch(tapegrad::nn::Module& model) {
   if (size_ > 1) dist::average_buffers(model);
 }
 
-double Ranks::wait_seconds() const { return reducer_ ? reducer_->gradients.wait_seconds() : 0.0; }
+double Ranks::reduce_seconds() const { return reducer_ ? reducer_->gradients.reduce_seconds() : 0.0; }
 
 }  // namespace trainer

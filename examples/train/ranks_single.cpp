@@ -19,6 +19,6 @@ void Ranks::backward_nothing() {}
 bool Ranks::any(bool flag) { return flag; }
 void Ranks::sum(std::span<double>) {}
 void Ranks::end_epoch(tapegrad::nn::Module&) {}
-double Ranks::wait_seconds() const { return 0; }
+double Ranks::reduce_seconds() const { return 0; }
 
 }  // namespace trainer
