@@ -126,6 +126,18 @@ if(MPIRUN)
   endforeach()
   run(TRUE ${MPIRUN} ${TRAIN} ${seed_net} --stop-after 1 --out ${WORK_DIR}/two_dag)
   expect_in("seed network fashion_dag.json")
+  # ranks given different data or different models stop at start-up, naming the difference
+  # (mpiexec's MPMD form: one rank with each command line)
+  list(GET MPIRUN 0 mpiexec)
+  list(GET MPIRUN 1 np_flag)
+  list(TRANSFORM plain REPLACE "^1500$" "1400" OUTPUT_VARIABLE fewer)  # --limit 1400
+  list(TRANSFORM plain REPLACE "^32$" "16" OUTPUT_VARIABLE narrower)  # --hidden 16
+  run(FALSE ${mpiexec} ${np_flag} 1 ${TRAIN} ${plain} --out ${WORK_DIR}/z : ${np_flag} 1 ${TRAIN} ${fewer}
+      --out ${WORK_DIR}/z)
+  expect_in("the ranks' jobs (same data and settings on every rank) differ; rank 1: entry 0 is training set: 1400 examples")
+  run(FALSE ${mpiexec} ${np_flag} 1 ${TRAIN} ${plain} --out ${WORK_DIR}/z : ${np_flag} 1 ${TRAIN} ${narrower}
+      --out ${WORK_DIR}/z)
+  expect_in("rank 1: entry 0 is '0.weight' float32 [16, 784] there and '0.weight' float32 [32, 784] on rank 0")
   # a failure ends every rank, naming the rank
   run(FALSE ${MPIRUN} ${TRAIN} ${recipe} --data ${WORK_DIR}/missing --out ${WORK_DIR}/z)
   expect_in(" of 2: error: data directory")  # "tapegrad rank R of 2: ...", whichever rank aborts first

@@ -80,19 +80,24 @@ std::string first_difference(const std::vector<std::string>& mine, const std::ve
 }  // namespace
 
 void check_same_tensors(const nn::NamedTensors& tensors, std::string_view what) {
-  const std::vector<std::string> mine = describe(tensors);
+  check_same_lines(describe(tensors), what);
+}
+
+void check_same_lines(const std::vector<std::string>& mine, std::string_view what) {
+  for (const std::string& line : mine)
+    if (line.find('\n') != std::string::npos)
+      raise<ValueError>("check_same_lines: a line holds a newline (one entry per line): '{}'", line.substr(0, 80));
   const std::vector<std::string> root = split(broadcast_text(join(mine)));
   const std::vector<std::string> differences = allgather_text(first_difference(mine, root));
   std::string message;
   for (size_t r = 0; r < differences.size(); ++r)
     if (!differences[r].empty()) message += fmt::format("; rank {}: {}", r, differences[r]);
-  if (!message.empty())
-    raise<DistError>("the ranks' {} differ (every rank must build the same model){}", what, message);
+  if (!message.empty()) raise<DistError>("the ranks' {} differ{}", what, message);
 }
 
 void check_same_model(const nn::Module& model) {
-  check_same_tensors(model.named_parameters(), "parameters");
-  check_same_tensors(model.named_buffers(), "buffers");
+  check_same_tensors(model.named_parameters(), "parameters (every rank must build the same model)");
+  check_same_tensors(model.named_buffers(), "buffers (every rank must build the same model)");
 }
 
 void broadcast(std::span<Tensor> leaves, int root) {

@@ -8,6 +8,9 @@
 //   ... an epoch ...
 //   dist::average_buffers(model);
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "nn/layers/module.hpp"
 
@@ -18,6 +21,8 @@ namespace tapegrad::dist {
 void check_same_model(const nn::Module& model);
 /// Collective. The same check for any named tensors (`what` names them in the message).
 void check_same_tensors(const nn::NamedTensors& tensors, std::string_view what);
+/// Collective. The same check for any description, one line per entry (data set sizes, settings).
+void check_same_lines(const std::vector<std::string>& lines, std::string_view what);
 
 /// Collective. Copies rank root's parameter and buffer values to every rank.
 void broadcast_state(nn::Module& model, int root = 0);

@@ -184,6 +184,26 @@ std::vector<trainer::EpochMetrics> history_from(const nn::NamedArrays& extra, co
   throw Error(fmt::format("checkpoint '{}' was not written by tapegrad-train (no training history)", path));
 }
 
+/// What must be the same on every rank of a data-parallel job: the data (sizes, a checksum of
+/// every image and label) and the settings that fix the batches.
+std::vector<std::string> job_description(const Config& c, const nn::Dataset& train, const nn::Dataset& test,
+                                         size_t epochs_done) {
+  auto checksum = [](const nn::Dataset& d) {  // FNV-1a over 32-bit words of images and labels
+    uint64_t h = 0xcbf29ce484222325ULL;
+    auto add = [&](uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; };
+    const auto* words = d.images.data<uint32_t>();
+    const int64_t n = d.images.numel() * (d.images.dtype() == DType::f32 ? 1 : 2);
+    for (int64_t i = 0; i < n; ++i) add(words[i]);
+    for (int64_t label : d.labels) add(static_cast<uint64_t>(label));
+    return h;
+  };
+  return {
+      fmt::format("training set: {} examples of {} features, checksum {:016x}", train.size(), train.features(),
+                  checksum(train)),
+      fmt::format("test set: {} examples, checksum {:016x}", test.size(), checksum(test)),
+      fmt::format("batch size {}, seed {}, epochs {}, epochs done {}", c.batch_size, c.seed, c.epochs, epochs_done)};
+}
+
 int run(const Config& c, trainer::Ranks& ranks) {
   if (c.threads > 0)
     set_num_threads(c.threads);
@@ -251,7 +271,7 @@ int run(const Config& c, trainer::Ranks& ranks) {
     history = history_from(extra, c.resume);
     if (root) fmt::print("resumed from '{}' after epoch {}\n", c.resume, history.size());
   }
-  ranks.start(*model);  // the same model on every rank, rank 0's values
+  ranks.start(*model, ranks.size() > 1 ? job_description(c, train, test, history.size()) : std::vector<std::string>{});
   const bool terminal = root && ::isatty(STDOUT_FILENO);
   int64_t params = 0;
   for (const Tensor& p : model->parameters()) params += p.numel();

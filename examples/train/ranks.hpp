@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "autodiff/tensor.hpp"
 #include "nn/layers/module.hpp"
@@ -23,8 +25,9 @@ class Ranks {
   int size() const { return size_; }
   bool root() const { return rank_ == 0; }
 
-  /// Checks that every rank built the same model and gives every rank rank 0's values.
-  void start(tapegrad::nn::Module& model);
+  /// Checks that every rank built the same model and describes the same job (data sizes and
+  /// checksums, settings: one line each), then gives every rank rank 0's model values.
+  void start(tapegrad::nn::Module& model, const std::vector<std::string>& job);
   /// backward of this rank's mean loss over `rows` of a batch of `batch_rows` rows, then the
   /// gradients of the whole batch's mean on every rank.
   void backward(const tapegrad::Tensor& loss, int64_t rows, int64_t batch_rows);

@@ -29,8 +29,9 @@ int Ranks::run(int& argc, char**& argv, const std::function<int(Ranks&)>& body) 
   });
 }
 
-void Ranks::start(tapegrad::nn::Module& model) {
+void Ranks::start(tapegrad::nn::Module& model, const std::vector<std::string>& job) {
   if (size_ == 1) return;
+  dist::check_same_lines(job, "jobs (same data and settings on every rank)");
   dist::check_same_model(model);
   dist::broadcast_state(model);
   reducer_.reset(new Reducer{dist::GradientReducer(model.parameters())});  // (neither copies nor moves)

@@ -13,7 +13,7 @@ int Ranks::run(int&, char**&, const std::function<int(Ranks&)>& body) {
   return body(alone);
 }
 
-void Ranks::start(tapegrad::nn::Module&) {}
+void Ranks::start(tapegrad::nn::Module&, const std::vector<std::string>&) {}
 void Ranks::backward(const tapegrad::Tensor& loss, int64_t, int64_t) { loss.backward(); }
 void Ranks::backward_nothing() {}
 bool Ranks::any(bool flag) { return flag; }

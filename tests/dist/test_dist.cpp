@@ -138,6 +138,12 @@ TEST_CASE("models that differ across ranks are named at start-up, on every rank"
   auto typed = make_model(1, dist::rank() == 1 ? DType::f32 : DType::f64);
   CHECK_THROWS_WITH_AS(dist::check_same_model(*typed),
                        doctest::Contains("rank 1: entry 0 is '0.weight' float32 [8, 5] there"), dist::DistError);
+  CHECK_NOTHROW(dist::check_same_lines({"batch 8", "seed 1"}, "settings"));
+  CHECK_THROWS_WITH_AS(
+      dist::check_same_lines({"batch 8", dist::rank() == 1 ? "seed 2" : "seed 1"}, "settings"),
+      doctest::Contains("the ranks' settings differ; rank 1: entry 1 is seed 2 there and seed 1 on rank 0"),
+      dist::DistError);
+  CHECK_THROWS_AS(dist::check_same_lines({"two\nlines"}, "settings"), ValueError);
   nn::Sequential deeper;
   std::mt19937_64 rng(1);
   deeper.push_back(nn::Linear(2, 2, rng));
