@@ -12,9 +12,11 @@ namespace tapegrad {
 
 namespace {
 // One counter for every tape of the process: a generation names one recording of one tape.
-std::atomic<uint32_t> next_generation{1};
-uint32_t new_generation() { return next_generation.fetch_add(1, std::memory_order_relaxed); }
+std::atomic<Generation> next_generation{1};
+Generation new_generation() { return next_generation.fetch_add(1, std::memory_order_relaxed); }
 }  // namespace
+
+void detail::set_next_generation(Generation next) { next_generation.store(next, std::memory_order_relaxed); }
 
 Tape::Tape()
     : generation_(new_generation()),
@@ -66,7 +68,7 @@ void Tape::clear() {
   tensors_->clear();
 }
 
-void Tape::throw_foreign(const char* what, uint32_t gen) const {
+void Tape::throw_foreign(const char* what, Generation gen) const {
   if (gen >= first_generation_ && gen < generation_)
     raise<TapeError>(
         "{} is from a cleared tape: handle generation {}, tape generation {}. Scalar Vars "

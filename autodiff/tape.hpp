@@ -29,6 +29,14 @@ namespace detail {
 class TensorSection;
 }
 
+/// Names one recording of one tape. 64 bits: the process-wide counter never wraps (2^64 recordings
+/// at one per nanosecond take 584 years), so a handle's generation is never handed out twice.
+using Generation = uint64_t;
+namespace detail {
+/// Tests only: where the process-wide generation counter continues (to cross 2^32 without 2^32 clears).
+void set_next_generation(Generation next);
+}  // namespace detail
+
 struct BackwardOptions {
   /// Allow a later backward() on the same recording; gradients then accumulate.
   bool retain_graph = false;
@@ -54,7 +62,7 @@ class Tape {
   /// Forgets every recorded op (O(1), capacity kept). Handles recorded before become stale.
   void clear();
 
-  uint32_t generation() const { return generation_; }
+  Generation generation() const { return generation_; }
   /// Scalar statements recorded since the last clear (leaves are not statements).
   size_t scalar_statements() const { return n_stmts_; }
   /// Scalar leaves created since the last clear.
@@ -78,8 +86,8 @@ class Tape {
   void backward(const Var& root, BackwardOptions options);
   double grad(const Var& v) const;
   /// Throws TapeError explaining why a handle of generation `gen` does not belong here.
-  [[noreturn]] void throw_foreign(const char* what, uint32_t gen) const;
-  bool owns(uint32_t gen) const { return gen == generation_; }
+  [[noreturn]] void throw_foreign(const char* what, Generation gen) const;
+  bool owns(Generation gen) const { return gen == generation_; }
 
  private:
   void grow(size_t needed);
@@ -88,8 +96,8 @@ class Tape {
   void name_slot(int32_t slot, const char* name, const char* nonfinite_op);
   void check_ids() const;
 
-  uint32_t generation_;
-  uint32_t first_generation_;
+  Generation generation_;
+  Generation first_generation_;
   Tape* outer_;
 
   void reset_adjoints();                                        // sized for the current recording, zeroed

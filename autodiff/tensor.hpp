@@ -24,7 +24,7 @@ struct LeafData {
   Array grad;
   bool requires_grad = false;
   bool has_grad = false;
-  uint32_t gen = 0;  // recording whose slot table holds this leaf, and its slot there
+  Generation gen = 0;  // recording whose slot table holds this leaf, and its slot there
   uint32_t slot = 0;
   // A leaf is recorded by one thread at a time: `thread` is the token of the thread whose live
   // recordings hold it (0: none), `recordings` how many of them (touched only by that thread).
@@ -84,13 +84,13 @@ class Tensor {
  private:
   friend class detail::TensorSection;
   friend class OpRecord;
-  Tensor(Tape* tape, uint32_t slot, uint32_t gen) : tape_(tape), slot_(slot), gen_(gen) {}
+  Tensor(Tape* tape, uint32_t slot, Generation gen) : tape_(tape), slot_(slot), gen_(gen) {}
   detail::LeafData& leaf_checked(const char* what) const;
 
   std::shared_ptr<detail::LeafData> leaf_;
   Tape* tape_ = nullptr;
   uint32_t slot_ = 0;
-  uint32_t gen_ = 0;
+  Generation gen_ = 0;
   bool stop_grad_ = false;
 };
 

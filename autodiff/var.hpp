@@ -1,5 +1,5 @@
 #pragma once
-// Var: a scalar on the active tape. A Var is a 16-byte handle {value, slot, generation}; copying it
+// Var: a scalar on the active tape. A Var is a 24-byte handle {value, slot, 64-bit generation}; copying it
 // copies the handle (shallow), not a node. A Var made with no recording tape (NoGradGuard,
 // detach(), default construction) is a constant: it records nothing and has zero gradient.
 //
@@ -56,7 +56,7 @@ class Var {
   Var detach() const { return Var(value_, 0, 0); }
   bool is_constant() const { return gen_ == 0; }
   int32_t slot() const { return slot_; }
-  uint32_t generation() const { return gen_; }
+  Generation generation() const { return gen_; }
 
   template <Expression E>
   Var& operator+=(const E& e);
@@ -80,12 +80,12 @@ class Var {
 
  private:
   friend class Tape;
-  Var(double v, int32_t slot, uint32_t gen) : value_(v), slot_(slot), gen_(gen) {}
+  Var(double v, int32_t slot, Generation gen) : value_(v), slot_(slot), gen_(gen) {}
   double value_ = 0.0;
   int32_t slot_ = 0;  // statement id >= 0, leaf id < 0
-  uint32_t gen_ = 0;
+  Generation gen_ = 0;
 };
-static_assert(sizeof(Var) == 16);
+static_assert(sizeof(Var) == 24);
 
 namespace detail {
 
@@ -171,7 +171,7 @@ struct Binary {
 struct Tape::Pusher {
   double* partial;
   int32_t* index;
-  uint32_t gen;
+  Generation gen;
   const Tape* tape;
   uint32_t count = 0;
   void push(const Var& v, double d) {

@@ -74,6 +74,27 @@ TEST_SUITE("errors") {
     CHECK(w.grad().at(0) == doctest::Approx(2.0 + std::exp(1.0) + 10.0).epsilon(1e-15));
   }
 
+  TEST_CASE("generations do not wrap at 2^32: Vars stay variables, stale handles stay detected") {
+    detail::set_next_generation((Generation{1} << 32) - 2);  // where a 32-bit counter handed out 0
+    Tape tape;
+    Var x = 3.0;
+    Var stale = x * x;
+    for (int round = 0; round < 4; ++round) {
+      tape.clear();
+      CHECK(tape.generation() != 0);
+      Var y = 2.0;
+      Var f = y * y * y;
+      CHECK(!f.is_constant());
+      f.backward();
+      CHECK(y.grad() == 12.0);
+      CHECK_THROWS_AS(Var(stale + 1.0), TapeError);
+      Tensor w = Tensor::ones({2}).requires_grad(true);
+      sum(w * w).backward();
+      CHECK(w.grad().at(0) == 2.0);
+    }
+    CHECK(tape.generation() > (Generation{1} << 32));
+  }
+
   TEST_CASE("a handle from a cleared tape is detected") {
     Tape tape;
     Var x = 1.0;
