@@ -146,6 +146,8 @@ void Tape::backward(const Var& root, BackwardOptions options) {
   swept_stmts_ = n_stmts_;
 }
 
+std::vector<const char*> Tape::tensor_op_names() const { return tensors_->op_names(); }
+
 void Tape::reset_adjoints() {
   adj_leaves_ = n_leaves_;
   adj_stmts_ = n_stmts_;

@@ -71,6 +71,9 @@ class Tape {
   size_t scalar_entries() const { return n_entries_; }
   /// Bytes of scalar tape in use: 12 per operand entry (adjoints are allocated at backward).
   size_t scalar_bytes() const { return n_entries_ * (sizeof(double) + sizeof(int32_t)); }
+  /// The names of the tensor ops recorded since the last clear() that will be swept (those with an
+  /// input needing a gradient), in recording order: for tests and debugging.
+  std::vector<const char*> tensor_op_names() const;
 
   /// d outputs / d inputs, row-major [outputs x inputs], replaying this recording once per output.
   std::vector<double> jacobian(std::span<const Var> outputs, std::span<const Var> inputs);

@@ -4,6 +4,7 @@
 //   binary: value(a, b)     and  da(g, a, b, y), db(g, a, b, y)
 // as generic lambdas (they run on float and double), and the recipe does the loops, the
 // broadcasting and the recording. Derivative lambdas capture scalars only.
+#include "autodiff/detail/elementwise_math.hpp"
 #include "autodiff/detail/kernels.hpp"
 #include "autodiff/detail/tensor_section.hpp"
 
@@ -95,6 +96,22 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, Value value
       one_side(1, db);
     });
   });
+}
+
+/// The tensor form of an op of elementwise_math.hpp: y = Op::value(x), dL/dx = g * Op::partial(x, y).
+template <class Op>
+Tensor unary_math(const Tensor& x, const char* name = Op::kName) {
+  return unary_op(
+      name, x, [](auto v) { return Op::value(v); }, [](auto g, auto v, auto y) { return g * Op::partial(v, y); });
+}
+
+/// The tensor form of a binary op of elementwise_math.hpp (broadcasting).
+template <class Op>
+Tensor binary_math(const Tensor& a, const Tensor& b, const char* name = Op::kName) {
+  return binary_op(
+      name, a, b, [](auto x, auto z) { return Op::value(x, z); },
+      [](auto g, auto x, auto z, auto y) { return g * Op::da(x, z, y); },
+      [](auto g, auto x, auto z, auto y) { return g * Op::db(x, z, y); });
 }
 
 }  // namespace tapegrad::detail

@@ -214,6 +214,12 @@ void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOpt
   swept_slots_ = slots_.size();
 }
 
+std::vector<const char*> TensorSection::op_names() const {
+  std::vector<const char*> names;
+  for (const Node& node : nodes_) names.push_back(node.name);
+  return names;
+}
+
 bool TensorSection::reaches_swept_part(uint32_t root) {
   reached_.assign(slots_.size(), false);
   reached_[root] = true;

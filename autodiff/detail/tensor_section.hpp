@@ -112,6 +112,7 @@ class TensorSection {
   }
 
   void backward(uint32_t root, const Array* seed, const BackwardOptions& options);
+  std::vector<const char*> op_names() const;
 
   std::vector<uint32_t> inputs_;  // input slot entries of all nodes (kNoGrad flag in bit 31)
 

@@ -7,56 +7,23 @@
 
 namespace tapegrad {
 
-using detail::binary_op;
+using detail::binary_math;
+using detail::unary_math;
 using detail::unary_op;
 
-// Each op: its value and its derivatives, one lambda each, laid out to be read side by side.
 // clang-format off
 
-// ---- tensor-tensor ----
+// ---- tensor-tensor: the math is in detail/elementwise_math.hpp, shared with the scalar ops ----
 
-Tensor operator+(const Tensor& a, const Tensor& b) {
-  return binary_op("add", a, b, [](auto x, auto y) { return x + y; },
-                   [](auto g, auto, auto, auto) { return g; },    // d(a+b)/da = 1
-                   [](auto g, auto, auto, auto) { return g; });   // d(a+b)/db = 1
-}
-Tensor operator-(const Tensor& a, const Tensor& b) {
-  return binary_op("sub", a, b, [](auto x, auto y) { return x - y; },
-                   [](auto g, auto, auto, auto) { return g; },
-                   [](auto g, auto, auto, auto) { return -g; });
-}
-Tensor operator*(const Tensor& a, const Tensor& b) {
-  return binary_op("mul", a, b, [](auto x, auto y) { return x * y; },
-                   [](auto g, auto, auto y, auto) { return g * y; },   // d(ab)/da = b
-                   [](auto g, auto x, auto, auto) { return g * x; });  // d(ab)/db = a
-}
-Tensor operator/(const Tensor& a, const Tensor& b) {
-  return binary_op("div", a, b, [](auto x, auto y) { return x / y; },
-                   [](auto g, auto, auto y, auto) { return g / y; },         // d(a/b)/da = 1/b
-                   [](auto g, auto, auto y, auto q) { return -g * q / y; });  // d(a/b)/db = -(a/b)/b
-}
-Tensor pow(const Tensor& a, const Tensor& b) {
-  return binary_op("pow", a, b, [](auto x, auto y) { return std::pow(x, y); },
-                   [](auto g, auto x, auto y, auto) {  // b a^(b-1), 0 for b = 0 (also at a = 0)
-                     return y == 0 ? decltype(g)(0) : g * y * std::pow(x, y - 1);
-                   },
-                   [](auto g, auto x, auto, auto q) {                                      // a^b log a
-                     return q == 0 ? decltype(g)(0) : g * q * std::log(x);
-                   });
-}
-// maximum/minimum: the gradient goes to the selected operand; ties split it evenly.
-Tensor maximum(const Tensor& a, const Tensor& b) {
-  return binary_op("maximum", a, b, [](auto x, auto y) { return x > y ? x : y; },
-                   [](auto g, auto x, auto y, auto) { return x > y ? g : (x == y ? g / 2 : decltype(g)(0)); },
-                   [](auto g, auto x, auto y, auto) { return y > x ? g : (x == y ? g / 2 : decltype(g)(0)); });
-}
-Tensor minimum(const Tensor& a, const Tensor& b) {
-  return binary_op("minimum", a, b, [](auto x, auto y) { return x < y ? x : y; },
-                   [](auto g, auto x, auto y, auto) { return x < y ? g : (x == y ? g / 2 : decltype(g)(0)); },
-                   [](auto g, auto x, auto y, auto) { return y < x ? g : (x == y ? g / 2 : decltype(g)(0)); });
-}
+Tensor operator+(const Tensor& a, const Tensor& b) { return binary_math<detail::AddOp>(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return binary_math<detail::SubOp>(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return binary_math<detail::MulOp>(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return binary_math<detail::DivOp>(a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) { return binary_math<detail::PowOp>(a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return binary_math<detail::MaxOp>(a, b, "maximum"); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return binary_math<detail::MinOp>(a, b, "minimum"); }
 
-// ---- tensor-scalar ----
+// ---- tensor-scalar, and below, ops with a parameter: value and derivative, one lambda each ----
 
 Tensor add_scalar(const Tensor& x, double s) {
   return unary_op("add_scalar", x, [s](auto v) { return v + decltype(v)(s); },
@@ -83,59 +50,22 @@ Tensor operator/(double s, const Tensor& x) { return mul_scalar(pow(x, -1.0), s)
 
 // ---- unary ----
 
-Tensor operator-(const Tensor& x) {
-  return unary_op("neg", x, [](auto v) { return -v; }, [](auto g, auto, auto) { return -g; });
-}
-Tensor exp(const Tensor& x) {
-  return unary_op("exp", x, [](auto v) { return std::exp(v); },
-                  [](auto g, auto, auto y) { return g * y; });  // d exp = exp
-}
-Tensor log(const Tensor& x) {
-  return unary_op("log", x, [](auto v) { return std::log(v); },
-                  [](auto g, auto v, auto) { return g / v; });  // d log = 1/x
-}
-Tensor sqrt(const Tensor& x) {
-  return unary_op("sqrt", x, [](auto v) { return std::sqrt(v); },
-                  [](auto g, auto, auto y) { return g / (2 * y); });  // d sqrt = 1/(2 sqrt)
-}
-Tensor abs(const Tensor& x) {
-  return unary_op("abs", x, [](auto v) { return std::abs(v); },
-                  [](auto g, auto v, auto) { return v > 0 ? g : (v < 0 ? -g : decltype(g)(0)); });
-}
-Tensor square(const Tensor& x) {
-  return unary_op("square", x, [](auto v) { return v * v; },
-                  [](auto g, auto v, auto) { return 2 * g * v; });  // d x^2 = 2x
-}
-Tensor tanh(const Tensor& x) {
-  return unary_op("tanh", x, [](auto v) { return std::tanh(v); },
-                  [](auto g, auto, auto y) { return g * (1 - y * y); });  // d tanh = 1 - tanh^2
-}
-Tensor sigmoid(const Tensor& x) {
-  return unary_op("sigmoid", x,
-                  [](auto v) {  // stable on both sides
-                    using T = decltype(v);
-                    if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-                    const T e = std::exp(v);
-                    return e / (T(1) + e);
-                  },
-                  [](auto g, auto, auto y) { return g * y * (1 - y); });  // d sigmoid = s (1 - s)
-}
-Tensor relu(const Tensor& x) {
-  return unary_op("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); },
-                  [](auto g, auto v, auto) { return v > 0 ? g : decltype(g)(0); });
-}
+Tensor operator-(const Tensor& x) { return unary_math<detail::NegOp>(x); }
+Tensor exp(const Tensor& x) { return unary_math<detail::ExpOp>(x); }
+Tensor log(const Tensor& x) { return unary_math<detail::LogOp>(x); }
+Tensor sqrt(const Tensor& x) { return unary_math<detail::SqrtOp>(x); }
+Tensor abs(const Tensor& x) { return unary_math<detail::AbsOp>(x); }
+Tensor square(const Tensor& x) { return unary_math<detail::SquareOp>(x); }
+Tensor tanh(const Tensor& x) { return unary_math<detail::TanhOp>(x); }
+Tensor sigmoid(const Tensor& x) { return unary_math<detail::SigmoidOp>(x); }
+Tensor relu(const Tensor& x) { return unary_math<detail::ReluOp>(x); }
+Tensor softplus(const Tensor& x) { return unary_math<detail::SoftplusOp>(x); }
+
+// ---- ops with a parameter (tensor only) ----
+
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return unary_op("leaky_relu", x, [negative_slope](auto v) { return v > 0 ? v : v * decltype(v)(negative_slope); },
                   [negative_slope](auto g, auto v, auto) { return v > 0 ? g : g * decltype(g)(negative_slope); });
-}
-Tensor softplus(const Tensor& x) {
-  return unary_op("softplus", x,
-                  [](auto v) { return std::max(v, decltype(v)(0)) + std::log1p(std::exp(-std::abs(v))); },
-                  [](auto g, auto v, auto) {  // d softplus = sigmoid
-                    using T = decltype(v);
-                    const T e = std::exp(-std::abs(v));
-                    return g * (v >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
-                  });
 }
 Tensor gelu(const Tensor& x) {  // x Phi(x), the exact (erf) form
   constexpr auto normal_cdf = [](auto v) {

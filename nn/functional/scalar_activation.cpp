@@ -7,6 +7,9 @@
 
 #include "autodiff/error.hpp"
 
+// These activations and derivatives are written here on purpose and not taken from the tape's
+// autodiff/detail/elementwise_math.hpp: this file belongs to the closed-form reference, which checks
+// the tape and so must not share its code (nn_reference links no tape code).
 namespace tapegrad::nn {
 
 namespace {

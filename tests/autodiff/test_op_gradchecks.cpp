@@ -1,6 +1,7 @@
 // Every differentiable op has a gradient check, by construction: the op list in autodiff/ops.def
-// drives these tests, a missing case fails, and a scan of the sources fails when an op is
-// implemented but not listed.
+// drives these tests, a missing case fails, a case that does not record the op it is filed under
+// fails (the names its tape recorded, or its expression's ops), and a scan of the sources fails when
+// an op is implemented but not listed.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -28,8 +29,41 @@ const std::vector<std::string> kTensorOps = {
 #include "autodiff/ops.def"
 };
 
+// The ops the running case recorded: tensor ops as the tape names them, scalar ops from the type of
+// the case's expression (a statement records its whole expression tree).
+std::set<std::string> recorded;
+
+template <class E>
+struct OpNames {  // Var, constants: no op
+  static void add() {}
+};
+template <class Op, class A>
+struct OpNames<detail::Unary<Op, A>> {
+  static void add() {
+    recorded.insert(Op::kName);
+    OpNames<A>::add();
+  }
+};
+template <class Op, class A, class B>
+struct OpNames<detail::Binary<Op, A, B>> {
+  static void add() {
+    recorded.insert(Op::kName);
+    OpNames<A>::add();
+    OpNames<B>::add();
+  }
+};
+
 using VarCase = std::function<GradcheckResult()>;
-#define VAR_CASE(expr, ...) [] { return gradcheck([](std::span<const Var> v) -> Var { return expr; }, {__VA_ARGS__}); }
+#define VAR_CASE(expr, ...)                          \
+  [] {                                               \
+    return gradcheck(                                \
+        [](std::span<const Var> v) -> Var {          \
+          const auto e = expr;                       \
+          OpNames<std::decay_t<decltype(e)>>::add(); \
+          return e;                                  \
+        },                                           \
+        {__VA_ARGS__});                              \
+  }
 
 // Inputs sit away from kinks (relu/abs at 0, min/max ties) and inside each domain.
 const std::map<std::string, VarCase> kVarCases = {
@@ -77,7 +111,14 @@ Array away_from_zero(const Shape& s, double gap = 0.05) {
 }
 
 using TensorCase = std::function<GradcheckResult()>;
-GradcheckResult check(const TensorFunction& f, std::vector<Array> inputs) { return gradcheck(f, inputs); }
+GradcheckResult check(const TensorFunction& f, std::vector<Array> inputs, GradcheckOptions options = {}) {
+  const auto noting = [&f](std::span<const Tensor> t) {
+    Tensor y = f(t);
+    for (const char* name : Tape::active().tensor_op_names()) recorded.insert(name);
+    return y;
+  };
+  return gradcheck(noting, inputs, options);
+}
 #define FN(expr) [](std::span<const Tensor> t) -> Tensor { return expr; }
 
 /// Binary ops: same shapes, both broadcast directions, and a scalar operand.
@@ -169,9 +210,8 @@ const std::map<std::string, TensorCase> kTensorCases = {
      }},
     {"to_dtype",
      [] {  // float rounding needs a wide step and loose tolerances; the slope 3 is still checked
-       return gradcheck(FN(to_dtype(to_dtype(t[0], DType::f32) * 3.0, DType::f64)),
-                        std::vector<Array>{Array(Shape{3}, {0.5, -1.0, 2.0})},
-                        {.eps = 1e-2, .atol = 1e-4, .rtol = 1e-4});
+       return check(FN(to_dtype(to_dtype(t[0], DType::f32) * 3.0, DType::f64)), {Array(Shape{3}, {0.5, -1.0, 2.0})},
+                    {.eps = 1e-2, .atol = 1e-4, .rtol = 1e-4});
      }},
     {"where",
      [] {
@@ -249,11 +289,12 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::set<std::string> matches(const std::string& text, const std::regex& re) {
-  std::set<std::string> names;
+/// Each match's groups 1 and 2 (group 2 empty when it did not take part).
+std::vector<std::pair<std::string, std::string>> matches(const std::string& text, const std::regex& re) {
+  std::vector<std::pair<std::string, std::string>> found;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
-    names.insert((*it)[1]);
-  return names;
+    found.emplace_back((*it)[1], (*it).size() > 2 ? (*it)[2].str() : "");
+  return found;
 }
 
 }  // namespace
@@ -264,7 +305,9 @@ TEST_SUITE("op registry") {
       CAPTURE(name);
       const auto it = kVarCases.find(name);
       REQUIRE_MESSAGE(it != kVarCases.end(), "scalar op '" << name << "' has no gradient-check case");
+      recorded.clear();
       CHECK_GRADCHECK(it->second());
+      CHECK_MESSAGE(recorded.count(name), "the case filed under scalar op '" << name << "' does not use it");
     }
   }
 
@@ -273,24 +316,45 @@ TEST_SUITE("op registry") {
       CAPTURE(name);
       const auto it = kTensorCases.find(name);
       REQUIRE_MESSAGE(it != kTensorCases.end(), "tensor op '" << name << "' has no gradient-check case");
+      recorded.clear();
       CHECK_GRADCHECK(it->second());
+      CHECK_MESSAGE(recorded.count(name), "the case filed under tensor op '" << name << "' does not record it");
     }
   }
 
   TEST_CASE("every op implemented in autodiff/ is in the op list") {
     const std::string dir = std::string(TAPEGRAD_SOURCE_DIR) + "/autodiff/";
+    // The shared math: struct name -> op name (detail/elementwise_math.hpp).
+    std::map<std::string, std::string> math_name;
+    for (const auto& [op, name] : matches(read_file(dir + "detail/elementwise_math.hpp"),
+                                          std::regex(R"re(TAPEGRAD_(?:UNARY|BINARY)\((\w+),\s*"(\w+)")re")))
+      math_name[op] = name;
+    REQUIRE(math_name.size() >= kVarOps.size());
     const std::set<std::string> var_listed(kVarOps.begin(), kVarOps.end());
-    for (const auto& name : matches(read_file(dir + "var_math.hpp"), std::regex(R"re(kName = "(\w+)")re"))) {
-      CAPTURE(name);
-      CHECK_MESSAGE(var_listed.count(name), "scalar op '" << name << "' is missing from autodiff/ops.def");
+    size_t var_found = 0;
+    for (const auto& [op, unused] :
+         matches(read_file(dir + "var_math.hpp"), std::regex(R"re(detail::(?:Unary|binary)<detail::(\w+))re"))) {
+      CAPTURE(op);
+      REQUIRE(math_name.count(op));
+      ++var_found;
+      CHECK_MESSAGE(var_listed.count(math_name[op]),
+                    "scalar op '" << math_name[op] << "' is missing from autodiff/ops.def");
     }
+    CHECK(var_found >= kVarOps.size());  // the scan itself works
     const std::set<std::string> tensor_listed(kTensorOps.begin(), kTensorOps.end());
-    const std::regex recorded(R"re((?:OpRecord op|unary_op|binary_op|strided_view|extremum)\(\s*"(\w+)")re");
+    // An op records under a literal name, or under its math struct's name unless it passes its own.
+    const std::regex literal(R"re((?:OpRecord op|unary_op|binary_op|strided_view|extremum)\(\s*"(\w+)")re");
+    const std::regex from_math(R"re((?:unary|binary)_math<detail::(\w+)>\([^)"]*(?:"(\w+)")?)re");
     size_t found = 0;
     // Every source file under autodiff/, so that an op added in a new file is found too.
     for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
       if (entry.path().extension() != ".cpp" && entry.path().extension() != ".hpp") continue;
-      for (const auto& name : matches(read_file(entry.path().string()), recorded)) {
+      const std::string text = read_file(entry.path().string());
+      std::vector<std::string> names;
+      for (const auto& [name, unused] : matches(text, literal)) names.push_back(name);
+      for (const auto& [op, own_name] : matches(text, from_math))
+        names.push_back(own_name.empty() ? math_name[op] : own_name);
+      for (const auto& name : names) {
         CAPTURE(name);
         ++found;
         CHECK_MESSAGE(tensor_listed.count(name), "tensor op '" << name << "' is missing from autodiff/ops.def");

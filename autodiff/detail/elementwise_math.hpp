@@ -1,0 +1,82 @@
+#pragma once
+// The math of every elementwise op, once: each op is one struct with its value and its local
+// partial(s) side by side, templated on the number type. The scalar expression templates
+// (var_math.hpp, double) and the tensor kernels (ops/elementwise.cpp, float and double) both read
+// these structs, so a new op is one entry here, one line per form that offers it, and its
+// gradient-check case. Unary: value(x), partial(x, y) = dy/dx. Binary: value(a, b),
+// da(a, b, y) = dy/da, db(a, b, y) = dy/db. (The closed-form reference in nn/reference keeps its own
+// activations on purpose: it checks this code, so it must not share it.)
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace tapegrad::detail {
+
+template <class T>
+T stable_sigmoid(T x) {  // never exp of a large positive number
+  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+// clang-format off
+#define TAPEGRAD_UNARY(Name, name, value_expr, partial_expr)                                      \
+  struct Name {                                                                                   \
+    static constexpr const char* kName = name;                                                    \
+    template <class T> static T value(T x) { return value_expr; }                                 \
+    template <class T> static T partial([[maybe_unused]] T x, [[maybe_unused]] T y) { return partial_expr; } \
+  };
+TAPEGRAD_UNARY(NegOp,      "neg",      -x,                       T(-1))
+TAPEGRAD_UNARY(SqrtOp,     "sqrt",     std::sqrt(x),             T(0.5) / y)                 // d sqrt = 1/(2 sqrt)
+TAPEGRAD_UNARY(CbrtOp,     "cbrt",     std::cbrt(x),             T(1) / (T(3) * y * y))
+TAPEGRAD_UNARY(ExpOp,      "exp",      std::exp(x),              y)                          // d exp = exp
+TAPEGRAD_UNARY(Expm1Op,    "expm1",    std::expm1(x),            y + T(1))
+TAPEGRAD_UNARY(LogOp,      "log",      std::log(x),              T(1) / x)
+TAPEGRAD_UNARY(Log1pOp,    "log1p",    std::log1p(x),            T(1) / (T(1) + x))
+TAPEGRAD_UNARY(SinOp,      "sin",      std::sin(x),              std::cos(x))
+TAPEGRAD_UNARY(CosOp,      "cos",      std::cos(x),              -std::sin(x))
+TAPEGRAD_UNARY(TanOp,      "tan",      std::tan(x),              T(1) + y * y)               // d tan = 1 + tan^2
+TAPEGRAD_UNARY(AsinOp,     "asin",     std::asin(x),             T(1) / std::sqrt(T(1) - x * x))
+TAPEGRAD_UNARY(AcosOp,     "acos",     std::acos(x),             T(-1) / std::sqrt(T(1) - x * x))
+TAPEGRAD_UNARY(AtanOp,     "atan",     std::atan(x),             T(1) / (T(1) + x * x))
+TAPEGRAD_UNARY(SinhOp,     "sinh",     std::sinh(x),             std::cosh(x))
+TAPEGRAD_UNARY(CoshOp,     "cosh",     std::cosh(x),             std::sinh(x))
+TAPEGRAD_UNARY(TanhOp,     "tanh",     std::tanh(x),             T(1) - y * y)               // d tanh = 1 - tanh^2
+TAPEGRAD_UNARY(SigmoidOp,  "sigmoid",  stable_sigmoid(x),        y * (T(1) - y))             // d sigmoid = s (1 - s)
+TAPEGRAD_UNARY(SoftplusOp, "softplus", std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))),
+                                                                 stable_sigmoid(x))          // d softplus = sigmoid
+TAPEGRAD_UNARY(ReluOp,     "relu",     x > 0 ? x : T(0),         x > 0 ? T(1) : T(0))
+TAPEGRAD_UNARY(AbsOp,      "abs",      std::abs(x),              x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)))
+TAPEGRAD_UNARY(ErfOp,      "erf",      std::erf(x),              T(2 * std::numbers::inv_sqrtpi) * std::exp(-x * x))
+TAPEGRAD_UNARY(ErfcOp,     "erfc",     std::erfc(x),             T(-2 * std::numbers::inv_sqrtpi) * std::exp(-x * x))
+TAPEGRAD_UNARY(SquareOp,   "square",   x * x,                    T(2) * x)                   // d x^2 = 2x
+#undef TAPEGRAD_UNARY
+
+#define TAPEGRAD_BINARY(Name, name, value_expr, da_expr, db_expr)                                  \
+  struct Name {                                                                                    \
+    static constexpr const char* kName = name;                                                     \
+    template <class T> static T value(T a, T b) { return value_expr; }                             \
+    template <class T> static T da([[maybe_unused]] T a, [[maybe_unused]] T b, [[maybe_unused]] T y) { return da_expr; } \
+    template <class T> static T db([[maybe_unused]] T a, [[maybe_unused]] T b, [[maybe_unused]] T y) { return db_expr; } \
+  };
+TAPEGRAD_BINARY(AddOp, "add", a + b, T(1), T(1))
+TAPEGRAD_BINARY(SubOp, "sub", a - b, T(1), T(-1))
+TAPEGRAD_BINARY(MulOp, "mul", a * b, b, a)
+TAPEGRAD_BINARY(DivOp, "div", a / b, T(1) / b, -y * (T(1) / b))  // d(a/b)/db = -(a/b)/b; one division, shared
+// d a^b/da = b a^(b-1) (0 for b = 0, also at a = 0, as PyTorch); d a^b/db = a^b log a (taken as 0
+// where a^b = 0, the limit for b > 0).
+TAPEGRAD_BINARY(PowOp, "pow", std::pow(a, b),
+                b == 0 ? T(0) : b * std::pow(a, b - T(1)),
+                y == 0 ? T(0) : y * std::log(a))
+// atan2 and hypot have no derivative at (0, 0): 0 there, as PyTorch.
+TAPEGRAD_BINARY(Atan2Op, "atan2", std::atan2(a, b),
+                a * a + b * b == 0 ? T(0) : b / (a * a + b * b),
+                a * a + b * b == 0 ? T(0) : -a / (a * a + b * b))
+TAPEGRAD_BINARY(HypotOp, "hypot", std::hypot(a, b), y == 0 ? T(0) : a / y, y == 0 ? T(0) : b / y)
+// min/max: the gradient goes to the selected operand; a tie splits it evenly.
+TAPEGRAD_BINARY(MinOp, "min", std::min(a, b), a < b ? T(1) : (a == b ? T(0.5) : T(0)), b < a ? T(1) : (a == b ? T(0.5) : T(0)))
+TAPEGRAD_BINARY(MaxOp, "max", std::max(a, b), a > b ? T(1) : (a == b ? T(0.5) : T(0)), b > a ? T(1) : (a == b ? T(0.5) : T(0)))
+#undef TAPEGRAD_BINARY
+// clang-format on
+
+}  // namespace tapegrad::detail
