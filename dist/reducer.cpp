@@ -49,8 +49,15 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, ReducerOptions 
                         count);
     b.buffer = Array(Shape{count}, parameters_[b.members.front()].dtype());
   }
-  for (size_t i = 0; i < parameters_.size(); ++i) index_by_value_.emplace_back(&parameters_[i].value(), i);
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    index_by_value_.emplace_back(&parameters_[i].value(), i);
+    layout_.emplace_back(parameters_[i].numel(), parameters_[i].dtype());
+  }
   std::sort(index_by_value_.begin(), index_by_value_.end());
+  for (size_t k = 1; k < index_by_value_.size(); ++k)
+    if (index_by_value_[k].first == index_by_value_[k - 1].first)
+      raise<ValueError>("GradientReducer: parameters {} and {} are the same tensor (list each once)",
+                        index_by_value_[k - 1].second, index_by_value_[k].second);
   requests_->of_bucket.assign(buckets_.size(), MPI_REQUEST_NULL);
 }
 
@@ -64,6 +71,13 @@ GradientReducer::~GradientReducer() {
 void GradientReducer::start_step(double weight) {
   if (!std::isfinite(weight) || weight < 0)
     raise<ValueError>("GradientReducer: the weight must be finite and non-negative, got {}", weight);
+  for (size_t i = 0; i < parameters_.size(); ++i)
+    if (parameters_[i].numel() != layout_[i].first || parameters_[i].dtype() != layout_[i].second)
+      raise<ValueError>(
+          "GradientReducer: parameter {} is now {} {} elements, but the reducer was made for {} {}; make it after "
+          "Module::to() and resizing",
+          i, dtype_name(parameters_[i].dtype()), parameters_[i].numel(), dtype_name(layout_[i].second),
+          layout_[i].first);
   weight_ = weight;
   launched_ = 0;
   for (Bucket& b : buckets_) b.pending = b.members.size();

@@ -38,7 +38,9 @@ double share(int64_t rows, int64_t batch_rows);
 
 class GradientReducer {
  public:
-  /// The parameters (leaves requiring grad), the same list in the same order on every rank.
+  /// The parameters (leaves requiring grad, each once), the same list in the same order on every
+  /// rank. Make the reducer after Module::to(): a parameter that changes size or dtype later is
+  /// refused at the next step. Collective calls come from the thread that made the Environment.
   explicit GradientReducer(std::vector<Tensor> parameters, ReducerOptions options = {});
   ~GradientReducer();
   GradientReducer(const GradientReducer&) = delete;
@@ -71,6 +73,7 @@ class GradientReducer {
 
   std::vector<Tensor> parameters_;
   std::vector<size_t> bucket_of_;                                // per parameter
+  std::vector<std::pair<int64_t, DType>> layout_;                // per parameter: what the buckets were sized for
   std::vector<std::pair<const Array*, size_t>> index_by_value_;  // sorted: the hook's lookup
   std::vector<Bucket> buckets_;
   struct Requests;  // MPI_Request per bucket (mpi.h stays out of this header)

@@ -122,6 +122,15 @@ TEST_CASE("buckets: contiguous, from the last parameter, one dtype, bounded in b
   CHECK(dist::GradientReducer(model->parameters(), {.bucket_bytes = 8 * 27}).num_buckets() == 3);
   CHECK(dist::GradientReducer(model->parameters(), {.bucket_bytes = 1}).num_buckets() == 4);
   CHECK_THROWS_AS(dist::GradientReducer({Tensor::ones({2})}), ValueError);  // not a parameter
+  const auto params = model->parameters();
+  CHECK_THROWS_WITH_AS(dist::GradientReducer({params[0], params[1], params[0]}),
+                       doctest::Contains("parameters 0 and 2 are the same tensor"), ValueError);
+  {
+    auto converted = make_model(1, DType::f64);
+    dist::GradientReducer early(converted->parameters());
+    converted->to(DType::f32);  // the buckets were sized for float64
+    CHECK_THROWS_WITH_AS(early.reduce(0.5), doctest::Contains("parameter 0 is now float32"), ValueError);
+  }
   dist::GradientReducer reducer(model->parameters());
   CHECK_THROWS_AS(reducer.reduce(std::nan("")), ValueError);
   CHECK_THROWS_AS(dist::share(3, 2), ValueError);
