@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cmath>
 
 #include "dist/detail/mpi.hpp"
 #include "dist/environment.hpp"
@@ -33,7 +35,6 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, ReducerOptions 
     const size_t size = static_cast<size_t>(p.numel()) * detail::dtype_bytes(p.dtype());
     if (buckets_.empty() || bytes + size > std::min(options_.bucket_bytes, size_t{INT_MAX}) ||
         p.dtype() != parameters_[buckets_.back().members.front()].dtype()) {
-      if (!buckets_.empty() && buckets_.back().members.empty()) buckets_.pop_back();
       buckets_.emplace_back();
       bytes = 0;
     }
@@ -63,7 +64,10 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, ReducerOptions 
 
 GradientReducer::~GradientReducer() {
   // An exception between start and finish leaves requests in flight: complete them (every rank
-  // started the same ones) before the buffers go.
+  // started the same ones) before the buffers go, unless MPI is already shut down.
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
   for (MPI_Request& r : requests_->of_bucket)
     if (r != MPI_REQUEST_NULL) MPI_Wait(&r, MPI_STATUS_IGNORE);
 }

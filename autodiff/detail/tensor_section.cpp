@@ -84,7 +84,7 @@ uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
       claim(leaf, what);
       leaf.gen = tape_.generation();
       leaf.slot = static_cast<uint32_t>(slots_.size());
-      slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad});
+      slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad, leaf.value.dtype()});
       leaves_.push_back(t.leaf_);  // the recording keeps the leaf alive (a temporary leaf is common)
     }
     return leaf.slot;
@@ -92,6 +92,7 @@ uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
   if (!t.tape_) raise<ValueError>("{}: the tensor is undefined (default-constructed)", what);
   if (t.tape_ != &tape_ || !tape_.owns(t.gen_)) {
     if (t.tape_ == &tape_) tape_.throw_foreign(what, t.gen_);
+    if (!Tape::is_live_here(t.tape_)) (void)t.value();  // raises: its tape no longer exists
     raise<TapeError>(
         "{}: the tensor belongs to another tape; results of ops cannot cross tapes (use a leaf, or "
         "copy its value into one)",
@@ -108,7 +109,7 @@ Array& TensorSection::take(const Shape& shape, DType dtype) {
 }
 
 uint32_t TensorSection::add_slot(Array& value, bool requires_grad) {
-  slots_.push_back(Slot{&value, nullptr, nullptr, requires_grad});
+  slots_.push_back(Slot{&value, nullptr, nullptr, requires_grad, value.dtype()});
   return static_cast<uint32_t>(slots_.size() - 1);
 }
 
@@ -243,23 +244,24 @@ OpRecord::OpRecord(const char* name, std::initializer_list<const Tensor*> inputs
 
 OpRecord::OpRecord(const char* name, std::span<const Tensor* const> inputs)
     : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
-  DType dtype = inputs.empty() || !inputs[0]->defined() ? DType::f64 : inputs[0]->dtype();
+  DType dtype = DType::f64;  // the first input's, set by add_input
   for (const Tensor* t : inputs) add_input(*t, dtype);
 }
 
 OpRecord::OpRecord(const char* name, std::span<const Tensor> inputs)
     : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
-  DType dtype = inputs.empty() || !inputs[0].defined() ? DType::f64 : inputs[0].dtype();
+  DType dtype = DType::f64;  // the first input's, set by add_input
   for (const Tensor& t : inputs) add_input(t, dtype);
 }
 
 void OpRecord::add_input(const Tensor& t, DType& dtype) {
   const uint32_t slot = s_.slot_of(t, name_);
-  const Array& v = *s_.slot(slot).value;
-  if (v.dtype() != dtype) {
+  const DType input_dtype = s_.slot(slot).dtype;
+  if (s_.inputs_.size() == begin_) dtype = input_dtype;
+  if (input_dtype != dtype) {
     s_.inputs_.resize(begin_);
     raise<ValueError>("{}: operands have different dtypes, got {} and {}; convert one with to_dtype()", name_,
-                      dtype_name(dtype), dtype_name(v.dtype()));
+                      dtype_name(dtype), dtype_name(input_dtype));
   }
   const bool needs = s_.slot(slot).requires_grad && !t.stop_grad_;
   any_needs_grad_ = any_needs_grad_ || needs;

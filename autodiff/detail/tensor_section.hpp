@@ -28,6 +28,7 @@ struct Slot {
   Array* grad;     // null until something accumulates into it
   LeafData* leaf;  // non-null for leaves
   bool requires_grad;
+  DType dtype;  // value's, kept here: recording an op checks its inputs' dtypes without touching them
 };
 struct Node;
 }  // namespace detail

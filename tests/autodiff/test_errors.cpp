@@ -318,6 +318,10 @@ TEST_CASE("an op result used after its tape was destroyed raises TapeError inste
     kept = Tensor::full({3}, 2.0) * 3.0;
   }
   CHECK(test::contains(test::message_of<TapeError>([&] { (void)kept.value(); }), "no longer exists"));
+  {
+    Tape recording;  // an op reading it (without asking for its value first) is refused too
+    CHECK_THROWS_AS((void)(kept * 2.0), TapeError);
+  }
   Tape other;  // a new tape, possibly at the same address: still refused
   CHECK_THROWS_AS((void)kept.value(), TapeError);
   CHECK_THROWS_AS((void)kept.grad(), TapeError);
