@@ -103,10 +103,8 @@ void check_same_model(const nn::Module& model) {
 void broadcast(std::span<Tensor> leaves, int root) {
   if (root < 0 || root >= size()) raise<DistError>("broadcast: rank {} does not exist ({} ranks)", root, size());
   for (Tensor& t : leaves) {
-    Array& v = t.mutable_value();
-    detail::for_each_chunk(v.numel(), [&](int64_t offset, int count) {
-      char* data = v.data<char>() + static_cast<size_t>(offset) * detail::dtype_bytes(v.dtype());
-      check_mpi(MPI_Bcast(data, count, detail::mpi_type(v.dtype()), root, MPI_COMM_WORLD), "MPI_Bcast");
+    detail::for_each_chunk(t.mutable_value(), [&](char* data, int count, MPI_Datatype type) {
+      check_mpi(MPI_Bcast(data, count, type, root, MPI_COMM_WORLD), "MPI_Bcast");
     });
   }
 }
@@ -121,10 +119,8 @@ void average_buffers(nn::Module& model) {
   const double scale = 1.0 / size();
   for (Tensor& t : model.buffers()) {
     Array& v = t.mutable_value();
-    detail::for_each_chunk(v.numel(), [&](int64_t offset, int count) {
-      char* data = v.data<char>() + static_cast<size_t>(offset) * detail::dtype_bytes(v.dtype());
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, count, detail::mpi_type(v.dtype()), MPI_SUM, MPI_COMM_WORLD),
-                "MPI_Allreduce");
+    detail::for_each_chunk(v, [&](char* data, int count, MPI_Datatype type) {
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
     });
     for (int64_t i = 0; i < v.numel(); ++i) v.set(i, v.at(i) * scale);
   }

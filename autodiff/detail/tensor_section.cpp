@@ -149,14 +149,14 @@ void check_finite_grads(const Node& node, BackwardContext& ctx) {
 
 void TensorSection::list_grad_ready(size_t first_node) {
   grad_ready_.clear();
-  listed_.assign(slots_.size(), false);
+  marked_.assign(slots_.size(), false);  // listed already
   for (auto n = static_cast<uint32_t>(first_node); n < nodes_.size(); ++n)
     for (uint32_t e = nodes_[n].inputs_begin; e < nodes_[n].inputs_end; ++e) {
       const uint32_t entry = inputs_[e];
       if (entry & kNoGrad) continue;
       const Slot& s = slots_[entry];
-      if (!s.leaf || !s.requires_grad || listed_[entry]) continue;
-      listed_[entry] = true;
+      if (!s.leaf || !s.requires_grad || marked_[entry]) continue;
+      marked_[entry] = true;
       grad_ready_.emplace_back(n, entry);
     }
 }
@@ -222,16 +222,16 @@ std::vector<const char*> TensorSection::op_names() const {
 }
 
 bool TensorSection::reaches_swept_part(uint32_t root) {
-  reached_.assign(slots_.size(), false);
-  reached_[root] = true;
+  marked_.assign(slots_.size(), false);  // reached from the root
+  marked_[root] = true;
   for (size_t n = nodes_.size(); n-- > swept_nodes_;) {
     const Node& node = nodes_[n];
-    if (!reached_[node.out]) continue;
+    if (!marked_[node.out]) continue;
     for (uint32_t e = node.inputs_begin; e < node.inputs_end; ++e)
-      if (!(inputs_[e] & kNoGrad)) reached_[inputs_[e]] = true;
+      if (!(inputs_[e] & kNoGrad)) marked_[inputs_[e]] = true;
   }
   for (size_t s = 0; s < swept_slots_; ++s)  // an intermediate of the swept part that needs a gradient
-    if (reached_[s] && !slots_[s].leaf && slots_[s].requires_grad) return true;
+    if (marked_[s] && !slots_[s].leaf && slots_[s].requires_grad) return true;
   return false;
 }
 

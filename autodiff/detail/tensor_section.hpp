@@ -129,10 +129,9 @@ class TensorSection {
   Arena arena_;
   // on_grad_ready: (node, leaf slot) pairs, a leaf listed at the first node that reads it
   std::vector<std::pair<uint32_t, uint32_t>> grad_ready_;
-  std::vector<bool> listed_;  // per slot
   void list_grad_ready(size_t first_node);
   bool reaches_swept_part(uint32_t root);
-  std::vector<bool> reached_;   // per slot
+  std::vector<bool> marked_;    // per slot: scratch of the two passes above
   bool backward_done_ = false;  // swept without retain_graph: only what came after may be swept
   size_t swept_nodes_ = 0;      // the recording at the last sweep
   size_t swept_slots_ = 0;

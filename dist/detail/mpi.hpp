@@ -20,4 +20,12 @@ void for_each_chunk(int64_t n, F&& f) {
   for (int64_t offset = 0; offset < n; offset += kMax) f(offset, static_cast<int>(std::min(kMax, n - offset)));
 }
 
+/// Calls f(data, count, type) over an array's elements in pieces an MPI int count can hold.
+template <class F>
+void for_each_chunk(Array& a, F&& f) {
+  for_each_chunk(a.numel(), [&](int64_t offset, int count) {
+    f(a.data<char>() + static_cast<size_t>(offset) * dtype_bytes(a.dtype()), count, mpi_type(a.dtype()));
+  });
+}
+
 }  // namespace tapegrad::dist::detail

@@ -310,7 +310,6 @@ int run(const Config& c, trainer::Ranks& ranks) {
     opt->set_lr(nn::optim::cosine_lr(c.lr, epoch, c.epochs));
     model->train();
     trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
-    double loss_sum[2] = {0, 0};  // this rank's sum of example losses, and its examples
     for (int64_t b = 0; b < loader.num_batches(); ++b) {
       if (ranks.any(interrupted)) {  // every rank stops at the same batch
         progress.finish();
@@ -328,8 +327,6 @@ int run(const Config& c, trainer::Ranks& ranks) {
         if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment, shift_buffer);
         Tensor loss = nn::cross_entropy((*model)(x), y, nn::Reduction::mean, c.label_smoothing);
         ranks.backward(loss, rows, loader.batch_rows(b));
-        loss_sum[0] += loss.item() * double(rows);
-        loss_sum[1] += double(rows);
         progress.update(b, rows, loss.item());
       }
       opt->step();
@@ -338,6 +335,7 @@ int run(const Config& c, trainer::Ranks& ranks) {
     training_seconds += seconds;
     progress.finish();
     ranks.end_epoch(*model);
+    double loss_sum[2] = {progress.loss_sum(), double(progress.examples())};  // over all ranks:
     ranks.sum(loss_sum);
     const double train_loss = loss_sum[0] / std::max(loss_sum[1], 1.0);
     const Evaluation e = evaluate(*model, test, classes, ranks);

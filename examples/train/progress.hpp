@@ -14,6 +14,9 @@ class Progress {
   /// Clears the bar (terminal) before the epoch's summary line.
   void finish();
   double running_loss() const { return seen_ ? loss_sum_ / double(seen_) : 0.0; }
+  /// The sum of the example losses so far, and the examples.
+  double loss_sum() const { return loss_sum_; }
+  int64_t examples() const { return seen_; }
   double seconds() const;
 
  private:

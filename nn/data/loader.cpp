@@ -38,13 +38,9 @@ int64_t DataLoader::num_batches() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void DataLoader::check_batch(int64_t b) const {
+int64_t DataLoader::batch_rows(int64_t b) const {
   if (b < 0 || b >= num_batches())
     raise<ValueError>("DataLoader: batch {} out of range (this epoch has {})", b, num_batches());
-}
-
-int64_t DataLoader::batch_rows(int64_t b) const {
-  check_batch(b);
   return std::min(options_.batch_size, data_.size() - b * options_.batch_size);
 }
 

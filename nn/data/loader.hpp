@@ -49,7 +49,6 @@ class DataLoader {
  private:
   const Dataset& data_;
   LoaderOptions options_;
-  void check_batch(int64_t b) const;
   std::vector<int64_t> order_;
   std::vector<int64_t> labels_;
   Tensor x_;
