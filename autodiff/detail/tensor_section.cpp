@@ -8,18 +8,6 @@ namespace tapegrad {
 
 // ---- BackwardContext ----
 
-uint32_t BackwardContext::slot_of(size_t i) const {
-  return s_.inputs_[n_.inputs_begin + i] & ~detail::TensorSection::kNoGrad;
-}
-size_t BackwardContext::num_inputs() const { return n_.inputs_end - n_.inputs_begin; }
-const Array& BackwardContext::input(size_t i) const { return *s_.slot(slot_of(i)).value; }
-const Array& BackwardContext::output() const { return *s_.slot(n_.out).value; }
-const Array& BackwardContext::grad_output() const { return *s_.slot(n_.out).grad; }
-bool BackwardContext::needs_grad(size_t i) const {
-  const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
-  return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;
-}
-Array& BackwardContext::grad_input(size_t i) { return s_.grad_of(slot_of(i)); }
 Array& BackwardContext::scratch(const Shape& shape, DType dtype) { return s_.take(shape, dtype); }
 
 void BackwardContext::accumulate(size_t i, const Array& g) {
@@ -113,21 +101,19 @@ uint32_t TensorSection::add_slot(Array& value, bool requires_grad) {
   return static_cast<uint32_t>(slots_.size() - 1);
 }
 
-Array& TensorSection::grad_of(uint32_t i) {
+Array& TensorSection::first_grad(uint32_t i) {
   Slot& s = slots_[i];
-  if (!s.grad) {
-    if (s.leaf) {
-      if (!s.leaf->has_grad || !(s.leaf->grad.shape() == s.leaf->value.shape()) ||
-          s.leaf->grad.dtype() != s.leaf->value.dtype()) {
-        s.leaf->grad.resize(s.leaf->value.shape(), s.leaf->value.dtype());
-        s.leaf->grad.fill(0.0);
-        s.leaf->has_grad = true;
-      }
-      s.grad = &s.leaf->grad;
-    } else {
-      s.grad = &take(s.value->shape(), s.value->dtype());
-      s.grad->fill(0.0);
+  if (s.leaf) {
+    if (!s.leaf->has_grad || !(s.leaf->grad.shape() == s.leaf->value.shape()) ||
+        s.leaf->grad.dtype() != s.leaf->value.dtype()) {
+      s.leaf->grad.resize(s.leaf->value.shape(), s.leaf->value.dtype());
+      s.leaf->grad.fill(0.0);
+      s.leaf->has_grad = true;
     }
+    s.grad = &s.leaf->grad;
+  } else {
+    s.grad = &take(s.value->shape(), s.value->dtype());
+    s.grad->fill(0.0);
   }
   return *s.grad;
 }
@@ -266,10 +252,6 @@ void OpRecord::add_input(const Tensor& t, DType& dtype) {
   const bool needs = s_.slot(slot).requires_grad && !t.stop_grad_;
   any_needs_grad_ = any_needs_grad_ || needs;
   s_.inputs_.push_back(slot | (needs ? 0u : detail::TensorSection::kNoGrad));
-}
-
-const Array& OpRecord::in(size_t i) const {
-  return *s_.slot(s_.inputs_[begin_ + i] & ~detail::TensorSection::kNoGrad).value;
 }
 
 Array& OpRecord::output(const Shape& shape, DType dtype) {

@@ -90,7 +90,11 @@ class TensorSection {
   /// A pooled buffer; contents unspecified.
   Array& take(const Shape& shape, DType dtype);
   uint32_t add_slot(Array& value, bool requires_grad);
-  Array& grad_of(uint32_t slot);
+  /// The slot's gradient buffer (made, zero, on first use).
+  Array& grad_of(uint32_t slot) {
+    Array* g = slots_[slot].grad;
+    return g ? *g : first_grad(slot);
+  }
   Tensor handle(uint32_t slot) { return Tensor(&tape_, slot, tape_.generation()); }
 
   template <class F>
@@ -122,6 +126,7 @@ class TensorSection {
   std::vector<Slot> slots_;
   std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
   void claim(LeafData& leaf, const char* what);    // this thread's, or TapeError
+  Array& first_grad(uint32_t slot);
   void release_leaves();                           // the recording ends: other threads may record them
   std::vector<Node> nodes_;
   std::vector<std::unique_ptr<Array>> pool_;  // stable addresses
@@ -170,5 +175,23 @@ class OpRecord {
   Array* out_ = nullptr;
   bool any_needs_grad_ = false;
 };
+
+// ---- the accessors ops call per input, inline: they sit on every op's path ----
+
+inline uint32_t BackwardContext::slot_of(size_t i) const {
+  return s_.inputs_[n_.inputs_begin + i] & ~detail::TensorSection::kNoGrad;
+}
+inline size_t BackwardContext::num_inputs() const { return n_.inputs_end - n_.inputs_begin; }
+inline const Array& BackwardContext::input(size_t i) const { return *s_.slot(slot_of(i)).value; }
+inline const Array& BackwardContext::output() const { return *s_.slot(n_.out).value; }
+inline const Array& BackwardContext::grad_output() const { return *s_.slot(n_.out).grad; }
+inline bool BackwardContext::needs_grad(size_t i) const {
+  const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
+  return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;
+}
+inline Array& BackwardContext::grad_input(size_t i) { return s_.grad_of(slot_of(i)); }
+inline const Array& OpRecord::in(size_t i) const {
+  return *s_.slot(s_.inputs_[begin_ + i] & ~detail::TensorSection::kNoGrad).value;
+}
 
 }  // namespace tapegrad

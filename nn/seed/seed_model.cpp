@@ -67,19 +67,19 @@ void SeedModel::set_mask(std::span<const double> mask) {
   mask_.assign(mask.begin(), mask.end());
 }
 
-// psi_k,i = beta_k + sum_e w_e r_e,i o_src(e),i (eq. 1 / 11), one tape op for the whole minibatch.
-// r is null (no dropout), one value per edge, or one row per example.
-Tensor SeedModel::psi_op(uint32_t k, std::span<const Tensor> sources, const double* r, bool per_example) {
+// psi_k,i = beta_k + sum_e w_e r_e,i o_src(e),i (eq. 1 / 11), one tape op for the whole minibatch of
+// m. r is null (no dropout), one value per edge, or one row per example.
+Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_example) {
   const auto& unit = net_.units()[k];
+  const auto& edges = net_.edges();
   inputs_.clear();
-  for (const Tensor& t : sources) inputs_.push_back(&t);
+  for (uint32_t e = unit.in_begin; e < unit.in_end; ++e) inputs_.push_back(&out_[edges[e].src]);
   inputs_.push_back(&w);
   inputs_.push_back(&beta);
   OpRecord op("psi", std::span<const Tensor* const>(inputs_));
-  const int64_t m = x_.shape()[1];
-  const size_t fan_in = sources.size();
+  const size_t fan_in = unit.in_end - unit.in_begin;
   const uint32_t begin = unit.in_begin;
-  const int64_t n_edges = static_cast<int64_t>(net_.edges().size());
+  const int64_t n_edges = static_cast<int64_t>(edges.size());
   auto mask = [r, per_example, n_edges](int64_t e, int64_t i) {
     return r ? r[per_example ? i * n_edges + e : e] : 1.0;
   };
@@ -130,14 +130,6 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
     if (!std::isfinite(x.at(i)))
       raise<ValueError>("SeedModel::forward: non-finite input {} at example {}, input {}", x.at(i),
                         i / static_cast<int64_t>(n_in), i % static_cast<int64_t>(n_in));
-  // The minibatch as [inputs, m], one contiguous row per input neuron.
-  if (!x_.defined()) x_ = Tensor(Array(Shape{static_cast<int64_t>(n_in), m}));
-  Array& xv = x_.mutable_value();
-  xv.resize(Shape{static_cast<int64_t>(n_in), m}, DType::f64);
-  for (int64_t i = 0; i < m; ++i)
-    for (size_t j = 0; j < n_in; ++j)
-      xv.set(static_cast<int64_t>(j) * m + i, x.at(i * static_cast<int64_t>(n_in) + static_cast<int64_t>(j)));
-
   const auto& units = net_.units();
   const auto& edges = net_.edges();
   // r for this pass: the drawn mask in training, the keep probabilities in eval (eq. 14).
@@ -159,13 +151,15 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   result.psi.assign(units.size(), Tensor());
   result.psihat.assign(units.size(), Tensor());
   out_.assign(units.size(), Tensor());
-  for (size_t j = 0; j < n_in; ++j)
-    out_[j] = reshape(slice(x_, 0, static_cast<int64_t>(j), static_cast<int64_t>(j) + 1), {m});
+  for (size_t j = 0; j < n_in; ++j) {  // input neuron j's outputs o_j,i = x_i,j: constants on the tape
+    OpRecord input("input", {});
+    double* o = input.output(Shape{m}, DType::f64).data<double>();
+    for (int64_t i = 0; i < m; ++i) o[i] = x.at(i * static_cast<int64_t>(n_in) + static_cast<int64_t>(j));
+    out_[j] = input.finish_constant();
+  }
   for (size_t k = n_in; k < units.size(); ++k) {
     const auto& u = units[k];
-    sources_.clear();
-    for (uint32_t e = u.in_begin; e < u.in_end; ++e) sources_.push_back(out_[edges[e].src]);
-    const Tensor psi = psi_op(static_cast<uint32_t>(k), sources_, r, per_example);
+    const Tensor psi = psi_op(static_cast<uint32_t>(k), m, r, per_example);
     result.psi[k] = psi;
     Tensor pre = psi;
     if (u.batch_norm) {  // eq. 17-25 through the library's batch_norm, this unit as one feature

@@ -62,14 +62,13 @@ class SeedModel : public Module {
   Parameters parameter_values() const;
 
  private:
-  Tensor psi_op(uint32_t unit, std::span<const Tensor> sources, const double* r, bool per_example);
+  Tensor psi_op(uint32_t unit, int64_t m, const double* r, bool per_example);
   Network net_;
   std::vector<double> mask_;
-  Tensor x_;                                        // the minibatch as a leaf [inputs, m] (reused)
   Array unit_mean_{Shape{1}}, unit_var_{Shape{1}};  // the running statistics of the unit in hand
   // Buffers reused across passes (a warm step allocates nothing).
   Output output_;
-  std::vector<Tensor> out_, sources_, zs_;
+  std::vector<Tensor> out_, zs_;  // out_: o_k per unit (eq. 16)
   std::vector<const Tensor*> inputs_;
   std::vector<double> keep_;
   Tensor target_;                // sse targets as a leaf (reused)
