@@ -127,7 +127,7 @@ class TensorSection {
   std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
   void claim(LeafData& leaf, const char* what);    // this thread's, or TapeError
   Array& first_grad(uint32_t slot);
-  void release_leaves();                           // the recording ends: other threads may record them
+  void release_leaves();  // the recording ends: other threads may record them
   std::vector<Node> nodes_;
   std::vector<std::unique_ptr<Array>> pool_;  // stable addresses
   size_t pool_used_ = 0;
