@@ -2,12 +2,12 @@
 //   tape   - nn layers on the tape (nn::Sequential, nn::optim::SGD)
 //   twin   - the hand-derived matrix backprop (nn/reference/mlp.hpp), plain SGD loops
 //   torch  - libtorch's C++ API (when CMake found Torch)
-//   blas   - the step's matrix products alone, straight to OpenBLAS (the floor; plain models only)
+//   blas   - the step's matrix products alone, straight to OpenBLAS through blas::gemm (gemm, or
+//            gemv / ger at batch 1, as the tape and the twin call it): the floor; plain models only
 // Widths 64/256/1024, depth 2-4, batch 1/32/128/1024, float32, plain or with batch norm and
 // dropout 0.2, on 1 thread (--threads=2 for two: ours and libtorch's pools both, OpenMP's wait
 // policy passive). Counters: GFLOP/s of the step's products, heap calls per step and peak heap.
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -18,6 +18,7 @@
 
 #include "alloc_stats.hpp"
 #include "autodiff/autodiff.hpp"
+#include "autodiff/detail/blas.hpp"
 #include "bench_main.hpp"
 #include "mlp_models.hpp"
 #include "nn/nn.hpp"
@@ -121,22 +122,19 @@ void blas_step(benchmark::State& state, bench::MlpSpec spec) {
                       std::vector<float>(m * out, 0.01f), std::vector<float>(m * in)});
     in = out;
   }
-  const int m = static_cast<int>(spec.batch);
+  const int64_t m = spec.batch;
   bench::run_counting_heap(state, [&] {
     const float* h = data.x.data();
     for (auto& l : layers) {  // z = h W^T
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, int(l.out), int(l.in), 1.0f, h, int(l.in), l.w.data(),
-                  int(l.in), 0.0f, l.z.data(), int(l.out));
+      blas::gemm(false, true, m, l.out, l.in, h, l.in, l.w.data(), l.in, 0.0f, l.z.data(), l.out);
       h = l.z.data();
     }
     for (size_t i = layers.size(); i-- > 0;) {  // dW = dz^T h, dh = dz W
       auto& l = layers[i];
       const float* below = i == 0 ? data.x.data() : layers[i - 1].z.data();
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(l.out), int(l.in), m, 1.0f, l.dz.data(), int(l.out),
-                  below, int(l.in), 0.0f, l.gw.data(), int(l.in));
+      blas::gemm(true, false, l.out, l.in, m, l.dz.data(), l.out, below, l.in, 0.0f, l.gw.data(), l.in);
       if (i > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, int(l.in), int(l.out), 1.0f, l.dz.data(), int(l.out),
-                    l.w.data(), int(l.in), 0.0f, l.dx.data(), int(l.in));
+        blas::gemm(false, false, m, l.in, l.out, l.dz.data(), l.out, l.w.data(), l.in, 0.0f, l.dx.data(), l.in);
     }
   });
   report_flops(state, spec);

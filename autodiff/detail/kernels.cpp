@@ -1,7 +1,6 @@
 #include "autodiff/detail/kernels.hpp"
 
-#include <cblas.h>
-
+#include "autodiff/detail/blas.hpp"
 #include "autodiff/detail/threading.hpp"
 
 namespace tapegrad::kernels {
@@ -38,19 +37,13 @@ void add_into(Array& dst, const Array& src) {
   });
 }
 
-namespace {
-CBLAS_TRANSPOSE op(bool transposed) { return transposed ? CblasTrans : CblasNoTrans; }
-}  // namespace
-
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c) {
   detail::prepare_blas(m * n * k);
-  cblas_sgemm(CblasRowMajor, op(ta), op(tb), int(m), int(n), int(k), 1.0f, a, ta ? int(m) : int(k), b,
-              tb ? int(k) : int(n), beta, c, int(n));
+  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c) {
   detail::prepare_blas(m * n * k);
-  cblas_dgemm(CblasRowMajor, op(ta), op(tb), int(m), int(n), int(k), 1.0, a, ta ? int(m) : int(k), b,
-              tb ? int(k) : int(n), beta, c, int(n));
+  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 
 }  // namespace tapegrad::kernels

@@ -90,8 +90,9 @@ uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
 }
 
 Array& TensorSection::take(const Shape& shape, DType dtype) {
-  if (pool_used_ == pool_.size()) pool_.push_back(std::make_unique<Array>());
-  Array& a = *pool_[pool_used_++];
+  if (pool_used_ == pool_.size() * kPoolChunk) pool_.push_back(std::make_unique<Array[]>(kPoolChunk));
+  Array& a = pool_[pool_used_ / kPoolChunk][pool_used_ % kPoolChunk];
+  ++pool_used_;
   a.resize(shape, dtype);
   return a;
 }

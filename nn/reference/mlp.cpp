@@ -1,10 +1,9 @@
 #include "nn/reference/mlp.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 
+#include "autodiff/detail/blas.hpp"
 #include "autodiff/error.hpp"
 #include "nn/functional/random.hpp"
 
@@ -12,17 +11,7 @@ namespace tapegrad::nn::reference {
 
 namespace {
 
-// C[m, n] = alpha op(A) op(B) + beta C, row-major.
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-          float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b, int64_t ldb,
-          double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
+using blas::gemm;
 
 template <class T>
 void activate_in_place(Activation a, T* y, size_t n) {

@@ -1,0 +1,63 @@
+// blas::gemm, the matrix product the tape and the references share: every shape it sends to gemv or
+// ger (one row, one column, inner dimension one) and the general case, both transposes, beta 0 / 1 /
+// 0.5, padded leading dimensions, against a plain triple loop.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "autodiff/detail/blas.hpp"
+
+namespace {
+
+template <class T>
+void check_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T beta) {
+  std::mt19937_64 rng(uint64_t(m * 100 + n * 10 + k));
+  std::normal_distribution<double> normal;
+  constexpr int64_t pad = 3;  // every leading dimension is longer than its row
+  const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const int64_t lda = a_cols + pad, ldb = b_cols + pad, ldc = n + pad;
+  std::vector<T> a(size_t(a_rows * lda)), b(size_t(b_rows * ldb)), c(size_t(m * ldc));
+  for (T& v : a) v = T(normal(rng));
+  for (T& v : b) v = T(normal(rng));
+  // beta 0: C must not be read (NaN in it must not leak out)
+  for (T& v : c) v = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : T(normal(rng));
+  const std::vector<T> c0 = c;
+  tapegrad::blas::gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+  const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double want = beta == T(0) ? 0.0 : double(beta) * double(c0[size_t(i * ldc + j)]);
+      for (int64_t p = 0; p < k; ++p) {
+        const double aip = a[size_t(ta ? p * lda + i : i * lda + p)];
+        const double bpj = b[size_t(tb ? j * ldb + p : p * ldb + j)];
+        want += aip * bpj;
+      }
+      INFO("ta ", ta, " tb ", tb, " m ", m, " n ", n, " k ", k, " beta ", double(beta), " at ", i, ",", j);
+      REQUIRE(std::abs(double(c[size_t(i * ldc + j)]) - want) <= tol * (1 + std::abs(want)));
+    }
+    for (int64_t j = n; j < ldc; ++j) {  // the padding is left as it was
+      const double before = c0[size_t(i * ldc + j)], after = c[size_t(i * ldc + j)];
+      REQUIRE((after == before || (std::isnan(after) && std::isnan(before))));
+    }
+  }
+}
+
+template <class T>
+void check_all_shapes() {
+  const int64_t shapes[][3] = {{1, 5, 7}, {5, 1, 7}, {5, 7, 1}, {1, 1, 7}, {1, 5, 1},
+                               {5, 1, 1}, {1, 1, 1}, {4, 5, 6}, {3, 4, 0}};
+  for (const auto& s : shapes)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (T beta : {T(0), T(1), T(0.5)}) check_gemm<T>(ta, tb, s[0], s[1], s[2], beta);
+}
+
+}  // namespace
+
+TEST_CASE("blas::gemm: gemv and ger shapes and the general case equal the triple loop, float and double") {
+  check_all_shapes<double>();
+  check_all_shapes<float>();
+}
