@@ -79,10 +79,8 @@ Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_exampl
   OpRecord op("psi", std::span<const Tensor* const>(inputs_));
   const size_t fan_in = unit.in_end - unit.in_begin;
   const uint32_t begin = unit.in_begin;
-  const int64_t n_edges = static_cast<int64_t>(edges.size());
-  auto mask = [r, per_example, n_edges](int64_t e, int64_t i) {
-    return r ? r[per_example ? i * n_edges + e : e] : 1.0;
-  };
+  // r_e,i = r[i * r_stride + e]: a stride of 0 when one mask serves the whole minibatch
+  const int64_t r_stride = per_example ? static_cast<int64_t>(edges.size()) : 0;
   Array& y = op.output(Shape{m}, DType::f64);
   double* py = y.data<double>();
   const double* wv = op.in(fan_in).data<double>();
@@ -91,9 +89,14 @@ Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_exampl
   for (size_t j = 0; j < fan_in; ++j) {
     const int64_t e = begin + static_cast<int64_t>(j);
     const double* o = op.in(j).data<double>();
-    for (int64_t i = 0; i < m; ++i) py[i] += wv[e] * mask(e, i) * o[i];
+    if (r && per_example) {
+      for (int64_t i = 0; i < m; ++i) py[i] += wv[e] * r[i * r_stride + e] * o[i];
+    } else {
+      const double wr = r ? wv[e] * r[e] : wv[e];
+      for (int64_t i = 0; i < m; ++i) py[i] += wr * o[i];
+    }
   }
-  return op.finish([k, begin, fan_in, m, mask](BackwardContext& c) {
+  return op.finish([k, begin, fan_in, m, r, r_stride](BackwardContext& c) {
     const double* g = c.grad_output().data<double>();
     const double* wv2 = c.input(fan_in).data<double>();
     if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i g_i  (eq. 3)
@@ -107,10 +110,20 @@ Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_exampl
       const double* o = c.input(j).data<double>();
       double* go = c.needs_grad(j) ? c.grad_input(j).data<double>() : nullptr;
       double sw = 0;
-      for (int64_t i = 0; i < m; ++i) {
-        const double gr = g[i] * mask(e, i);
-        sw += gr * o[i];               // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
-        if (go) go[i] += gr * wv2[e];  // d o_i += g_i w_e r_e,i       (eq. 4, 13)
+      if (r && r_stride) {
+        for (int64_t i = 0; i < m; ++i) {
+          const double gr = g[i] * r[i * r_stride + e];
+          sw += gr * o[i];               // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
+          if (go) go[i] += gr * wv2[e];  // d o_i += g_i w_e r_e,i       (eq. 4, 13)
+        }
+      } else {  // the same sums with r_e,i = r_e (or 1) taken out of them
+        const double re = r ? r[e] : 1.0;
+        for (int64_t i = 0; i < m; ++i) sw += g[i] * o[i];
+        sw *= re;
+        if (go) {
+          const double wr = wv2[e] * re;
+          for (int64_t i = 0; i < m; ++i) go[i] += g[i] * wr;
+        }
       }
       if (gw) gw[e] += sw;
     }
