@@ -15,7 +15,35 @@ size_t element_size(DType d) { return d == DType::f32 ? sizeof(float) : sizeof(d
 
 const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "float32" : "float64"; }
 
-void Array::AlignedDelete::operator()(std::byte* p) const { ::operator delete[](p, kAlign); }
+void Array::release() noexcept {
+  if (data_ != inline_) ::operator delete[](data_, kAlign);
+  data_ = inline_;
+  capacity_ = kInlineBytes;
+}
+
+void Array::take_storage(Array& other) noexcept {
+  if (other.data_ == other.inline_) {
+    std::memcpy(inline_, other.inline_, kInlineBytes);
+  } else {
+    data_ = other.data_;
+    capacity_ = other.capacity_;
+    other.data_ = other.inline_;
+    other.capacity_ = kInlineBytes;
+  }
+  other.shape_ = Shape{};  // a moved-from Array is a valid scalar
+}
+
+Array::Array(Array&& other) noexcept : shape_(other.shape_), dtype_(other.dtype_) { take_storage(other); }
+
+Array& Array::operator=(Array&& other) noexcept {
+  if (this != &other) {
+    release();
+    shape_ = other.shape_;
+    dtype_ = other.dtype_;
+    take_storage(other);
+  }
+  return *this;
+}
 
 Array::Array(const Shape& shape, DType dtype) {
   resize(shape, dtype);
@@ -41,14 +69,13 @@ Array Array::full(const Shape& shape, double v, DType dtype) {
 
 Array::Array(const Array& other) : shape_(other.shape_), dtype_(other.dtype_) {
   resize(other.shape_, other.dtype_);
-  if (numel() > 0) std::memcpy(buffer_.get(), other.buffer_.get(), static_cast<size_t>(numel()) * element_size(dtype_));
+  if (numel() > 0) std::memcpy(data_, other.data_, static_cast<size_t>(numel()) * element_size(dtype_));
 }
 
 Array& Array::operator=(const Array& other) {
   if (this != &other) {
     resize(other.shape_, other.dtype_);
-    if (numel() > 0)
-      std::memcpy(buffer_.get(), other.buffer_.get(), static_cast<size_t>(numel()) * element_size(dtype_));
+    if (numel() > 0) std::memcpy(data_, other.data_, static_cast<size_t>(numel()) * element_size(dtype_));
   }
   return *this;
 }
@@ -81,11 +108,14 @@ void Array::resize(const Shape& shape, DType dtype) {
     raise<Error>("Array: {} bytes for shape {} of {} is beyond any machine's memory", bytes, shape, dtype_name(dtype));
   if (bytes > capacity_) {
     const size_t cap = std::max<size_t>(bytes, 64);
+    std::byte* buffer = nullptr;
     try {
-      buffer_.reset(static_cast<std::byte*>(::operator new[](cap, kAlign)));
+      buffer = static_cast<std::byte*>(::operator new[](cap, kAlign));
     } catch (const std::bad_alloc&) {
       raise<Error>("Array: out of memory: {} bytes for shape {} of {}", cap, shape, dtype_name(dtype));
     }
+    release();
+    data_ = buffer;
     capacity_ = cap;
   }
   shape_ = shape;

@@ -1,7 +1,9 @@
 #pragma once
 // Array: plain dense row-major storage (float or double) with deep value semantics and no tape.
 // Shared by the tape (values and gradients) and by nn/reference. resize() keeps capacity, so a
-// reused Array allocates nothing once it has been large enough.
+// reused Array allocates nothing once it has been large enough. Up to 16 bytes (two doubles) live
+// in the Array itself: the tape's one-example values and gradients then cost no heap block and sit
+// beside their headers (moving such an Array moves its data: pointers into it do not survive).
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -36,8 +38,9 @@ class Array {
 
   Array(const Array& other);
   Array& operator=(const Array& other);
-  Array(Array&&) noexcept = default;
-  Array& operator=(Array&&) noexcept = default;
+  Array(Array&& other) noexcept;
+  Array& operator=(Array&& other) noexcept;
+  ~Array() { release(); }
 
   const Shape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }
@@ -46,11 +49,11 @@ class Array {
 
   template <class T>
   T* data() {
-    return reinterpret_cast<T*>(buffer_.get());
+    return reinterpret_cast<T*>(data_);
   }
   template <class T>
   const T* data() const {
-    return reinterpret_cast<const T*>(buffer_.get());
+    return reinterpret_cast<const T*>(data_);
   }
 
   /// Element at a flat row-major index, converted to double.
@@ -69,13 +72,14 @@ class Array {
   void reshape_in_place(const Shape& shape) { shape_ = shape; }
 
  private:
-  struct AlignedDelete {
-    void operator()(std::byte* p) const;
-  };
+  static constexpr size_t kInlineBytes = 16;
+  void release() noexcept;                   // back to the inline storage, freeing a heap buffer
+  void take_storage(Array& other) noexcept;  // other's data (this holds no heap buffer)
   Shape shape_;
   DType dtype_ = DType::f64;
-  std::unique_ptr<std::byte[], AlignedDelete> buffer_;
-  size_t capacity_ = 0;  // bytes
+  std::byte* data_ = inline_;  // inline_, or a heap buffer of capacity_ bytes
+  size_t capacity_ = kInlineBytes;
+  alignas(16) std::byte inline_[kInlineBytes]{};
 };
 
 }  // namespace tapegrad

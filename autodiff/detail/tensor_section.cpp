@@ -65,7 +65,7 @@ void TensorSection::release_leaves() {
   leaves_.clear();
 }
 
-uint32_t TensorSection::slot_of(const Tensor& t, const char* what) {
+uint32_t TensorSection::resolve(const Tensor& t, const char* what) {
   if (t.leaf_) {
     LeafData& leaf = *t.leaf_;
     if (leaf.thread.load(std::memory_order_relaxed) != this_thread_token() || leaf.gen != tape_.generation()) {

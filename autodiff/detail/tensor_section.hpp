@@ -86,7 +86,10 @@ class TensorSection {
   Slot& slot(uint32_t i) { return slots_[i]; }
   const Slot& slot(uint32_t i) const { return slots_[i]; }
   /// The slot of t on this tape (registering a leaf on first use); TapeError if t is stale/foreign.
-  uint32_t slot_of(const Tensor& t, const char* what);
+  uint32_t slot_of(const Tensor& t, const char* what) {
+    if (!t.leaf_ && t.tape_ == &tape_ && tape_.owns(t.gen_)) return t.slot_;  // a result of this recording
+    return resolve(t, what);
+  }
   /// A pooled buffer; contents unspecified.
   Array& take(const Shape& shape, DType dtype);
   uint32_t add_slot(Array& value, bool requires_grad);
@@ -124,8 +127,9 @@ class TensorSection {
  private:
   Tape& tape_;
   std::vector<Slot> slots_;
-  std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
-  void claim(LeafData& leaf, const char* what);    // this thread's, or TapeError
+  std::vector<std::shared_ptr<LeafData>> leaves_;       // leaves recorded since clear(), kept alive
+  uint32_t resolve(const Tensor& t, const char* what);  // slot_of for leaves, and its errors
+  void claim(LeafData& leaf, const char* what);         // this thread's, or TapeError
   Array& first_grad(uint32_t slot);
   void release_leaves();  // the recording ends: other threads may record them
   std::vector<Node> nodes_;
