@@ -186,7 +186,8 @@ void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOpt
   size_t ready = grad_ready_.size();  // entries below this index are not reported yet
   for (size_t n = nodes_.size(); n-- > first_node;) {
     const Node& node = nodes_[n];
-    if (slots_[node.out].grad) {  // else nothing flows back through this node
+    if (slots_[node.out].grad || (node.second_out != kNoSlot && slots_[node.second_out].grad)) {
+      // else nothing flows back through this node
       BackwardContext ctx(*this, node);
       node.backward(node.closure, ctx);
       if (anomaly) check_finite_grads(node, ctx);
@@ -213,7 +214,7 @@ bool TensorSection::reaches_swept_part(uint32_t root) {
   marked_[root] = true;
   for (size_t n = nodes_.size(); n-- > swept_nodes_;) {
     const Node& node = nodes_[n];
-    if (!marked_[node.out]) continue;
+    if (!marked_[node.out] && !(node.second_out != kNoSlot && marked_[node.second_out])) continue;
     for (uint32_t e = node.inputs_begin; e < node.inputs_end; ++e)
       if (!(inputs_[e] & kNoGrad)) marked_[inputs_[e]] = true;
   }
@@ -260,15 +261,22 @@ Array& OpRecord::output(const Shape& shape, DType dtype) {
   return *out_;
 }
 
+Array& OpRecord::second_output(const Shape& shape, DType dtype) {
+  second_ = &s_.take(shape, dtype);
+  return *second_;
+}
+
 uint32_t OpRecord::finish_slot(bool record) {
   TAPEGRAD_ASSERT(out_ != nullptr);
   if (is_anomaly_enabled()) {
-    for (int64_t k = 0; k < out_->numel(); ++k)
-      if (!std::isfinite(out_->at(k)))
-        raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value at element {} (shape {})", name_,
-                            k, out_->shape());
+    for (const Array* y : {out_, second_})
+      for (int64_t k = 0; y && k < y->numel(); ++k)
+        if (!std::isfinite(y->at(k)))
+          raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value at element {} (shape {})",
+                              name_, k, y->shape());
   }
   if (!record) s_.inputs_.resize(begin_);
+  if (second_) second_slot_ = s_.add_slot(*second_, record);
   return s_.add_slot(*out_, record);
 }
 

@@ -40,7 +40,12 @@ class BackwardContext {
   size_t num_inputs() const;
   const Array& input(size_t i) const;
   const Array& output() const;
+  /// dL/d(output): zeros when only the second output's gradient flowed here.
   const Array& grad_output() const;
+  /// An op with a second output (OpRecord::second_output): its value, and its gradient (zeros
+  /// if none flowed), which the closure adds the output's share to before passing both on.
+  const Array& second_output() const;
+  Array& grad_second_output();
   /// Whether input i wants a gradient (skip the work otherwise).
   bool needs_grad(size_t i) const;
   /// Input i's gradient buffer (its shape, zero on first use), to accumulate into directly.
@@ -61,9 +66,12 @@ namespace detail {
 
 using BackwardFn = void (*)(const void* closure, BackwardContext& ctx);
 
+inline constexpr uint32_t kNoSlot = 0xffffffffu;
+
 struct Node {
   const char* name;
   uint32_t out;
+  uint32_t second_out;  // kNoSlot, or an op's second output (swept with this node)
   uint32_t inputs_begin;
   uint32_t inputs_end;
   BackwardFn backward;
@@ -101,13 +109,13 @@ class TensorSection {
   Tensor handle(uint32_t slot) { return Tensor(&tape_, slot, tape_.generation()); }
 
   template <class F>
-  void add_node(const char* name, uint32_t out, uint32_t begin, F&& backward) {
+  void add_node(const char* name, uint32_t out, uint32_t second_out, uint32_t begin, F&& backward) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_trivially_destructible_v<Fn>,
                   "backward closures capture only trivially destructible data (no owning objects)");
     void* mem = arena_.allocate(sizeof(Fn), alignof(Fn));
     const Fn* closure = new (mem) Fn(std::forward<F>(backward));
-    nodes_.push_back(Node{name, out, begin, static_cast<uint32_t>(inputs_.size()),
+    nodes_.push_back(Node{name, out, second_out, begin, static_cast<uint32_t>(inputs_.size()),
                           [](const void* c, BackwardContext& ctx) { (*static_cast<const Fn*>(c))(ctx); }, closure});
   }
   /// Copies data into the arena (for index lists a backward closure needs).
@@ -161,14 +169,24 @@ class OpRecord {
   OpRecord(const char* name, std::span<const Tensor* const> inputs);
   const Array& in(size_t i) const;
   Array& output(const Shape& shape, DType dtype);
+  /// A second output computed on the way (a neuron's psi beside its activation): a tensor of its
+  /// own (second() after finish), differentiable like the first. The backward closure runs when
+  /// either output has a gradient; it reads both (BackwardContext::grad_second_output).
+  Array& second_output(const Shape& shape, DType dtype);
   detail::TensorSection& section() { return s_; }
 
   template <class F>
   Tensor finish(F&& backward) {
     const bool record = any_needs_grad_ && is_grad_enabled();
     const uint32_t out = finish_slot(record);
-    if (record) s_.add_node(name_, out, begin_, std::forward<F>(backward));
+    if (record) s_.add_node(name_, out, second_slot_, begin_, std::forward<F>(backward));
     return s_.handle(out);
+  }
+  /// After finish: the second output.
+  Tensor second() const {
+    if (second_slot_ == detail::kNoSlot)
+      raise<ValueError>("{}: second() before finish, or on an op without second_output()", name_);
+    return s_.handle(second_slot_);
   }
   /// For ops without a gradient (comparisons): records the value only.
   Tensor finish_constant() { return s_.handle(finish_slot(false)); }
@@ -180,6 +198,8 @@ class OpRecord {
   detail::TensorSection& s_;
   uint32_t begin_;
   Array* out_ = nullptr;
+  Array* second_ = nullptr;
+  uint32_t second_slot_ = detail::kNoSlot;
   bool any_needs_grad_ = false;
 };
 
@@ -191,7 +211,9 @@ inline uint32_t BackwardContext::slot_of(size_t i) const {
 inline size_t BackwardContext::num_inputs() const { return n_.inputs_end - n_.inputs_begin; }
 inline const Array& BackwardContext::input(size_t i) const { return *s_.slot(slot_of(i)).value; }
 inline const Array& BackwardContext::output() const { return *s_.slot(n_.out).value; }
-inline const Array& BackwardContext::grad_output() const { return *s_.slot(n_.out).grad; }
+inline const Array& BackwardContext::grad_output() const { return s_.grad_of(n_.out); }
+inline const Array& BackwardContext::second_output() const { return *s_.slot(n_.second_out).value; }
+inline Array& BackwardContext::grad_second_output() { return s_.grad_of(n_.second_out); }
 inline bool BackwardContext::needs_grad(size_t i) const {
   const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
   return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;

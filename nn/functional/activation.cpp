@@ -1,19 +1,16 @@
 #include "nn/functional/activation.hpp"
 
+#include "autodiff/detail/recipes.hpp"
 #include "autodiff/ops/elementwise.hpp"
 
 namespace tapegrad::nn {
 
 Tensor activate(const Tensor& x, Activation a) {
-  switch (a) {
-    case Activation::identity: return x;
-    case Activation::sigmoid: return sigmoid(x);
-    case Activation::tanh: return tanh(x);
-    case Activation::relu: return relu(x);
-    case Activation::leaky_relu: return leaky_relu(x, kLeakySlope);
-    case Activation::softplus: return softplus(x);
-  }
-  return x;
+  if (a == Activation::identity) return x;
+  if (a == Activation::leaky_relu) return leaky_relu(x, kLeakySlope);
+  Tensor y;
+  with_activation_math(a, [&](auto op) { y = detail::unary_math<decltype(op)>(x); });
+  return y;
 }
 
 }  // namespace tapegrad::nn

@@ -1,11 +1,28 @@
 #pragma once
 // A neuron activation sigma (seed eq. 16) applied as its tensor op; the tape-free scalar forms are
-// in nn/activation.hpp.
+// in nn/functional/scalar_activation.hpp.
+#include "autodiff/detail/elementwise_math.hpp"
 #include "autodiff/tensor.hpp"
 #include "nn/functional/scalar_activation.hpp"
 
 namespace tapegrad::nn {
 
 Tensor activate(const Tensor& x, Activation a);
+
+/// Calls f(Op{}) with the autodiff math struct of a (value and partial, elementwise_math.hpp) and
+/// returns true; false for the activations without one (identity, leaky_relu with its slope).
+/// activate() and fused ops (the seed network's neuron op) both dispatch here.
+template <class F>
+bool with_activation_math(Activation a, F&& f) {
+  switch (a) {
+    case Activation::sigmoid: f(detail::SigmoidOp{}); return true;
+    case Activation::tanh: f(detail::TanhOp{}); return true;
+    case Activation::relu: f(detail::ReluOp{}); return true;
+    case Activation::softplus: f(detail::SoftplusOp{}); return true;
+    case Activation::identity:
+    case Activation::leaky_relu: return false;
+  }
+  return false;
+}
 
 }  // namespace tapegrad::nn

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <type_traits>
 
 #include "autodiff/autodiff.hpp"
 #include "autodiff/detail/tensor_section.hpp"
@@ -67,22 +68,29 @@ void SeedModel::set_mask(std::span<const double> mask) {
   mask_.assign(mask.begin(), mask.end());
 }
 
+namespace {
+struct PsiOnly {};  // neuron_op's activation: none (psi alone)
+}  // namespace
+
 // psi_k,i = beta_k + sum_e w_e r_e,i o_src(e),i (eq. 1 / 11), one tape op for the whole minibatch of
-// m. r is null (no dropout), one value per edge, or one row per example.
-Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_example) {
+// m. r is null (no dropout), one value per edge, or one row per example. With an activation's math
+// struct Act the same op also gives o_k = sigma_k(psi_k) (eq. 16) as its output, psi as its second
+// output: one node per neuron instead of two, and psi keeps its own gradient (lambda_k).
+template <class Act>
+SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, bool per_example) {
+  constexpr bool fused = !std::is_same_v<Act, PsiOnly>;
   const auto& unit = net_.units()[k];
   const auto& edges = net_.edges();
   inputs_.clear();
   for (uint32_t e = unit.in_begin; e < unit.in_end; ++e) inputs_.push_back(&out_[edges[e].src]);
   inputs_.push_back(&w);
   inputs_.push_back(&beta);
-  OpRecord op("psi", std::span<const Tensor* const>(inputs_));
+  OpRecord op(fused ? "neuron" : "psi", std::span<const Tensor* const>(inputs_));
   const size_t fan_in = unit.in_end - unit.in_begin;
   const uint32_t begin = unit.in_begin;
   // r_e,i = r[i * r_stride + e]: a stride of 0 when one mask serves the whole minibatch
   const int64_t r_stride = per_example ? static_cast<int64_t>(edges.size()) : 0;
-  Array& y = op.output(Shape{m}, DType::f64);
-  double* py = y.data<double>();
+  double* py = (fused ? op.second_output(Shape{m}, DType::f64) : op.output(Shape{m}, DType::f64)).data<double>();
   const double* wv = op.in(fan_in).data<double>();
   const double b = op.in(fan_in + 1).data<double>()[k];
   for (int64_t i = 0; i < m; ++i) py[i] = b;
@@ -96,10 +104,24 @@ Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_exampl
       for (int64_t i = 0; i < m; ++i) py[i] += wr * o[i];
     }
   }
-  return op.finish([k, begin, fan_in, m, r, r_stride](BackwardContext& c) {
-    const double* g = c.grad_output().data<double>();
+  if constexpr (fused) {
+    double* o = op.output(Shape{m}, DType::f64).data<double>();
+    for (int64_t i = 0; i < m; ++i) o[i] = Act::value(py[i]);
+  }
+  const Tensor out = op.finish([k, begin, fan_in, m, r, r_stride](BackwardContext& c) {
+    const double* g = nullptr;  // lambda_k,i = dL/dpsi_k,i
+    if constexpr (fused) {      // what reached psi directly, plus dL/do_k,i sigma'_k(psi_k,i) (eq. 4, 5)
+      double* lambda = c.grad_second_output().data<double>();
+      const double* go = c.grad_output().data<double>();
+      const double* psi = c.second_output().data<double>();
+      const double* o = c.output().data<double>();
+      for (int64_t i = 0; i < m; ++i) lambda[i] += go[i] * Act::partial(psi[i], o[i]);
+      g = lambda;
+    } else {
+      g = c.grad_output().data<double>();
+    }
     const double* wv2 = c.input(fan_in).data<double>();
-    if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i g_i  (eq. 3)
+    if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i lambda_k,i  (eq. 3)
       double s = 0;
       for (int64_t i = 0; i < m; ++i) s += g[i];
       c.grad_input(fan_in + 1).data<double>()[k] += s;
@@ -113,8 +135,8 @@ Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_exampl
       if (r && r_stride) {
         for (int64_t i = 0; i < m; ++i) {
           const double gr = g[i] * r[i * r_stride + e];
-          sw += gr * o[i];               // d w_e = sum_i g_i r_e,i o_i  (eq. 2, 12)
-          if (go) go[i] += gr * wv2[e];  // d o_i += g_i w_e r_e,i       (eq. 4, 13)
+          sw += gr * o[i];               // d w_e = sum_i lambda_i r_e,i o_i  (eq. 2, 12)
+          if (go) go[i] += gr * wv2[e];  // d o_i += lambda_i w_e r_e,i       (eq. 4, 13)
         }
       } else {  // the same sums with r_e,i = r_e (or 1) taken out of them
         const double re = r ? r[e] : 1.0;
@@ -128,6 +150,8 @@ Tensor SeedModel::psi_op(uint32_t k, int64_t m, const double* r, bool per_exampl
       if (gw) gw[e] += sw;
     }
   });
+  if constexpr (fused) return {out, op.second()};
+  return {out, out};
 }
 
 const SeedModel::Output& SeedModel::forward(const Array& x) {
@@ -172,7 +196,15 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   }
   for (size_t k = n_in; k < units.size(); ++k) {
     const auto& u = units[k];
-    const Tensor psi = psi_op(static_cast<uint32_t>(k), m, r, per_example);
+    const auto unit = static_cast<uint32_t>(k);
+    if (!u.batch_norm &&
+        with_activation_math(u.activation, [&](auto act) {  // psi and sigma in one op
+          const Neuron n = neuron_op<decltype(act)>(unit, m, r, per_example);
+          out_[k] = n.out;
+          result.psi[k] = n.psi;
+        }))
+      continue;
+    const Tensor psi = neuron_op<PsiOnly>(unit, m, r, per_example).psi;
     result.psi[k] = psi;
     Tensor pre = psi;
     if (u.batch_norm) {  // eq. 17-25 through the library's batch_norm, this unit as one feature

@@ -1,7 +1,8 @@
 #pragma once
-// The seed network on the tape, as a Module: each neuron's psi (eq. 1 / 11) is one tape op over the
-// whole minibatch, batch norm (eq. 17-25) is the library's batch_norm op (nn/functional, seed or
-// full mode), and o_k = sigma_k(psihat_k) is the activation's tape op. Backprop is the tape's
+// The seed network on the tape, as a Module: each neuron is one tape op over the whole minibatch
+// giving o_k = sigma_k(psi_k) (eq. 1 / 11, 16) with psi_k as its second output; a batch-norm neuron
+// is its psi op, the library's batch_norm op (nn/functional, seed or full mode, eq. 17-25) and the
+// activation's tape op on psihat_k. Backprop is the tape's
 // reverse sweep; the lambdas dL/dpsi are the psi tensors' gradients and lambdahat = dL/dpsihat
 // (eq. 20) the psihat tensors'. Works in float64.
 #include <cstdint>
@@ -62,7 +63,11 @@ class SeedModel : public Module {
   Parameters parameter_values() const;
 
  private:
-  Tensor psi_op(uint32_t unit, int64_t m, const double* r, bool per_example);
+  struct Neuron {
+    Tensor out, psi;  // o_k and psi_k (the same tensor when the op records psi alone)
+  };
+  template <class Act>
+  Neuron neuron_op(uint32_t unit, int64_t m, const double* r, bool per_example);
   Network net_;
   std::vector<double> mask_;
   Array unit_mean_{Shape{1}}, unit_var_{Shape{1}};  // the running statistics of the unit in hand
