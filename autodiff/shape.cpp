@@ -17,13 +17,7 @@ Shape::Shape(std::span<const int64_t> dims) {
   (void)numel();  // the element count must be representable
 }
 
-int64_t Shape::numel() const {
-  int64_t n = 1;
-  for (int i = 0; i < rank_; ++i)
-    if (__builtin_mul_overflow(n, dims_[static_cast<size_t>(i)], &n) || n > kMaxElements) [[unlikely]]
-      raise<ShapeError>("Shape {}: more than 2^62 elements", str());
-  return n;
-}
+void Shape::throw_too_many_elements() const { raise<ShapeError>("Shape {}: more than 2^62 elements", str()); }
 
 std::string Shape::str() const { return fmt::format("[{}]", fmt::join(dims(), ", ")); }
 

@@ -24,7 +24,13 @@ class Shape {
   int64_t operator[](int axis) const { return dims_[static_cast<size_t>(axis)]; }
   int64_t& operator[](int axis) { return dims_[static_cast<size_t>(axis)]; }
   /// The element count; ShapeError if it exceeds kMaxElements (every constructor checks it).
-  int64_t numel() const;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < rank_; ++i)
+      if (__builtin_mul_overflow(n, dims_[static_cast<size_t>(i)], &n) || n > kMaxElements) [[unlikely]]
+        throw_too_many_elements();
+    return n;
+  }
   std::span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
   const int64_t* begin() const { return dims_.data(); }
   const int64_t* end() const { return dims_.data() + rank_; }
@@ -39,6 +45,7 @@ class Shape {
   std::string str() const;
 
  private:
+  [[noreturn]] void throw_too_many_elements() const;
   std::array<int64_t, kMaxRank> dims_{};
   int rank_ = 0;
 };

@@ -185,9 +185,12 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
     r = section.stash(std::span<const double>(mask_));
   }
   Output& result = output_;
-  result.psi.assign(units.size(), Tensor());
-  result.psihat.assign(units.size(), Tensor());
-  out_.assign(units.size(), Tensor());
+  // Every pass overwrites the same entries; inputs' psi and non-batch-norm units' psihat stay undefined.
+  if (out_.size() != units.size()) {
+    result.psi.assign(units.size(), Tensor());
+    result.psihat.assign(units.size(), Tensor());
+    out_.assign(units.size(), Tensor());
+  }
   for (size_t j = 0; j < n_in; ++j) {  // input neuron j's outputs o_j,i = x_i,j: constants on the tape
     OpRecord input("input", {});
     double* o = input.output(Shape{m}, DType::f64).data<double>();
@@ -197,8 +200,7 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
   for (size_t k = n_in; k < units.size(); ++k) {
     const auto& u = units[k];
     const auto unit = static_cast<uint32_t>(k);
-    if (!u.batch_norm &&
-        with_activation_math(u.activation, [&](auto act) {  // psi and sigma in one op
+    if (!u.batch_norm && with_activation_math(u.activation, [&](auto act) {  // psi and sigma in one op
           const Neuron n = neuron_op<decltype(act)>(unit, m, r, per_example);
           out_[k] = n.out;
           result.psi[k] = n.psi;
