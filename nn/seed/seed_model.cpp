@@ -69,7 +69,8 @@ void SeedModel::set_mask(std::span<const double> mask) {
 }
 
 namespace {
-struct PsiOnly {};  // neuron_op's activation: none (psi alone)
+struct PsiOnly {};                   // neuron_op's activation: none (psi alone)
+constexpr int64_t kFewExamples = 4;  // below this, per-example loops beat vectorised ones (batch 1)
 }  // namespace
 
 // psi_k,i = beta_k + sum_e w_e r_e,i o_src(e),i (eq. 1 / 11), one tape op for the whole minibatch of
@@ -93,22 +94,35 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
   double* py = (fused ? op.second_output(Shape{m}, DType::f64) : op.output(Shape{m}, DType::f64)).data<double>();
   const double* wv = op.in(fan_in).data<double>();
   const double b = op.in(fan_in + 1).data<double>()[k];
-  for (int64_t i = 0; i < m; ++i) py[i] = b;
-  for (size_t j = 0; j < fan_in; ++j) {
-    const int64_t e = begin + static_cast<int64_t>(j);
-    const double* o = op.in(j).data<double>();
-    if (r && per_example) {
-      for (int64_t i = 0; i < m; ++i) py[i] += wv[e] * r[i * r_stride + e] * o[i];
-    } else {
-      const double wr = r ? wv[e] * r[e] : wv[e];
-      for (int64_t i = 0; i < m; ++i) py[i] += wr * o[i];
+  // r_e,i, with no mask 1: r_stride is 0 when one mask serves the minibatch
+  auto mask = [r, r_stride](int64_t e, int64_t i) { return r ? r[i * r_stride + e] : 1.0; };
+  if (m < kFewExamples) {  // one pass over the fan-in per example
+    for (int64_t i = 0; i < m; ++i) {
+      double sum = b;
+      for (size_t j = 0; j < fan_in; ++j) {
+        const int64_t e = begin + static_cast<int64_t>(j);
+        sum += wv[e] * mask(e, i) * op.in(j).data<double>()[i];
+      }
+      py[i] = sum;
+    }
+  } else {  // one pass over the examples per input, vectorised
+    for (int64_t i = 0; i < m; ++i) py[i] = b;
+    for (size_t j = 0; j < fan_in; ++j) {
+      const int64_t e = begin + static_cast<int64_t>(j);
+      const double* o = op.in(j).data<double>();
+      if (r && per_example) {
+        for (int64_t i = 0; i < m; ++i) py[i] += wv[e] * mask(e, i) * o[i];
+      } else {
+        const double wr = wv[e] * mask(e, 0);
+        for (int64_t i = 0; i < m; ++i) py[i] += wr * o[i];
+      }
     }
   }
   if constexpr (fused) {
     double* o = op.output(Shape{m}, DType::f64).data<double>();
     for (int64_t i = 0; i < m; ++i) o[i] = Act::value(py[i]);
   }
-  const Tensor out = op.finish([k, begin, fan_in, m, r, r_stride](BackwardContext& c) {
+  const Tensor out = op.finish([k, begin, fan_in, m, r_stride, mask](BackwardContext& c) {
     const double* g = nullptr;  // lambda_k,i = dL/dpsi_k,i
     if constexpr (fused) {      // what reached psi directly, plus dL/do_k,i sigma'_k(psi_k,i) (eq. 4, 5)
       double* lambda = c.grad_second_output().data<double>();
@@ -132,14 +146,14 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
       const double* o = c.input(j).data<double>();
       double* go = c.needs_grad(j) ? c.grad_input(j).data<double>() : nullptr;
       double sw = 0;
-      if (r && r_stride) {
+      if (r_stride || m < kFewExamples) {  // per example (few, or each with its own mask)
         for (int64_t i = 0; i < m; ++i) {
-          const double gr = g[i] * r[i * r_stride + e];
+          const double gr = g[i] * mask(e, i);
           sw += gr * o[i];               // d w_e = sum_i lambda_i r_e,i o_i  (eq. 2, 12)
           if (go) go[i] += gr * wv2[e];  // d o_i += lambda_i w_e r_e,i       (eq. 4, 13)
         }
-      } else {  // the same sums with r_e,i = r_e (or 1) taken out of them
-        const double re = r ? r[e] : 1.0;
+      } else {  // the same sums with r_e,i = r_e (or 1) taken out of them, vectorised
+        const double re = mask(e, 0);
         for (int64_t i = 0; i < m; ++i) sw += g[i] * o[i];
         sw *= re;
         if (go) {
