@@ -261,3 +261,67 @@ TEST_CASE("Array: copies and moves keep values, in its own 16 bytes and on the h
     }
   }
 }
+
+namespace {
+// y = x^2 (the output) and s = x^3 (the second output) in one op: dx = gy 2x + gs 3x^2.
+struct SquareAndCube {
+  Tensor y, s;
+};
+SquareAndCube square_and_cube(const Tensor& x) {
+  OpRecord op("square_and_cube", {&x});
+  const Array& xv = op.in(0);
+  Array& y = op.output(xv.shape(), DType::f64);
+  Array& s = op.second_output(xv.shape(), DType::f64);
+  for (int64_t i = 0; i < xv.numel(); ++i) {
+    y.set(i, xv.at(i) * xv.at(i));
+    s.set(i, xv.at(i) * xv.at(i) * xv.at(i));
+  }
+  Tensor out = op.finish([](BackwardContext& c) {
+    const Array& in = c.input(0);
+    const Array& gy = c.grad_output();
+    const Array& gs = c.grad_second_output();
+    Array& gx = c.grad_input(0);
+    for (int64_t i = 0; i < in.numel(); ++i)
+      gx.set(i, gx.at(i) + gy.at(i) * 2 * in.at(i) + gs.at(i) * 3 * in.at(i) * in.at(i));
+  });
+  return {out, op.second()};
+}
+}  // namespace
+
+TEST_CASE("an op with a second output: swept when either output has a gradient, both reach its input") {
+  Tensor x(Array(Shape{2}, {1.5, -2.0}), true);
+  const std::vector<double> a{0.5, -1.0}, b{2.0, 0.25};
+  auto dot = [](const Tensor& t, const std::vector<double>& c) { return sum(t * Tensor(Array(Shape{2}, c))); };
+  SUBCASE("both outputs used, the second through a further op") {
+    Tape tape;
+    const auto r = square_and_cube(x);
+    (dot(r.y, a) + dot(r.s * 1.0, b)).backward();
+    check_values(x.grad(), {0.5 * 2 * 1.5 + 2.0 * 3 * 2.25, -1.0 * 2 * -2.0 + 0.25 * 3 * 4.0});
+    check_values(r.s.grad(), {2.0, 0.25});
+  }
+  SUBCASE("only the second output used: the first's gradient reads as zeros") {
+    Tape tape;
+    const auto r = square_and_cube(x);
+    dot(r.s, b).backward();
+    check_values(x.grad(), {2.0 * 3 * 2.25, 0.25 * 3 * 4.0});
+  }
+  SUBCASE("only the first output used") {
+    Tape tape;
+    const auto r = square_and_cube(x);
+    dot(r.y, a).backward();
+    check_values(x.grad(), {0.5 * 2 * 1.5, -1.0 * 2 * -2.0});
+  }
+  SUBCASE("a root after a sweep that needs the second output of a swept op is refused") {
+    Tape tape;
+    const auto r = square_and_cube(x);
+    dot(r.y, a).backward();
+    CHECK_THROWS_AS(dot(r.s, b).backward(), TapeError);
+  }
+  SUBCASE("second() of an op without one is an error") {
+    Tape tape;
+    OpRecord op("neg", {&x});
+    op.output(Shape{2}, DType::f64).fill(0.0);
+    (void)op.finish([](BackwardContext&) {});
+    CHECK_THROWS_AS((void)op.second(), ValueError);
+  }
+}

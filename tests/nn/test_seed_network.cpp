@@ -190,6 +190,45 @@ TEST_SUITE("seed network") {
     CHECK(model.beta.grad().at(net.unit_of(20)) == doctest::Approx(0.5625));
   }
 
+  TEST_CASE("a neuron's psi read by the loss itself: lambda is what reached psi plus what came through o") {
+    // The network above; neuron 20 (sigmoid) is one op giving o1 with psi1 as its second output.
+    // L2 = L + 2 psi1: lambda1 = 0.5625 + 2, dL2/dw1 = lambda1 x, dL2/dbeta1 = lambda1.
+    // L3 = psi1 alone: only the second output has a gradient: lambda1 = 1, dw1 = x = 2, dw2 = 0.
+    Network net;
+    net.add_input(10);
+    net.add_neuron({.id = 20, .activation = Activation::sigmoid, .beta = -1.0});
+    net.add_neuron({.id = 30, .activation = Activation::identity, .beta = 0.25});
+    net.add_arrow({20, 30, 3.0, {}});
+    net.add_arrow({10, 20, 0.5, {}});
+    net.set_outputs({30});
+    net.finalize();
+    const size_t k = net.unit_of(20);
+    const int64_t w1 = net.edge_of(10, 20), w2 = net.edge_of(20, 30);
+    SeedModel model(net);
+    {
+      Tape tape;
+      const auto& out = model.forward(Array(Shape{1, 1}, {2.0}));
+      const std::vector<double> y{1.0};
+      Tensor loss = model.loss(out.z, y, LossKind::sse) + 2.0 * sum(out.psi[k]);
+      loss.backward();
+      CHECK(out.psi[k].grad().item() == doctest::Approx(2.5625));
+      CHECK(model.w.grad().at(w1) == doctest::Approx(5.125));
+      CHECK(model.beta.grad().at(static_cast<int64_t>(k)) == doctest::Approx(2.5625));
+      CHECK(model.w.grad().at(w2) == doctest::Approx(0.375));
+    }
+    model.zero_grad();
+    {
+      Tape tape;
+      const auto& out = model.forward(Array(Shape{1, 1}, {2.0}));
+      Tensor loss = sum(out.psi[k]);
+      loss.backward();
+      CHECK(out.psi[k].grad().item() == 1.0);
+      CHECK(model.w.grad().at(w1) == 2.0);
+      CHECK(model.beta.grad().at(static_cast<int64_t>(k)) == 1.0);
+      CHECK(model.w.grad().at(w2) == 0.0);
+    }
+  }
+
   TEST_CASE("eval mode scales weights by the keep probability (eq. 14)") {
     // One input, one identity output, w = 2, keep 0.25: eval psi = 2 * 0.25 * x.
     Network net;
