@@ -192,7 +192,8 @@ class OpRecord {
   Tensor finish_constant() { return s_.handle(finish_slot(false)); }
 
  private:
-  void add_input(const Tensor& t, DType& dtype);
+  template <class Input>
+  void add_inputs(size_t n, Input input);  // input(i): the i-th input Tensor
   uint32_t finish_slot(bool record);
   const char* name_;
   detail::TensorSection& s_;
