@@ -54,6 +54,19 @@ Case random_case(std::mt19937_64& rng) {
   return c;
 }
 
+/// input 10 -> sigmoid 20 (w 0.5, beta -1) -> identity output 30 (w 3, beta 0.25).
+Network hand_worked_network() {
+  Network net;
+  net.add_input(10);
+  net.add_neuron({.id = 20, .activation = Activation::sigmoid, .beta = -1.0});
+  net.add_neuron({.id = 30, .activation = Activation::identity, .beta = 0.25});
+  net.add_arrow({20, 30, 3.0, {}});
+  net.add_arrow({10, 20, 0.5, {}});
+  net.set_outputs({30});
+  net.finalize();
+  return net;
+}
+
 /// relu/leaky_relu pre-activations within 1e-3 of the kink make finite differences meaningless.
 bool near_kink(const Case& c, const reference::Result& r) {
   const auto& units = c.net.units();
@@ -168,14 +181,7 @@ TEST_SUITE("seed network") {
     // w2 = 3, beta2 = 0.25: z = psi2 = 1.75. y = 1: L = 0.5 (0.75)^2 = 0.28125.
     // lambda2 = z - y = 0.75 (eq. 5, identity output); dL/dw2 = lambda2 o1 = 0.375 (eq. 2).
     // lambda1 = sigma'(0) w2 lambda2 = 0.25 * 3 * 0.75 = 0.5625 (eq. 4); dL/dw1 = lambda1 x = 1.125.
-    Network net;
-    net.add_input(10);
-    net.add_neuron({.id = 20, .activation = Activation::sigmoid, .beta = -1.0});
-    net.add_neuron({.id = 30, .activation = Activation::identity, .beta = 0.25});
-    net.add_arrow({20, 30, 3.0, {}});
-    net.add_arrow({10, 20, 0.5, {}});
-    net.set_outputs({30});
-    net.finalize();
+    const Network net = hand_worked_network();
     Tape tape;
     SeedModel model(net);
     const auto out = model.forward(Array(Shape{1, 1}, {2.0}));
@@ -194,14 +200,7 @@ TEST_SUITE("seed network") {
     // The network above; neuron 20 (sigmoid) is one op giving o1 with psi1 as its second output.
     // L2 = L + 2 psi1: lambda1 = 0.5625 + 2, dL2/dw1 = lambda1 x, dL2/dbeta1 = lambda1.
     // L3 = psi1 alone: only the second output has a gradient: lambda1 = 1, dw1 = x = 2, dw2 = 0.
-    Network net;
-    net.add_input(10);
-    net.add_neuron({.id = 20, .activation = Activation::sigmoid, .beta = -1.0});
-    net.add_neuron({.id = 30, .activation = Activation::identity, .beta = 0.25});
-    net.add_arrow({20, 30, 3.0, {}});
-    net.add_arrow({10, 20, 0.5, {}});
-    net.set_outputs({30});
-    net.finalize();
+    const Network net = hand_worked_network();
     const size_t k = net.unit_of(20);
     const int64_t w1 = net.edge_of(10, 20), w2 = net.edge_of(20, 30);
     SeedModel model(net);
