@@ -7,6 +7,9 @@
 #include <cblas.h>
 
 #include <cstdint>
+#include <limits>
+
+#include "autodiff/error.hpp"
 
 namespace tapegrad::blas {
 
@@ -43,6 +46,10 @@ template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
           T* c, int64_t ldc) {
   using detail::op;
+  for (const int64_t d : {m, n, k, lda, ldb, ldc})  // the BLAS takes int sizes
+    if (d > std::numeric_limits<int>::max())
+      raise<ShapeError>("matrix product of {} x {} by {} x {}: a dimension beyond the BLAS's limit of 2^31 - 1", m, k,
+                        k, n);
   const int im = int(m), in = int(n), ik = int(k), ia = int(lda), ib = int(ldb), ic = int(ldc);
   if (m == 0 || n == 0 || k == 0) {
     detail::gemm(op(ta), op(tb), im, in, ik, a, ia, b, ib, beta, c, ic);

@@ -61,3 +61,10 @@ TEST_CASE("blas::gemm: gemv and ger shapes and the general case equal the triple
   check_all_shapes<double>();
   check_all_shapes<float>();
 }
+
+TEST_CASE("blas::gemm refuses a dimension beyond the BLAS's int") {
+  float a = 1, b = 1, c = 0;
+  const int64_t huge = int64_t{1} << 31;
+  CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, huge, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1), tapegrad::ShapeError);
+  CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, 1, 1, huge, &a, huge, &b, 1, 0.0f, &c, 1), tapegrad::ShapeError);
+}
