@@ -213,8 +213,14 @@ inline size_t BackwardContext::num_inputs() const { return n_.inputs_end - n_.in
 inline const Array& BackwardContext::input(size_t i) const { return *s_.slot(slot_of(i)).value; }
 inline const Array& BackwardContext::output() const { return *s_.slot(n_.out).value; }
 inline const Array& BackwardContext::grad_output() const { return s_.grad_of(n_.out); }
-inline const Array& BackwardContext::second_output() const { return *s_.slot(n_.second_out).value; }
-inline Array& BackwardContext::grad_second_output() { return s_.grad_of(n_.second_out); }
+inline const Array& BackwardContext::second_output() const {
+  TAPEGRAD_ASSERT(n_.second_out != detail::kNoSlot);  // the op made one (OpRecord::second_output)
+  return *s_.slot(n_.second_out).value;
+}
+inline Array& BackwardContext::grad_second_output() {
+  TAPEGRAD_ASSERT(n_.second_out != detail::kNoSlot);
+  return s_.grad_of(n_.second_out);
+}
 inline bool BackwardContext::needs_grad(size_t i) const {
   const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
   return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;
