@@ -89,12 +89,11 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
   OpRecord op(fused ? "neuron" : "psi", std::span<const Tensor* const>(inputs_));
   const size_t fan_in = unit.in_end - unit.in_begin;
   const uint32_t begin = unit.in_begin;
-  // r_e,i = r[i * r_stride + e]: a stride of 0 when one mask serves the whole minibatch
   const int64_t r_stride = per_example ? static_cast<int64_t>(edges.size()) : 0;
   double* py = (fused ? op.second_output(Shape{m}, DType::f64) : op.output(Shape{m}, DType::f64)).data<double>();
   const double* wv = op.in(fan_in).data<double>();
   const double b = op.in(fan_in + 1).data<double>()[k];
-  // r_e,i, with no mask 1: r_stride is 0 when one mask serves the minibatch
+  // r_e,i = r[i * r_stride + e] (a stride of 0 when one mask serves the minibatch), 1 with no mask
   auto mask = [r, r_stride](int64_t e, int64_t i) { return r ? r[i * r_stride + e] : 1.0; };
   if (m < kFewExamples) {  // one pass over the fan-in per example
     for (int64_t i = 0; i < m; ++i) {
