@@ -37,13 +37,12 @@ void add_into(Array& dst, const Array& src) {
   });
 }
 
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c) {
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
   detail::prepare_blas(m * n * k);
   blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c) {
-  detail::prepare_blas(m * n * k);
-  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
-}
+template void gemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float, float*);
+template void gemm(bool, bool, int64_t, int64_t, int64_t, const double*, const double*, double, double*);
 
 }  // namespace tapegrad::kernels

@@ -66,7 +66,8 @@ void add_into(Array& dst, const Array& src);
 
 /// Row-major C = op(A) op(B) + beta C through the BLAS (op(X) = X^T when the flag is set); A is
 /// m x k after op, B is k x n after op. Products too small to gain from threads run on one thread.
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta, float* c);
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double beta, double* c);
+/// T is float or double (instantiated in kernels.cpp).
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c);
 
 }  // namespace tapegrad::kernels
