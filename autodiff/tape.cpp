@@ -59,7 +59,7 @@ void Tape::clear() {
   generation_ = new_generation();
   n_entries_ = 0;
   n_stmts_ = 0;
-  n_leaves_ = 0;
+  n_leaves_ = 1;  // the sink
   scalar_backward_done_ = false;
   scalar_has_adjoints_ = false;
   swept_entries_ = 0;

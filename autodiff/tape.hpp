@@ -6,8 +6,10 @@
 //
 // Scalar section (Adept layout, 12 bytes per operand): entry e holds the local partial
 // partial_[e] and index_[e] = (operand id << 1) | first, where `first` marks the first operand of
-// its statement. Statement s writes id s = 0, 1, 2, ...; leaves take ids -1, -2, ... and cost no
-// entries. The adjoint array is addressed from its middle (leaves below 0), so the sweep is
+// its statement. Statement s writes id s = 0, 1, 2, ...; leaves take ids -2, -3, ... and cost no
+// entries. Id -1 is a sink: a constant operand is recorded with it (so recording has no branch on
+// constants) and its adjoint is never read. The adjoint array is addressed from its middle (leaves
+// below 0), so the sweep is
 //   adj[index >> 1] += partial * a;   if (index & 1) a = adj[--out];
 //
 // Every handle carries the generation it was recorded under. Generations come from one global
@@ -66,7 +68,7 @@ class Tape {
   /// Scalar statements recorded since the last clear (leaves are not statements).
   size_t scalar_statements() const { return n_stmts_; }
   /// Scalar leaves created since the last clear.
-  size_t scalar_leaves() const { return n_leaves_; }
+  size_t scalar_leaves() const { return static_cast<size_t>(n_leaves_ - 1); }
   /// Scalar operand entries recorded since the last clear.
   size_t scalar_entries() const { return n_entries_; }
   /// Bytes of scalar tape in use: 12 per operand entry (adjoints are allocated at backward).
@@ -115,7 +117,7 @@ class Tape {
   size_t capacity_ = 0;
   size_t n_entries_ = 0;
   int64_t n_stmts_ = 0;
-  int64_t n_leaves_ = 0;
+  int64_t n_leaves_ = 1;     // leaf ids start at -2: id -1 is the sink of constant operands
   std::vector<double> adj_;  // [pad | leaves reversed | statements], sized at backward
   int64_t adj_leaves_ = 0;   // the recording adj_ was sized for
   int64_t adj_stmts_ = 0;

@@ -53,7 +53,7 @@ class Var {
   /// One reverse sweep from this Var (seed 1). Throws on a second call unless retain_graph.
   void backward(BackwardOptions options = {}) const;
   /// The same value as a constant: gradients stop here.
-  Var detach() const { return Var(value_, 0, 0); }
+  Var detach() const { return Var(value_, kConstantSlot, 0); }
   bool is_constant() const { return gen_ == 0; }
   int32_t slot() const { return slot_; }
   Generation generation() const { return gen_; }
@@ -82,7 +82,11 @@ class Var {
   friend class Tape;
   Var(double v, int32_t slot, Generation gen) : value_(v), slot_(slot), gen_(gen) {}
   double value_ = 0.0;
-  int32_t slot_ = 0;  // statement id >= 0, leaf id < 0
+  // Statement id >= 0, leaf id <= -2. Constants hold -1, the tape's sink: a constant operand of a
+  // statement is recorded like any other, and its partial lands in an adjoint nobody reads. The
+  // recording path then has no branch on constants and every entry's position is known when compiled.
+  static constexpr int32_t kConstantSlot = -1;
+  int32_t slot_ = kConstantSlot;
   Generation gen_ = 0;
 };
 static_assert(sizeof(Var) == 24);
@@ -174,10 +178,11 @@ struct Tape::Pusher {
   Generation gen;
   const Tape* tape;
   uint32_t count = 0;
+  uint32_t constants = 0;  // only touched off the hot path
   void push(const Var& v, double d) {
     if (v.gen_ != gen) [[unlikely]] {
-      if (v.gen_ == 0) return;  // constant
-      tape->throw_foreign("operand", v.gen_);
+      if (v.gen_ != 0) tape->throw_foreign("operand", v.gen_);
+      ++constants;  // its slot is the sink
     }
     partial[count] = d;
     index[count] = v.slot_ * 2 + (count == 0);  // (id << 1) | first operand of the statement
@@ -196,8 +201,9 @@ template <class E>
     grow(k);
   Pusher p{partial_ptr_ + n, index_ptr_ + n, generation_, this};
   expr.push(p, 1.0);
-  if (p.count == 0) return;  // only constants: the result is a constant
-  n_entries_ = n + p.count;
+  if (p.constants == k) [[unlikely]]
+    return;  // only constants: the result is a constant (the entries written stay unused)
+  n_entries_ = n + k;
   if (n_stmts_ == kMaxIds) [[unlikely]]
     check_ids();
   out.slot_ = static_cast<int32_t>(n_stmts_++);
@@ -209,7 +215,7 @@ template <class E>
 inline void Tape::record_leaf(Var& out) {
   if (n_leaves_ == kMaxIds) [[unlikely]]
     check_ids();
-  out.slot_ = static_cast<int32_t>(-++n_leaves_);  // a leaf records no entry
+  out.slot_ = static_cast<int32_t>(-++n_leaves_);  // a leaf records no entry; -1 is the sink
   out.gen_ = generation_;
 }
 

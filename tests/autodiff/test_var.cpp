@@ -102,6 +102,30 @@ TEST_SUITE("var") {
     CHECK(x.grad() == 33.0);
   }
 
+  TEST_CASE("constant Vars as operands, first, in the middle and last: their partials reach nothing") {
+    Tape tape;
+    Var c;
+    {
+      NoGradGuard no_grad;
+      c = Var(5.0);
+    }
+    REQUIRE(c.is_constant());
+    for (int round = 0; round < 2; ++round) {  // a fresh tape, then a cleared one
+      // f is statement 0 and y the first leaf: a constant's partial landing on either would change
+      // dh/dy. h = c y + (y + c y^2) c + y * 2 (detached); dh/dy = c + c + 2 c^2 y + 2.
+      Var y = 2.0;
+      Var f = c * y;
+      Var g = (y + c * y * y) * c;
+      Var h = f + g + y * y.detach();
+      h.backward();
+      CHECK(tape.scalar_leaves() == 1);
+      CHECK(y.grad() == 5.0 + 5.0 + 2.0 * 25.0 * 2.0 + 2.0);
+      CHECK(c.grad() == 0.0);
+      CHECK(h.value() == 10.0 + (2.0 + 20.0) * 5.0 + 4.0);
+      tape.clear();
+    }
+  }
+
   TEST_CASE("an expression of constants records nothing") {
     Tape tape;
     const size_t before = tape.scalar_entries();
