@@ -1,13 +1,12 @@
 #include "autodiff/threads.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <string>
 #include <thread>
 
+#include "autodiff/detail/blas.hpp"
 #include "autodiff/detail/threading.hpp"
 #include "autodiff/error.hpp"
 
@@ -31,12 +30,6 @@ std::atomic<int>& configured() {
   static std::atomic<int> n{from_environment()};
   return n;
 }
-std::atomic<int> blas_current{0};  // what the BLAS was last told (0: not yet)
-
-void tell_blas(int n) {
-  if (blas_current.exchange(n) != n) openblas_set_num_threads(n);
-}
-
 }  // namespace
 
 void set_num_threads(int n) {
@@ -48,12 +41,7 @@ int num_threads() { return configured().load(); }
 
 namespace detail {
 
-void prepare_blas(int64_t multiply_adds) {
-  // Threads cost more than they give on small products (OpenBLAS on 2 threads: a 128x10x256 sgemm
-  // ran at 15 GFLOP/s against 47 on one).
-  constexpr int64_t kThreadedGemm = int64_t{1} << 22;
-  tell_blas(multiply_adds < kThreadedGemm ? 1 : num_threads());
-}
+void prepare_blas(int64_t multiply_adds) { blas::use_threads_for(multiply_adds, num_threads()); }
 
 }  // namespace detail
 

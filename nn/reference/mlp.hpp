@@ -32,6 +32,9 @@ struct MlpOptions {
   BatchNormMode batch_norm_mode = BatchNormMode::full;
   double eps = 1e-5;
   double momentum = 0.1;
+  /// The most BLAS threads a product uses; small products use one (blas::use_threads_for, the rule
+  /// the tape's kernels follow with tapegrad::num_threads()).
+  int blas_threads = 1;
 };
 
 template <class T>

@@ -1,6 +1,6 @@
 // blas::gemm, the matrix product the tape and the references share: every shape it sends to gemv or
 // ger (one row, one column, inner dimension one) and the general case, both transposes, beta 0 / 1 /
-// 0.5, padded leading dimensions, against a plain triple loop.
+// 0.5, padded leading dimensions, against a plain triple loop; and the thread rule both follow.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -67,4 +67,15 @@ TEST_CASE("blas::gemm refuses a dimension beyond the BLAS's int") {
   const int64_t huge = int64_t{1} << 31;
   CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, huge, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1), tapegrad::ShapeError);
   CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, 1, 1, huge, &a, huge, &b, 1, 0.0f, &c, 1), tapegrad::ShapeError);
+}
+
+TEST_CASE("blas::use_threads_for: one thread for small products, the cap for large ones, whatever was set before") {
+  const int procs = openblas_get_num_procs();
+  tapegrad::blas::use_threads_for(int64_t{1} << 10, procs);
+  CHECK(openblas_get_num_threads() == 1);
+  tapegrad::blas::use_threads_for(int64_t{1} << 24, procs);
+  CHECK(openblas_get_num_threads() == procs);
+  openblas_set_num_threads(1);  // someone else changed it: the rule still holds
+  tapegrad::blas::use_threads_for(int64_t{1} << 24, procs);
+  CHECK(openblas_get_num_threads() == procs);
 }

@@ -108,6 +108,7 @@ TEST_CASE("reference MLP: bad shapes and options are refused") {
   CHECK_THROWS_AS(reference::Mlp<float>({{.in = 3, .out = 4}, {.in = 5, .out = 2}}), ValueError);
   CHECK_THROWS_AS(reference::Mlp<float>({{.in = 3, .out = 4, .batch_norm = true}}), ValueError);
   CHECK_THROWS_AS(reference::Mlp<float>({{.in = 3, .out = 4, .dropout = 1.0}, {.in = 4, .out = 2}}), ValueError);
+  CHECK_THROWS_AS(reference::Mlp<float>({{.in = 3, .out = 4}, {.in = 4, .out = 2}}, {.blas_threads = 0}), ValueError);
   reference::Mlp<float> mlp({{.in = 2, .out = 3, .dropout = 0.5}, {.in = 3, .out = 2}});
   const std::vector<float> x{1, 2, 3, 4};
   CHECK_THROWS_AS(mlp.train_step(x, std::vector<int64_t>{0, 1}), ValueError);  // no masks drawn
