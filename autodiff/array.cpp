@@ -99,7 +99,7 @@ std::vector<double> Array::to_vector() const {
   return v;
 }
 
-void Array::resize(const Shape& shape, DType dtype) {
+void Array::grow(const Shape& shape, DType dtype) {
   size_t bytes = 0;
   if (__builtin_mul_overflow(static_cast<size_t>(shape.numel()), element_size(dtype), &bytes))
     raise<ShapeError>("Array: shape {} of {} needs more bytes than a size_t holds", shape, dtype_name(dtype));

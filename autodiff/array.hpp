@@ -64,7 +64,15 @@ class Array {
   std::vector<double> to_vector() const;
 
   /// Changes shape and dtype; contents are unspecified; keeps capacity (no allocation if it fits).
-  void resize(const Shape& shape, DType dtype);
+  void resize(const Shape& shape, DType dtype) {
+    // Inline when it fits (every warm step's buffers): numel * element size <= numel * 8.
+    if (static_cast<uint64_t>(shape.numel()) <= capacity_ / sizeof(double)) [[likely]] {
+      shape_ = shape;
+      dtype_ = dtype;
+    } else {
+      grow(shape, dtype);
+    }
+  }
   void fill(double v);
   /// Copies values (converting dtype) from an array with the same number of elements.
   void assign(const Array& other);
@@ -73,8 +81,9 @@ class Array {
 
  private:
   static constexpr size_t kInlineBytes = 16;
-  void release() noexcept;                   // back to the inline storage, freeing a heap buffer
-  void take_storage(Array& other) noexcept;  // other's data (this holds no heap buffer)
+  void grow(const Shape& shape, DType dtype);  // resize when it may not fit (checks, allocates)
+  void release() noexcept;                     // back to the inline storage, freeing a heap buffer
+  void take_storage(Array& other) noexcept;    // other's data (this holds no heap buffer)
   Shape shape_;
   DType dtype_ = DType::f64;
   std::byte* data_ = inline_;  // inline_, or a heap buffer of capacity_ bytes

@@ -4,17 +4,10 @@
 
 namespace tapegrad {
 
-Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::span<const int64_t>(dims.begin(), dims.size())) {}
+void Shape::throw_rank(size_t rank) { raise<ShapeError>("Shape: rank {} exceeds the maximum of {}", rank, kMaxRank); }
 
-Shape::Shape(std::span<const int64_t> dims) {
-  if (dims.size() > static_cast<size_t>(kMaxRank))
-    raise<ShapeError>("Shape: rank {} exceeds the maximum of {}", dims.size(), kMaxRank);
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] < 0) raise<ShapeError>("Shape: negative dimension {} at axis {}", dims[i], i);
-    dims_[i] = dims[i];
-  }
-  rank_ = static_cast<int>(dims.size());
-  (void)numel();  // the element count must be representable
+void Shape::throw_negative(int64_t dim, size_t axis) {
+  raise<ShapeError>("Shape: negative dimension {} at axis {}", dim, axis);
 }
 
 void Shape::throw_too_many_elements() const { raise<ShapeError>("Shape {}: more than 2^62 elements", str()); }

@@ -17,8 +17,18 @@ inline constexpr int64_t kMaxElements = int64_t{1} << 62;
 class Shape {
  public:
   Shape() = default;
-  Shape(std::initializer_list<int64_t> dims);
-  explicit Shape(std::span<const int64_t> dims);
+  Shape(std::initializer_list<int64_t> dims) : Shape(std::span<const int64_t>(dims.begin(), dims.size())) {}
+  explicit Shape(std::span<const int64_t> dims) {  // inline: ops make a shape or two each
+    if (dims.size() > static_cast<size_t>(kMaxRank)) [[unlikely]]
+      throw_rank(dims.size());
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (dims[i] < 0) [[unlikely]]
+        throw_negative(dims[i], i);
+      dims_[i] = dims[i];
+    }
+    rank_ = static_cast<int>(dims.size());
+    (void)numel();  // the element count must be representable
+  }
 
   int rank() const { return rank_; }
   int64_t operator[](int axis) const { return dims_[static_cast<size_t>(axis)]; }
@@ -46,6 +56,8 @@ class Shape {
 
  private:
   [[noreturn]] void throw_too_many_elements() const;
+  [[noreturn]] static void throw_rank(size_t rank);
+  [[noreturn]] static void throw_negative(int64_t dim, size_t axis);
   std::array<int64_t, kMaxRank> dims_{};
   int rank_ = 0;
 };
