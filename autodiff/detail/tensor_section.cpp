@@ -240,27 +240,6 @@ OpRecord::OpRecord(const char* name, std::span<const Tensor> inputs)
   add_inputs(inputs.size(), [inputs](size_t i) -> const Tensor& { return inputs[i]; });
 }
 
-template <class Input>
-void OpRecord::add_inputs(size_t n, Input input) {
-  bool any_needs_grad = false;
-  DType dtype = DType::f64;  // the first input's
-  for (size_t i = 0; i < n; ++i) {
-    const Tensor& t = input(i);
-    const uint32_t slot = s_.slot_of(t, name_);
-    const detail::Slot& s = s_.slot(slot);
-    if (i == 0) dtype = s.dtype;
-    if (s.dtype != dtype) {
-      s_.inputs_.resize(begin_);
-      raise<ValueError>("{}: operands have different dtypes, got {} and {}; convert one with to_dtype()", name_,
-                        dtype_name(dtype), dtype_name(s.dtype));
-    }
-    const bool needs = s.requires_grad && !t.stop_grad_;
-    any_needs_grad = any_needs_grad || needs;
-    s_.inputs_.push_back(slot | (needs ? 0u : detail::TensorSection::kNoGrad));
-  }
-  any_needs_grad_ = any_needs_grad;
-}
-
 Array& OpRecord::output(const Shape& shape, DType dtype) {
   out_ = &s_.take(shape, dtype);
   return *out_;

@@ -167,6 +167,13 @@ class OpRecord {
   OpRecord(const char* name, std::initializer_list<const Tensor*> inputs);
   OpRecord(const char* name, std::span<const Tensor> inputs);
   OpRecord(const char* name, std::span<const Tensor* const> inputs);
+  /// n inputs, input(i) giving the i-th (const Tensor&): for ops whose inputs are not in one
+  /// container (a neuron reading its sources out of a model's table), with no list built per op.
+  template <class Input>
+  requires std::is_invocable_r_v<const Tensor&, Input, size_t> OpRecord(const char* name, size_t n, Input input)
+      : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
+    add_inputs(n, input);
+  }
   const Array& in(size_t i) const;
   Array& output(const Shape& shape, DType dtype);
   /// A second output computed on the way (a neuron's psi beside its activation): a tensor of its
@@ -203,6 +210,34 @@ class OpRecord {
   uint32_t second_slot_ = detail::kNoSlot;
   bool any_needs_grad_ = false;
 };
+
+template <class Input>
+inline void OpRecord::add_inputs(size_t n, Input input) {
+  // One growth check for the op, entries written in place; any error takes them back out.
+  std::vector<uint32_t>& entries = s_.inputs_;
+  entries.resize(begin_ + n);
+  uint32_t* entry = entries.data() + begin_;
+  bool any_needs_grad = false;
+  DType dtype = DType::f64;  // the first input's
+  try {
+    for (size_t i = 0; i < n; ++i) {
+      const Tensor& t = input(i);
+      const uint32_t slot = s_.slot_of(t, name_);
+      const detail::Slot& s = s_.slot(slot);
+      if (i == 0) dtype = s.dtype;
+      if (s.dtype != dtype)
+        raise<ValueError>("{}: operands have different dtypes, got {} and {}; convert one with to_dtype()", name_,
+                          dtype_name(dtype), dtype_name(s.dtype));
+      const bool needs = s.requires_grad && !t.stop_grad_;
+      any_needs_grad = any_needs_grad || needs;
+      entry[i] = slot | (needs ? 0u : detail::TensorSection::kNoGrad);
+    }
+  } catch (...) {
+    entries.resize(begin_);
+    throw;
+  }
+  any_needs_grad_ = any_needs_grad;
+}
 
 // ---- the accessors ops call per input, inline: they sit on every op's path ----
 

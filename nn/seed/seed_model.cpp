@@ -82,13 +82,12 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
   constexpr bool fused = !std::is_same_v<Act, PsiOnly>;
   const auto& unit = net_.units()[k];
   const auto& edges = net_.edges();
-  inputs_.clear();
-  for (uint32_t e = unit.in_begin; e < unit.in_end; ++e) inputs_.push_back(&out_[edges[e].src]);
-  inputs_.push_back(&w);
-  inputs_.push_back(&beta);
-  OpRecord op(fused ? "neuron" : "psi", std::span<const Tensor* const>(inputs_));
   const size_t fan_in = unit.in_end - unit.in_begin;
   const uint32_t begin = unit.in_begin;
+  // inputs: the sources' outputs o_src(e), then w and beta
+  OpRecord op(fused ? "neuron" : "psi", fan_in + 2, [&](size_t i) -> const Tensor& {
+    return i < fan_in ? out_[edges[begin + i].src] : i == fan_in ? w : beta;
+  });
   const int64_t r_stride = per_example ? static_cast<int64_t>(edges.size()) : 0;
   double* py = (fused ? op.second_output(Shape{m}, DType::f64) : op.output(Shape{m}, DType::f64)).data<double>();
   const double* wv = op.in(fan_in).data<double>();

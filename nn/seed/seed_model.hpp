@@ -74,7 +74,6 @@ class SeedModel : public Module {
   // Buffers reused across passes (a warm step allocates nothing).
   Output output_;
   std::vector<Tensor> out_, zs_;  // out_: o_k per unit (eq. 16)
-  std::vector<const Tensor*> inputs_;
   std::vector<double> keep_;
   Tensor target_;                // sse targets as a leaf (reused)
   std::vector<int64_t> labels_;  // cross-entropy classes

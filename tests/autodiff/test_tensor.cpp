@@ -325,3 +325,34 @@ TEST_CASE("an op with a second output: swept when either output has a gradient, 
     CHECK_THROWS_AS((void)op.second(), ValueError);
   }
 }
+
+namespace {
+/// y = sum_i c_i x_i over inputs handed to OpRecord one by one (no list of them built).
+Tensor weighted_sum(const std::vector<Tensor>& xs, const std::vector<double>& c) {
+  OpRecord op("weighted_sum", xs.size(), [&](size_t i) -> const Tensor& { return xs[i]; });
+  Array& y = op.output(Shape{1}, DType::f64);
+  double s = 0;
+  for (size_t i = 0; i < xs.size(); ++i) s += c[i] * op.in(i).at(0);
+  y.set(0, s);
+  const double* cs = op.section().stash(std::span<const double>(c));
+  return op.finish([cs](BackwardContext& ctx) {
+    for (size_t i = 0; i < ctx.num_inputs(); ++i)
+      if (ctx.needs_grad(i)) ctx.grad_input(i).set(0, ctx.grad_input(i).at(0) + cs[i] * ctx.grad_output().at(0));
+  });
+}
+}  // namespace
+
+TEST_CASE("OpRecord with inputs from a callable; after an input refused midway the recording goes on") {
+  Tensor a(Array(Shape{1}, {2.0}), true), b(Array(Shape{1}, {-3.0}), true);
+  Tensor f32(Array(Shape{1}, {1.0}, DType::f32), true);
+  Tape tape;
+  const Tensor y = weighted_sum({a, b, a.detach()}, {0.5, 4.0, 100.0});
+  CHECK(y.value().at(0) == 1.0 - 12.0 + 200.0);
+  CHECK_THROWS_AS((void)weighted_sum({a, b, f32}, {1.0, 1.0, 1.0}), ValueError);  // dtypes differ
+  CHECK_THROWS_AS((void)weighted_sum({b, Tensor()}, {1.0, 1.0}), ValueError);     // undefined input
+  // The refused ops recorded nothing: the next op reads its own inputs and sweeps to the leaves.
+  const Tensor z = weighted_sum({b, y}, {1.0, 2.0});
+  z.backward();
+  CHECK(a.grad().at(0) == 2.0 * 0.5);  // not through the detached copy
+  CHECK(b.grad().at(0) == 1.0 + 2.0 * 4.0);
+}
