@@ -38,13 +38,6 @@ void TensorSection::clear() {
   swept_slots_ = 0;
 }
 
-namespace {
-uintptr_t this_thread_token() {
-  thread_local char token;
-  return reinterpret_cast<uintptr_t>(&token);
-}
-}  // namespace
-
 void TensorSection::claim(LeafData& leaf, const char* what) {
   const uintptr_t me = this_thread_token();
   if (leaf.thread.load(std::memory_order_acquire) != me) {

@@ -68,6 +68,12 @@ using BackwardFn = void (*)(const void* closure, BackwardContext& ctx);
 
 inline constexpr uint32_t kNoSlot = 0xffffffffu;
 
+/// This thread's token (the address of a thread_local): which thread's recordings hold a leaf.
+inline uintptr_t this_thread_token() {
+  thread_local char token;
+  return reinterpret_cast<uintptr_t>(&token);
+}
+
 struct Node {
   const char* name;
   uint32_t out;
@@ -95,7 +101,13 @@ class TensorSection {
   const Slot& slot(uint32_t i) const { return slots_[i]; }
   /// The slot of t on this tape (registering a leaf on first use); TapeError if t is stale/foreign.
   uint32_t slot_of(const Tensor& t, const char* what) {
-    if (!t.leaf_ && t.tape_ == &tape_ && tape_.owns(t.gen_)) return t.slot_;  // a result of this recording
+    if (const LeafData* leaf = t.leaf_.get()) {
+      // A leaf this recording holds already: this thread holds it, so no other writes gen or slot.
+      if (leaf->thread.load(std::memory_order_relaxed) == this_thread_token() && leaf->gen == tape_.generation())
+        return leaf->slot;
+    } else if (t.tape_ == &tape_ && tape_.owns(t.gen_)) {
+      return t.slot_;  // a result of this recording
+    }
     return resolve(t, what);
   }
   /// A pooled buffer; contents unspecified.

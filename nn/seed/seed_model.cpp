@@ -213,9 +213,9 @@ const SeedModel::Output& SeedModel::forward(const Array& x) {
     const auto& u = units[k];
     const auto unit = static_cast<uint32_t>(k);
     if (!u.batch_norm && with_activation_math(u.activation, [&](auto act) {  // psi and sigma in one op
-          const Neuron n = neuron_op<decltype(act)>(unit, m, r, per_example);
-          out_[k] = n.out;
-          result.psi[k] = n.psi;
+          Neuron n = neuron_op<decltype(act)>(unit, m, r, per_example);
+          out_[k] = std::move(n.out);
+          result.psi[k] = std::move(n.psi);
         }))
       continue;
     const Tensor psi = neuron_op<PsiOnly>(unit, m, r, per_example).psi;
