@@ -188,7 +188,7 @@ void Tape::sweep_checked(size_t first_entry) {
     const double a = adj[out];
     if (a != 0.0) {
       const double contribution = partial_[e] * a;
-      if (!std::isfinite(contribution)) {
+      if (!std::isfinite(contribution) && (raw >> 1) != kSinkId) {  // a constant's is nobody's gradient
         const auto slot = static_cast<size_t>(out);
         const char* name = slot < names_.size() && names_[slot] ? names_[slot] : "an op recorded outside anomaly mode";
         raise<NumericError>(

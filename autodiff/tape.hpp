@@ -84,6 +84,7 @@ class Tape {
 
   // ---- used by Var; not part of the user API ----
   static constexpr int32_t kMaxIds = 1 << 29;
+  static constexpr int32_t kSinkId = -1;  // the adjoint constant operands are recorded with
   struct Pusher;
   template <class E>
   void record(const E& expr, Var& out);

@@ -85,7 +85,7 @@ class Var {
   // Statement id >= 0, leaf id <= -2. Constants hold -1, the tape's sink: a constant operand of a
   // statement is recorded like any other, and its partial lands in an adjoint nobody reads. The
   // recording path then has no branch on constants and every entry's position is known when compiled.
-  static constexpr int32_t kConstantSlot = -1;
+  static constexpr int32_t kConstantSlot = Tape::kSinkId;
   int32_t slot_ = kConstantSlot;
   Generation gen_ = 0;
 };
