@@ -6,8 +6,6 @@
 #include <string>
 #include <thread>
 
-#include "autodiff/detail/blas.hpp"
-#include "autodiff/detail/threading.hpp"
 #include "autodiff/error.hpp"
 
 namespace tapegrad {
@@ -38,11 +36,5 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return configured().load(); }
-
-namespace detail {
-
-void prepare_blas(int64_t multiply_adds) { blas::use_threads_for(multiply_adds, num_threads()); }
-
-}  // namespace detail
 
 }  // namespace tapegrad

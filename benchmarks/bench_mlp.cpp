@@ -125,19 +125,18 @@ void blas_step(benchmark::State& state, bench::MlpSpec spec) {
   const int64_t m = spec.batch;
   bench::run_counting_heap(state, [&] {
     const float* h = data.x.data();
-    auto product = [](bool ta, bool tb, int64_t rows, int64_t cols, int64_t inner, auto... rest) {
-      blas::use_threads_for(rows * cols * inner, num_threads());  // the tape's thread rule
-      blas::gemm(ta, tb, rows, cols, inner, rest...);
-    };
-    for (auto& l : layers) {  // z = h W^T
-      product(false, true, m, l.out, l.in, h, l.in, l.w.data(), l.in, 0.0f, l.z.data(), l.out);
+    const int threads = num_threads();  // the tape's thread rule
+    for (auto& l : layers) {            // z = h W^T
+      blas::gemm(false, true, m, l.out, l.in, h, l.in, l.w.data(), l.in, 0.0f, l.z.data(), l.out, threads);
       h = l.z.data();
     }
     for (size_t i = layers.size(); i-- > 0;) {  // dW = dz^T h, dh = dz W
       auto& l = layers[i];
       const float* below = i == 0 ? data.x.data() : layers[i - 1].z.data();
-      product(true, false, l.out, l.in, m, l.dz.data(), l.out, below, l.in, 0.0f, l.gw.data(), l.in);
-      if (i > 0) product(false, false, m, l.in, l.out, l.dz.data(), l.out, l.w.data(), l.in, 0.0f, l.dx.data(), l.in);
+      blas::gemm(true, false, l.out, l.in, m, l.dz.data(), l.out, below, l.in, 0.0f, l.gw.data(), l.in, threads);
+      if (i > 0)
+        blas::gemm(false, false, m, l.in, l.out, l.dz.data(), l.out, l.w.data(), l.in, 0.0f, l.dx.data(), l.in,
+                   threads);
     }
   });
   report_flops(state, spec);

@@ -52,15 +52,18 @@ inline void use_threads_for(int64_t multiply_adds, int max_threads) {
 }
 
 /// op(A) is m x k (A stored k x m when ta), op(B) k x n (B stored n x k when tb). beta 0 means C is
-/// not read, as in BLAS.
+/// not read, as in BLAS. Runs on at most max_threads BLAS threads (use_threads_for's rule).
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
-          T* c, int64_t ldc) {
+          T* c, int64_t ldc, int max_threads) {
   using detail::op;
   for (const int64_t d : {m, n, k, lda, ldb, ldc})  // the BLAS takes int sizes
     if (d > std::numeric_limits<int>::max())
       raise<ShapeError>("matrix product of {} x {} by {} x {}: a dimension beyond the BLAS's limit of 2^31 - 1", m, k,
                         k, n);
+  int64_t multiply_adds = 0;  // saturates: three int-sized factors can pass 2^63
+  if (__builtin_mul_overflow(m * n, k, &multiply_adds)) multiply_adds = std::numeric_limits<int64_t>::max();
+  use_threads_for(multiply_adds, max_threads);
   const int im = int(m), in = int(n), ik = int(k), ia = int(lda), ib = int(ldb), ic = int(ldc);
   if (m == 0 || n == 0 || k == 0) {
     detail::gemm(op(ta), op(tb), im, in, ik, a, ia, b, ib, beta, c, ic);

@@ -1,7 +1,7 @@
 #include "autodiff/detail/kernels.hpp"
 
 #include "autodiff/detail/blas.hpp"
-#include "autodiff/detail/threading.hpp"
+#include "autodiff/threads.hpp"
 
 namespace tapegrad::kernels {
 
@@ -39,8 +39,7 @@ void add_into(Array& dst, const Array& src) {
 
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
-  detail::prepare_blas(m * n * k);
-  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n, num_threads());
 }
 template void gemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float, float*);
 template void gemm(bool, bool, int64_t, int64_t, int64_t, const double*, const double*, double, double*);

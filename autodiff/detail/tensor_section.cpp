@@ -59,15 +59,13 @@ void TensorSection::release_leaves() {
 }
 
 uint32_t TensorSection::resolve(const Tensor& t, const char* what) {
-  if (t.leaf_) {
+  if (t.leaf_) {  // not yet in this recording (slot_of returned those): register it
     LeafData& leaf = *t.leaf_;
-    if (leaf.thread.load(std::memory_order_relaxed) != this_thread_token() || leaf.gen != tape_.generation()) {
-      claim(leaf, what);
-      leaf.gen = tape_.generation();
-      leaf.slot = static_cast<uint32_t>(slots_.size());
-      slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad, leaf.value.dtype()});
-      leaves_.push_back(t.leaf_);  // the recording keeps the leaf alive (a temporary leaf is common)
-    }
+    claim(leaf, what);
+    leaf.gen = tape_.generation();
+    leaf.slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad, leaf.value.dtype()});
+    leaves_.push_back(t.leaf_);  // the recording keeps the leaf alive (a temporary leaf is common)
     return leaf.slot;
   }
   if (!t.tape_) raise<ValueError>("{}: the tensor is undefined (default-constructed)", what);

@@ -148,7 +148,7 @@ class TensorSection {
   Tape& tape_;
   std::vector<Slot> slots_;
   std::vector<std::shared_ptr<LeafData>> leaves_;       // leaves recorded since clear(), kept alive
-  uint32_t resolve(const Tensor& t, const char* what);  // slot_of for leaves, and its errors
+  uint32_t resolve(const Tensor& t, const char* what);  // slot_of's slow path: a new leaf, or an error
   void claim(LeafData& leaf, const char* what);         // this thread's, or TapeError
   Array& first_grad(uint32_t slot);
   void release_leaves();  // the recording ends: other threads may record them

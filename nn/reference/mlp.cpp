@@ -11,13 +11,7 @@ namespace tapegrad::nn::reference {
 
 namespace {
 
-// blas::gemm on at most `threads` BLAS threads, by the rule the tape's kernels follow.
-template <class T>
-void gemm(int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
-  blas::use_threads_for(m * n * k, threads);
-  blas::gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
-}
+using blas::gemm;
 
 template <class T>
 void activate_in_place(Activation a, T* y, size_t n) {
@@ -120,8 +114,8 @@ void Mlp<T>::forward_layer(MlpLayer<T>& layer, const T* h, int64_t m, bool last)
   }
   layer.z.resize(n);
   for (int64_t i = 0; i < m; ++i) std::copy(layer.bias.begin(), layer.bias.end(), layer.z.begin() + i * out);
-  gemm(options_.blas_threads, false, true, m, out, in, h, in, w, in, T(1), layer.z.data(),
-       out);  // psi = h W~^T + b (eq. 1)
+  // psi = h W~^T + b (eq. 1)
+  gemm(false, true, m, out, in, h, in, w, in, T(1), layer.z.data(), out, options_.blas_threads);
   if (last) return;
   layer.y.resize(n);
   if (layer.spec.batch_norm) {  // eq. 17-19: psihat = (psi - mu) / sqrt(var + eps); y = gamma psihat + theta
@@ -205,7 +199,7 @@ void Mlp<T>::backward_layer(MlpLayer<T>& layer, const T* h, int64_t m, T* delta_
   // dL/dW = lambda^T h (eq. 2, 12), dL/dbeta = column sums of lambda (eq. 3), dL/dh = lambda W~.
   // (zeroed, then accumulated: OpenBLAS's beta = 0 pass is slower than a fill)
   std::fill(layer.grad_weight.begin(), layer.grad_weight.end(), T(0));
-  gemm(options_.blas_threads, true, false, out, in, m, d, out, h, in, T(1), layer.grad_weight.data(), in);
+  gemm(true, false, out, in, m, d, out, h, in, T(1), layer.grad_weight.data(), in, options_.blas_threads);
   if (layer.spec.dropconnect_keep < 1.0)
     for (size_t i = 0; i < layer.grad_weight.size(); ++i) layer.grad_weight[i] *= layer.dropconnect_mask[i];
   std::fill(layer.grad_bias.begin(), layer.grad_bias.end(), T(0));
@@ -214,7 +208,7 @@ void Mlp<T>::backward_layer(MlpLayer<T>& layer, const T* h, int64_t m, T* delta_
     for (int64_t j = 0; j < out; ++j) layer.grad_bias[j] += d[i * out + j];
   if (delta_below) {
     const T* w = layer.spec.dropconnect_keep < 1.0 ? layer.masked_weight.data() : layer.weight.data();
-    gemm(options_.blas_threads, false, false, m, in, out, d, out, w, in, T(0), delta_below, in);
+    gemm(false, false, m, in, out, d, out, w, in, T(0), delta_below, in, options_.blas_threads);
   }
 }
 

@@ -25,7 +25,7 @@ void check_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T beta) {
   // beta 0: C must not be read (NaN in it must not leak out)
   for (T& v : c) v = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : T(normal(rng));
   const std::vector<T> c0 = c;
-  tapegrad::blas::gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+  tapegrad::blas::gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, beta, c.data(), ldc, 1);
   const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
@@ -65,8 +65,9 @@ TEST_CASE("blas::gemm: gemv and ger shapes and the general case equal the triple
 TEST_CASE("blas::gemm refuses a dimension beyond the BLAS's int") {
   float a = 1, b = 1, c = 0;
   const int64_t huge = int64_t{1} << 31;
-  CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, huge, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1), tapegrad::ShapeError);
-  CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, 1, 1, huge, &a, huge, &b, 1, 0.0f, &c, 1), tapegrad::ShapeError);
+  CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, huge, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1, 1), tapegrad::ShapeError);
+  CHECK_THROWS_AS(tapegrad::blas::gemm(false, false, 1, 1, huge, &a, huge, &b, 1, 0.0f, &c, 1, 1),
+                  tapegrad::ShapeError);
 }
 
 TEST_CASE("blas::use_threads_for: one thread for small products, the cap for large ones, whatever was set before") {
@@ -78,4 +79,7 @@ TEST_CASE("blas::use_threads_for: one thread for small products, the cap for lar
   openblas_set_num_threads(1);  // someone else changed it: the rule still holds
   tapegrad::blas::use_threads_for(int64_t{1} << 24, procs);
   CHECK(openblas_get_num_threads() == procs);
+  float a = 1, b = 1, c = 0;  // blas::gemm applies the rule itself
+  tapegrad::blas::gemm(false, false, 1, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1, procs);
+  CHECK(openblas_get_num_threads() == 1);
 }
