@@ -84,11 +84,13 @@ class Array {
   void grow(const Shape& shape, DType dtype);  // resize when it may not fit (checks, allocates)
   void release() noexcept;                     // back to the inline storage, freeing a heap buffer
   void take_storage(Array& other) noexcept;    // other's data (this holds no heap buffer)
-  Shape shape_;
-  DType dtype_ = DType::f64;
-  std::byte* data_ = inline_;  // inline_, or a heap buffer of capacity_ bytes
+  // The data pointer and the inline bytes first, in one aligned 32-byte half of a cache line: reading
+  // a small value touches one line wherever the header sits (pooled headers lie side by side).
+  alignas(32) std::byte* data_ = inline_;  // inline_, or a heap buffer of capacity_ bytes
   size_t capacity_ = kInlineBytes;
   alignas(16) std::byte inline_[kInlineBytes]{};
+  Shape shape_;
+  DType dtype_ = DType::f64;
 };
 
 }  // namespace tapegrad
