@@ -135,6 +135,7 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
     const double* wv2 = c.input(fan_in).data<double>();
     if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i lambda_k,i  (eq. 3)
       double s = 0;
+#pragma omp simd reduction(+ : s) if (simd : m >= kFewExamples)
       for (int64_t i = 0; i < m; ++i) s += g[i];
       c.grad_input(fan_in + 1).data<double>()[k] += s;
     }
@@ -152,6 +153,7 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
         }
       } else {  // the same sums with r_e,i = r_e (or 1) taken out of them, vectorised
         const double re = mask(e, 0);
+#pragma omp simd reduction(+ : sw)  // in vector lanes: one chain of adds per example would bound it
         for (int64_t i = 0; i < m; ++i) sw += g[i] * o[i];
         sw *= re;
         if (go) {
