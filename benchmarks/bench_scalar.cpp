@@ -24,20 +24,18 @@ void set_counters(benchmark::State& state, double ops, double tape_bytes) {
   if (tape_bytes > 0) state.counters["tape_bytes_per_op"] = tape_bytes / ops;
 }
 
-/// One gradient per iteration on a reused tape: record(tape) sets the inputs, records and returns
-/// the output and a Var to read; backward; read the gradient.
+/// One gradient per iteration on a reused tape (warm, as the peers' are): record() sets the inputs,
+/// records and returns the output and a Var to read; backward; read the gradient.
 template <class Record>
 void gradient_loop(benchmark::State& state, double ops, Record record) {
   Tape tape;
-  size_t bytes = 0;
-  for (auto _ : state) {
+  bench::timed_warm(state, [&] {
     tape.clear();
     auto [output, input] = record();
     output.backward();
-    benchmark::DoNotOptimize(input.grad());
-    bytes = tape.scalar_bytes();
-  }
-  set_counters(state, ops, double(bytes));
+    return input.grad();
+  });
+  set_counters(state, ops, double(tape.scalar_bytes()));
 }
 
 // ---- log-sum-exp (2 ops per element) ----
