@@ -1,9 +1,11 @@
 // Seed networks: one training step (forward + backward + SGD update) on the tape model next to the
-// closed-form reference, on random DAG networks of K neurons with fan-in 8, batch m.
+// closed-form reference, on random DAG networks of K neurons with fan-in 8, batch m; both timed warm
+// (two untimed steps first), with their heap allocations per step.
 #include <benchmark/benchmark.h>
 
 #include <random>
 
+#include "alloc_stats.hpp"
 #include "autodiff/autodiff.hpp"
 #include "nn/optim/sgd.hpp"
 #include "nn/reference/backprop.hpp"
@@ -59,7 +61,7 @@ void BM_SeedStep_Tape(benchmark::State& state) {
   const Batch batch(m, 2);
   const Array x(Shape{static_cast<int64_t>(m), kInputs}, batch.x);
   Tape tape;
-  for (auto _ : state) {
+  bench::run_counting_heap(state, [&] {
     tape.clear();
     opt.zero_grad();
     const auto& out = model.forward(x);
@@ -67,7 +69,7 @@ void BM_SeedStep_Tape(benchmark::State& state) {
     loss.backward();
     opt.step();
     benchmark::DoNotOptimize(loss.item());
-  }
+  });
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m));
 }
 
@@ -78,7 +80,7 @@ void BM_SeedStep_Reference(benchmark::State& state) {
   Parameters p = net.parameters();
   const Batch batch(m, 2);
   reference::Result r;
-  for (auto _ : state) {
+  bench::run_counting_heap(state, [&] {
     reference::backprop(net, p, batch.x, batch.y, m, {}, r);
     for (size_t e = 0; e < p.w.size(); ++e) p.w[e] -= kLr * r.grad.w[e];  // eq. 8
     for (size_t u = 0; u < p.beta.size(); ++u) {                          // eq. 9, 24, 25
@@ -87,7 +89,7 @@ void BM_SeedStep_Reference(benchmark::State& state) {
       p.theta[u] -= kLr * r.grad.theta[u];
     }
     benchmark::DoNotOptimize(r.loss);
-  }
+  });
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m));
 }
 

@@ -69,12 +69,15 @@ def paired_table(rows, prefix, partner, label, ours, theirs):
     pairs = [p for p in pairs if p[2]]
     if not pairs:
         return
+    heap = all("allocs_per_step" in p[1]["counters"] and "allocs_per_step" in p[2]["counters"] for p in pairs)
     print(f"\n### {label}\n")
-    print(f"| args | {ours} us | {theirs} us | {ours} / {theirs} |")
-    print("|---|---|---|---|")
+    print(f"| args | {ours} us | {theirs} us | {ours} / {theirs} |"
+          + (f" heap calls per step: {ours}, {theirs} |" if heap else ""))
+    print("|---|---|---|---|" + ("---|" if heap else ""))
     for name, r, other in pairs:
         args = ", ".join(name[len(prefix):].split("/"))
-        print(f"| {args} | {us(r)} | {us(other)} | {r['median'] / other['median']:.2f} |")
+        calls = f" {r['counters']['allocs_per_step']:.0f}, {other['counters']['allocs_per_step']:.0f} |" if heap else ""
+        print(f"| {args} | {us(r)} | {us(other)} | {r['median'] / other['median']:.2f} |" + calls)
 
 
 def tensor_table(rows):
