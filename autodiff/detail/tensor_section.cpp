@@ -30,7 +30,8 @@ void TensorSection::clear() {
   slots_.clear();
   nodes_.clear();
   inputs_.clear();
-  pool_used_ = 0;
+  pool_chunks_used_ = 0;
+  pool_next_ = pool_end_ = nullptr;
   arena_.reset();
   backward_done_ = false;
   swept_ = false;
@@ -80,12 +81,10 @@ uint32_t TensorSection::resolve(const Tensor& t, const char* what) {
   return t.slot_;
 }
 
-Array& TensorSection::take(const Shape& shape, DType dtype) {
-  if (pool_used_ == pool_.size() * kPoolChunk) pool_.push_back(std::make_unique<Array[]>(kPoolChunk));
-  Array& a = pool_[pool_used_ / kPoolChunk][pool_used_ % kPoolChunk];
-  ++pool_used_;
-  a.resize(shape, dtype);
-  return a;
+void TensorSection::next_pool_chunk() {
+  if (pool_chunks_used_ == pool_.size()) pool_.push_back(std::make_unique<Array[]>(kPoolChunk));
+  pool_next_ = pool_[pool_chunks_used_++].get();
+  pool_end_ = pool_next_ + kPoolChunk;
 }
 
 uint32_t TensorSection::add_slot(Array& value, bool requires_grad) {

@@ -110,8 +110,14 @@ class TensorSection {
     }
     return resolve(t, what);
   }
-  /// A pooled buffer; contents unspecified.
-  Array& take(const Shape& shape, DType dtype);
+  /// A pooled buffer; contents unspecified. Inline: ops take one or more each.
+  Array& take(const Shape& shape, DType dtype) {
+    if (pool_next_ == pool_end_) [[unlikely]]
+      next_pool_chunk();
+    Array& a = *pool_next_++;
+    a.resize(shape, dtype);
+    return a;
+  }
   uint32_t add_slot(Array& value, bool requires_grad);
   /// The slot's gradient buffer (made, zero, on first use).
   Array& grad_of(uint32_t slot) {
@@ -157,7 +163,10 @@ class TensorSection {
   // at stable addresses.
   static constexpr size_t kPoolChunk = 256;
   std::vector<std::unique_ptr<Array[]>> pool_;
-  size_t pool_used_ = 0;
+  size_t pool_chunks_used_ = 0;  // pool_[0, pool_chunks_used_) handed out since clear()
+  Array* pool_next_ = nullptr;   // the next free buffer of the last chunk handed out, and its end
+  Array* pool_end_ = nullptr;
+  void next_pool_chunk();  // moves to the next chunk, made on first use
   Arena arena_;
   // on_grad_ready: (node, leaf slot) pairs, a leaf listed at the first node that reads it
   std::vector<std::pair<uint32_t, uint32_t>> grad_ready_;

@@ -1,8 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <utility>
+#include <vector>
 
 #include "autodiff/autodiff.hpp"
+#include "autodiff/detail/arena.hpp"
 #include "support/check.hpp"
 
 using namespace tapegrad;
@@ -355,4 +360,27 @@ TEST_CASE("OpRecord with inputs from a callable; after an input refused midway t
   z.backward();
   CHECK(a.grad().at(0) == 2.0 * 0.5);  // not through the detached copy
   CHECK(b.grad().at(0) == 1.0 + 2.0 * 4.0);
+}
+
+TEST_CASE("Arena: aligned, disjoint allocations across blocks; reset hands out the same memory again") {
+  detail::Arena arena;
+  // Sizes and alignments of closures and stashed lists, with one larger than a block (64 KiB).
+  const std::vector<std::pair<size_t, size_t>> requests = {{24, 8}, {1, 1},   {40, 16}, {3, 2},    {100000, 8},
+                                                           {8, 8},  {64, 64}, {7, 1},   {5000, 32}};
+  std::vector<std::pair<std::byte*, size_t>> first;
+  for (int round = 0; round < 40; ++round)  // 40 rounds: several blocks of 64 KiB
+    for (auto [bytes, align] : requests) {
+      auto* p = static_cast<std::byte*>(arena.allocate(bytes, align));
+      REQUIRE(p != nullptr);
+      CHECK(reinterpret_cast<uintptr_t>(p) % align == 0);
+      std::memset(p, round & 0xff, bytes);  // ASan: the whole range is ours
+      first.emplace_back(p, bytes);
+    }
+  std::vector<std::pair<std::byte*, size_t>> sorted = first;  // no two ranges overlap
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 1; i < sorted.size(); ++i) CHECK(sorted[i - 1].first + sorted[i - 1].second <= sorted[i].first);
+  arena.reset();  // the same sequence again: the same addresses (a warm tape allocates nothing)
+  size_t k = 0;
+  for (int round = 0; round < 40; ++round)
+    for (auto [bytes, align] : requests) CHECK(arena.allocate(bytes, align) == first[k++].first);
 }
