@@ -59,7 +59,8 @@ void SGD::on_lr_change(size_t group, double old_lr, double new_lr) {
       using T = decltype(t);
       T* pd = d.data<T>();
       const T scale = static_cast<T>(new_lr / old_lr);
-      kernels::parallel_for(d.numel(), [=](int64_t j) { pd[j] *= scale; });
+      kernels::parallel_for(
+          d.numel(), [=](int64_t j) { pd[j] *= scale; }, kernels::kStreamingThreshold);
     });
   }
 }
@@ -92,13 +93,18 @@ void SGD::step() {
       T* delta = v.state[0];
       const double alpha = o.momentum;
       const bool nesterov = o.nesterov;
-      kernels::parallel_for(v.n, [=](int64_t j) {
-        const T gj = g[j] + decay * w[j];
-        delta[j] = static_cast<T>(momentum_formula(delta[j], gj, eta, alpha));      // eq. 26
-        w[j] += nesterov ? static_cast<T>(delta[j] * alpha) - eta * gj : delta[j];  // eq. 27
-      });
+      kernels::parallel_for(
+          v.n,
+          [=](int64_t j) {
+            const T gj = g[j] + decay * w[j];
+            delta[j] = static_cast<T>(momentum_formula(delta[j], gj, eta, alpha));      // eq. 26
+            w[j] += nesterov ? static_cast<T>(delta[j] * alpha) - eta * gj : delta[j];  // eq. 27
+          },
+          kernels::kStreamingThreshold);
     } else {
-      kernels::parallel_for(v.n, [=](int64_t j) { w[j] = sgd_formula(w[j], T(g[j] + decay * w[j]), eta); });  // eq. 8-9
+      kernels::parallel_for(
+          v.n, [=](int64_t j) { w[j] = sgd_formula(w[j], T(g[j] + decay * w[j]), eta); },
+          kernels::kStreamingThreshold);  // eq. 8-9
     }
   });
 }
