@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autodiff/autodiff.hpp"
+#include "autodiff/detail/parallel.hpp"
 #include "nn/nn.hpp"
 #include "nn/optim/sgd.hpp"
 #include "support/check.hpp"
@@ -189,6 +190,36 @@ TEST_SUITE("optimizers") {
     auto [n1, n2] = two_steps<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
     CHECK(n1 == doctest::Approx(0.905).epsilon(1e-14));
     CHECK(n2 == doctest::Approx(1.0545).epsilon(1e-14));
+  }
+
+  TEST_CASE("SGD on a parameter long enough for the parallel update: every element follows eq. 8 / 26-27") {
+    const int threads = num_threads();
+    set_num_threads(2);  // the pool has a worker (capped at the core count, so 1 on a 1-core machine)
+    const int64_t n = detail::kStreamingThreshold + 12345;  // past the threshold, not a multiple of anything
+    for (double momentum : {0.0, 0.9}) {
+      CAPTURE(momentum);
+      std::vector<double> w0(static_cast<size_t>(n)), g(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        w0[static_cast<size_t>(i)] = std::sin(0.001 * double(i));
+        g[static_cast<size_t>(i)] = std::cos(0.003 * double(i)) + 0.25;
+      }
+      Tensor w(Array(Shape{n}, w0), true);
+      optim::SGD opt({w}, {.lr = 0.1, .momentum = momentum});
+      for (int step = 0; step < 2; ++step) {
+        opt.zero_grad();
+        std::copy(g.begin(), g.end(), w.mutable_grad().data<double>());
+        opt.step();
+      }
+      // Two steps with the same gradient: plain, w - 2 eta g; momentum (seed form, D1 = -eta g,
+      // D2 = alpha D1 - eta g), w + D1 + D2 = w - eta g (2 + alpha).
+      const double factor = 0.1 * (2.0 + momentum);
+      int64_t first_wrong = -1;
+      for (int64_t i = 0; i < n && first_wrong < 0; ++i)
+        if (std::abs(w.value().at(i) - (w0[static_cast<size_t>(i)] - factor * g[static_cast<size_t>(i)])) > 1e-12)
+          first_wrong = i;
+      CHECK(first_wrong == -1);
+    }
+    set_num_threads(threads);
   }
 
   TEST_CASE("Adam and AdamW: the first two steps") {
