@@ -50,6 +50,13 @@ class BackwardContext {
   bool needs_grad(size_t i) const;
   /// Input i's gradient buffer (its shape, zero on first use), to accumulate into directly.
   Array& grad_input(size_t i);
+  /// Input i's value and its gradient buffer, or null when it wants none: input(i), needs_grad(i)
+  /// and grad_input(i) in one lookup, for ops that loop over many inputs.
+  struct InputAndGrad {
+    const Array& value;
+    Array* grad;
+  };
+  InputAndGrad input_and_grad(size_t i);
   /// Adds g into input i's gradient; g may have the output's (broadcast) shape: it is summed down
   /// to the input's shape here, the one place un-broadcasting happens.
   void accumulate(size_t i, const Array& g);
@@ -282,6 +289,13 @@ inline bool BackwardContext::needs_grad(size_t i) const {
   return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;
 }
 inline Array& BackwardContext::grad_input(size_t i) { return s_.grad_of(slot_of(i)); }
+inline BackwardContext::InputAndGrad BackwardContext::input_and_grad(size_t i) {
+  const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
+  const uint32_t slot = entry & ~detail::TensorSection::kNoGrad;
+  const detail::Slot& s = s_.slot(slot);
+  const bool needs = !(entry & detail::TensorSection::kNoGrad) && s.requires_grad;
+  return {*s.value, needs ? &s_.grad_of(slot) : nullptr};
+}
 inline const Array& OpRecord::in(size_t i) const {
   return *s_.slot(s_.inputs_[begin_ + i] & ~detail::TensorSection::kNoGrad).value;
 }

@@ -142,8 +142,9 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
     double* gw = c.needs_grad(fan_in) ? c.grad_input(fan_in).data<double>() : nullptr;
     for (size_t j = 0; j < fan_in; ++j) {
       const int64_t e = begin + static_cast<int64_t>(j);
-      const double* o = c.input(j).data<double>();
-      double* go = c.needs_grad(j) ? c.grad_input(j).data<double>() : nullptr;
+      const auto [input, grad] = c.input_and_grad(j);
+      const double* o = input.data<double>();
+      double* go = grad ? grad->data<double>() : nullptr;
       double sw = 0;
       if (r_stride || m < kFewExamples) {  // per example (few, or each with its own mask)
         for (int64_t i = 0; i < m; ++i) {

@@ -341,8 +341,15 @@ Tensor weighted_sum(const std::vector<Tensor>& xs, const std::vector<double>& c)
   y.set(0, s);
   const double* cs = op.section().stash(std::span<const double>(c));
   return op.finish([cs](BackwardContext& ctx) {
-    for (size_t i = 0; i < ctx.num_inputs(); ++i)
-      if (ctx.needs_grad(i)) ctx.grad_input(i).set(0, ctx.grad_input(i).at(0) + cs[i] * ctx.grad_output().at(0));
+    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+      const auto [value, grad] = ctx.input_and_grad(i);  // the one-lookup form agrees with the three calls
+      CHECK(&value == &ctx.input(i));
+      CHECK((grad != nullptr) == ctx.needs_grad(i));  // null for the detached input
+      if (ctx.needs_grad(i)) {
+        CHECK(grad == &ctx.grad_input(i));
+        ctx.grad_input(i).set(0, ctx.grad_input(i).at(0) + cs[i] * ctx.grad_output().at(0));
+      }
+    }
   });
 }
 }  // namespace
