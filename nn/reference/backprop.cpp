@@ -7,6 +7,23 @@
 
 namespace tapegrad::nn::reference {
 
+namespace {
+/// The sum over a minibatch of m examples that add(i, sum) builds: in order below 4 examples, in
+/// vector lanes from 4 on (omp simd reduction), as the tape's neuron op sums; one chain of adds per
+/// example would bound these loops.
+template <class Add>
+double minibatch_sum(size_t m, Add add) {
+  double sum = 0;
+  if (m < 4) {
+    for (size_t i = 0; i < m; ++i) add(i, sum);
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (size_t i = 0; i < m; ++i) add(i, sum);
+  }
+  return sum;
+}
+}  // namespace
+
 Result backprop(const Network& net, const Parameters& p, std::span<const double> x, std::span<const double> targets,
                 size_t m, const Options& options) {
   Result r;
@@ -139,31 +156,24 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
       for (size_t i = 0; i < m; ++i) lambda[i] *= at(g, k, i);
     }
     const double* lambda = &res.lambda[k * m];
-    // Sums over the minibatch in vector lanes from 4 examples on, as the tape's neuron op does (one
-    // chain of adds per example would bound these loops); below that, in order.
-    double dbeta = 0;  // eq. 3
-#pragma omp simd reduction(+ : dbeta) if (simd : m >= 4)
-    for (size_t i = 0; i < m; ++i) dbeta += lambda[i];
-    res.grad.beta[k] += dbeta;
+    res.grad.beta[k] += minibatch_sum(m, [&](size_t i, double& sum) { sum += lambda[i]; });  // eq. 3
     for (uint32_t e = u.in_begin; e < u.in_end; ++e) {
       const uint32_t src = edges[e].src;
       const double* o = &res.out[src * m];
       double* g_src = &g[src * m];
       double dw = 0;
-      if (per_example || m < 4) {  // per example (few, or each with its own mask)
+      if (per_example) {
         for (size_t i = 0; i < m; ++i) {
           const double lr = lambda[i] * r(e, i);
           dw += lr * o[i];          // eq. 2, 12: dL/dw_kj = sum_i lambda_k,i o_j,i r_kj
           g_src[i] += lr * p.w[e];  // eq. 4, 13: into the source's dL/do
         }
-      } else {
+      } else {  // the same with r_kj taken out of the sums
         const double re = r(e, 0), c = re * p.w[e];
-#pragma omp simd reduction(+ : dw)
-        for (size_t i = 0; i < m; ++i) {
-          dw += lambda[i] * o[i];
-          g_src[i] += lambda[i] * c;
-        }
-        dw *= re;
+        dw = re * minibatch_sum(m, [&](size_t i, double& sum) {
+               sum += lambda[i] * o[i];
+               g_src[i] += lambda[i] * c;
+             });
       }
       res.grad.w[e] += dw;
     }
