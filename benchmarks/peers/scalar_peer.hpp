@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "alloc_stats.hpp"
 #include "kernels.hpp"
 
 namespace bench {
@@ -28,16 +29,6 @@ struct ScalarData {
   }
 };
 
-/// Times gradient() per iteration after one untimed call: every library's tape is timed warm (grown
-/// and reused), as CoDiPack's global tape always is. Without the warm-up, a size that runs a few
-/// iterations (1e6) times mostly the first recording's growth and page faults, and only for the
-/// libraries whose tape is made per benchmark (ours, Adept's).
-template <class Gradient>
-void timed_warm(benchmark::State& state, Gradient gradient) {
-  gradient();
-  for (auto _ : state) benchmark::DoNotOptimize(gradient());
-}
-
 inline void set_ns_per_op(benchmark::State& state, double ops) {
   state.counters["ns_per_op"] =
       benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
@@ -55,10 +46,10 @@ void register_scalar_peer(const std::string& name) {
     ScalarData d(n);
     Peer peer;
     std::vector<Real> x(n);
-    timed_warm(state, [&] {
+    run_counting_heap(state, [&] {
       peer.begin(x, d.x);
       Real out = bench::lse(x.data(), n);
-      return peer.gradient(out, x[0]);
+      benchmark::DoNotOptimize(peer.gradient(out, x[0]));
     });
     set_ns_per_op(state, 2.0 * double(n));
   };
@@ -69,10 +60,10 @@ void register_scalar_peer(const std::string& name) {
     std::vector<Real> h(n + 3);  // h[0..n), then mu, phi, sigma
     std::vector<double> values = d.h;
     values.insert(values.end(), {-0.5, 0.9, 0.3});
-    timed_warm(state, [&] {
+    run_counting_heap(state, [&] {
       peer.begin(h, values);
       Real out = bench::stoch_vol(h.data(), h[n], h[n + 1], h[n + 2], d.y.data(), n);
-      return peer.gradient(out, h[n + 2]);
+      benchmark::DoNotOptimize(peer.gradient(out, h[n + 2]));
     });
     set_ns_per_op(state, 13.0 * double(n));
   };

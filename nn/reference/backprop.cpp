@@ -4,25 +4,9 @@
 #include <cmath>
 
 #include "autodiff/error.hpp"
+#include "nn/seed/minibatch_sum.hpp"
 
 namespace tapegrad::nn::reference {
-
-namespace {
-/// The sum over a minibatch of m examples that add(i, sum) builds: in order below 4 examples, in
-/// vector lanes from 4 on (omp simd reduction), as the tape's neuron op sums; one chain of adds per
-/// example would bound these loops.
-template <class Add>
-double minibatch_sum(size_t m, Add add) {
-  double sum = 0;
-  if (m < 4) {
-    for (size_t i = 0; i < m; ++i) add(i, sum);
-  } else {
-#pragma omp simd reduction(+ : sum)
-    for (size_t i = 0; i < m; ++i) add(i, sum);
-  }
-  return sum;
-}
-}  // namespace
 
 Result backprop(const Network& net, const Parameters& p, std::span<const double> x, std::span<const double> targets,
                 size_t m, const Options& options) {
@@ -156,7 +140,8 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
       for (size_t i = 0; i < m; ++i) lambda[i] *= at(g, k, i);
     }
     const double* lambda = &res.lambda[k * m];
-    res.grad.beta[k] += minibatch_sum(m, [&](size_t i, double& sum) { sum += lambda[i]; });  // eq. 3
+    res.grad.beta[k] +=
+        minibatch_sum(static_cast<int64_t>(m), [&](int64_t i, double& sum) { sum += lambda[i]; });  // eq. 3
     for (uint32_t e = u.in_begin; e < u.in_end; ++e) {
       const uint32_t src = edges[e].src;
       const double* o = &res.out[src * m];
@@ -170,7 +155,7 @@ void backprop(const Network& net, const Parameters& p, std::span<const double> x
         }
       } else {  // the same with r_kj taken out of the sums
         const double re = r(e, 0), c = re * p.w[e];
-        dw = re * minibatch_sum(m, [&](size_t i, double& sum) {
+        dw = re * minibatch_sum(static_cast<int64_t>(m), [&](int64_t i, double& sum) {
                sum += lambda[i] * o[i];
                g_src[i] += lambda[i] * c;
              });

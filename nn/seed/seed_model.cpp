@@ -9,6 +9,7 @@
 #include "nn/functional/activation.hpp"
 #include "nn/functional/batch_norm.hpp"
 #include "nn/functional/loss.hpp"
+#include "nn/seed/minibatch_sum.hpp"
 
 namespace tapegrad::nn {
 
@@ -69,8 +70,7 @@ void SeedModel::set_mask(std::span<const double> mask) {
 }
 
 namespace {
-struct PsiOnly {};                   // neuron_op's activation: none (psi alone)
-constexpr int64_t kFewExamples = 4;  // below this, per-example loops beat vectorised ones (batch 1)
+struct PsiOnly {};  // neuron_op's activation: none (psi alone)
 }  // namespace
 
 // psi_k,i = beta_k + sum_e w_e r_e,i o_src(e),i (eq. 1 / 11), one tape op for the whole minibatch of
@@ -134,10 +134,7 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
     }
     const double* wv2 = c.input(fan_in).data<double>();
     if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i lambda_k,i  (eq. 3)
-      double s = 0;
-#pragma omp simd reduction(+ : s) if (simd : m >= kFewExamples)
-      for (int64_t i = 0; i < m; ++i) s += g[i];
-      c.grad_input(fan_in + 1).data<double>()[k] += s;
+      c.grad_input(fan_in + 1).data<double>()[k] += minibatch_sum(m, [g](int64_t i, double& s) { s += g[i]; });
     }
     double* gw = c.needs_grad(fan_in) ? c.grad_input(fan_in).data<double>() : nullptr;
     for (size_t j = 0; j < fan_in; ++j) {
@@ -154,9 +151,7 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
         }
       } else {  // the same sums with r_e,i = r_e (or 1) taken out of them, vectorised
         const double re = mask(e, 0);
-#pragma omp simd reduction(+ : sw)  // in vector lanes: one chain of adds per example would bound it
-        for (int64_t i = 0; i < m; ++i) sw += g[i] * o[i];
-        sw *= re;
+        sw = re * minibatch_sum(m, [g, o](int64_t i, double& s) { s += g[i] * o[i]; });
         if (go) {
           const double wr = wv2[e] * re;
           for (int64_t i = 0; i < m; ++i) go[i] += g[i] * wr;
