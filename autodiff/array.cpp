@@ -54,10 +54,8 @@ Array::Array(const Shape& shape, std::span<const double> values, DType dtype) {
   if (static_cast<int64_t>(values.size()) != shape.numel())
     raise<ShapeError>("Array: {} values given for shape {} ({} elements)", values.size(), shape, shape.numel());
   resize(shape, dtype);
-  visit(dtype, [&](auto t) {
-    using T = decltype(t);
-    std::transform(values.begin(), values.end(), data<T>(), [](double v) { return T(v); });
-  });
+  visit(dtype,
+        [&]<class T>(T) { std::transform(values.begin(), values.end(), data<T>(), [](double v) { return T(v); }); });
 }
 
 Array Array::full(const Shape& shape, double v, DType dtype) {
@@ -123,17 +121,13 @@ void Array::grow(const Shape& shape, DType dtype) {
 }
 
 void Array::fill(double v) {
-  visit(dtype_, [&](auto t) {
-    using T = decltype(t);
-    std::fill_n(data<T>(), numel(), T(v));
-  });
+  visit(dtype_, [&]<class T>(T) { std::fill_n(data<T>(), numel(), T(v)); });
 }
 
 void Array::assign(const Array& other) {
   if (other.numel() != numel())
     raise<ShapeError>("assign: element counts differ, got {} and {}", shape_, other.shape());
-  visit(dtype_, [&](auto t) {
-    using T = decltype(t);
+  visit(dtype_, [&]<class T>(T) {
     visit(other.dtype(), [&](auto u) {
       using U = decltype(u);
       std::transform(other.data<U>(), other.data<U>() + numel(), data<T>(), [](U x) { return T(x); });

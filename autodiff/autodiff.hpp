@@ -21,15 +21,16 @@
 // Errors are exceptions derived from tapegrad::Error (ShapeError, TapeError, ValueError,
 // NumericError) whose messages name the op and the shapes involved.
 #include "autodiff/array.hpp"
-#include "autodiff/detail/tensor_section.hpp"  // OpRecord, BackwardContext: writing your own ops
 #include "autodiff/error.hpp"
 #include "autodiff/grad_mode.hpp"
 #include "autodiff/gradcheck.hpp"
+#include "autodiff/op.hpp"  // OpRecord, BackwardContext: writing your own ops
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/linalg.hpp"
 #include "autodiff/ops/reduce.hpp"
 #include "autodiff/ops/shape_ops.hpp"
 #include "autodiff/ops/softmax.hpp"
+#include "autodiff/parallel.hpp"
 #include "autodiff/print.hpp"
 #include "autodiff/shape.hpp"
 #include "autodiff/tape.hpp"

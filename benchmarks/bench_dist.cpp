@@ -11,7 +11,7 @@
 #include <random>
 
 #include "bench_main.hpp"
-#include "dist/dist.hpp"
+#include "distributed/dist.hpp"
 #include "nn/nn.hpp"
 
 using namespace tapegrad;

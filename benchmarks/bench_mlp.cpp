@@ -18,7 +18,7 @@
 
 #include "alloc_stats.hpp"
 #include "autodiff/autodiff.hpp"
-#include "autodiff/detail/blas.hpp"
+#include "autodiff/blas.hpp"
 #include "bench_main.hpp"
 #include "mlp_models.hpp"
 #include "nn/nn.hpp"

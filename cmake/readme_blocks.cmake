@@ -24,7 +24,7 @@ function(tapegrad_readme_tests readme out_dir)
       if(NOT TAPEGRAD_HAS_DIST)
         continue()
       endif()
-      set(dist_prelude "#include <dist/dist.hpp>\n")
+      set(dist_prelude "#include <distributed/dist.hpp>\n")
     endif()
     file(CONFIGURE OUTPUT ${out_dir}/readme_block_${index}.cpp CONTENT "${dist_prelude}${prelude}${block}  return 0;\n}\n"
          @ONLY)

@@ -1,25 +1,36 @@
-// Writing your own tensor op: forward and backward side by side with tapegrad::OpRecord, then a
-// gradient check, as the library's own ops do (autodiff/ops/*.cpp).
+// Writing your own tensor op with the public op API (autodiff/op.hpp): forward and backward side by
+// side, a buffer saved for the backward pass, the library's parallel loop, then a gradient check,
+// as the library's own ops are written (autodiff/ops/*.cpp).
 #include <fmt/core.h>
 
-#include <autodiff/autodiff.hpp>
-#include <cmath>
+#include <autodiff/gradcheck.hpp>
+#include <autodiff/op.hpp>
+#include <autodiff/ops/elementwise.hpp>
+#include <autodiff/ops/reduce.hpp>
+#include <autodiff/parallel.hpp>
 #include <vector>
 
 using namespace tapegrad;
 
-/// y = x^3 elementwise (float64); dy/dx = 3 x^2.
+/// y = x^3 elementwise (float64); dy/dx = 3 x^2, computed in the forward pass and saved.
 Tensor cube(const Tensor& x) {
   OpRecord op("cube", {&x});  // resolves x on the active tape
   const Array& xv = op.in(0);
   if (xv.dtype() != DType::f64) raise<ValueError>("cube: expects float64, got {}", dtype_name(xv.dtype()));
-  Array& y = op.output(xv.shape(), DType::f64);  // a pooled buffer (no allocation once warm)
-  for (int64_t i = 0; i < xv.numel(); ++i) y.data<double>()[i] = std::pow(xv.data<double>()[i], 3);
-  return op.finish([](BackwardContext& c) {  // captures nothing: trivially destructible
-    const double* xs = c.input(0).data<double>();
+  Array& y = op.output(xv.shape(), DType::f64);                 // pooled: no allocation once warm
+  Array& slope = op.save_for_backward(xv.shape(), DType::f64);  // lives until tape.clear()
+  const double* px = xv.data<double>();
+  double* py = y.data<double>();
+  double* ps = slope.data<double>();
+  parallel_for(xv.numel(), [=](int64_t i) {
+    py[i] = px[i] * px[i] * px[i];
+    ps[i] = 3 * px[i] * px[i];  // dy/dx = 3 x^2
+  });
+  return op.finish([ps](BackwardContext& c) {  // captures a pointer: trivially destructible
+    if (!c.needs_grad(0)) return;
     const double* g = c.grad_output().data<double>();
     double* gx = c.grad_input(0).data<double>();  // accumulate: x may feed other ops too
-    for (int64_t i = 0; i < c.input(0).numel(); ++i) gx[i] += g[i] * 3 * xs[i] * xs[i];
+    parallel_for(c.output().numel(), [=](int64_t i) { gx[i] += g[i] * ps[i]; });
   });
 }
 

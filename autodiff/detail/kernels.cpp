@@ -1,6 +1,6 @@
 #include "autodiff/detail/kernels.hpp"
 
-#include "autodiff/detail/blas.hpp"
+#include "autodiff/blas.hpp"
 #include "autodiff/threads.hpp"
 
 namespace tapegrad::kernels {
@@ -8,8 +8,7 @@ namespace tapegrad::kernels {
 void sum_to(const Array& src, const Shape& target, Array& dst) {
   dst.resize(target, src.dtype());
   dst.fill(0.0);
-  visit(src.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(src.dtype(), [&]<class T>(T) {
     const T* s = src.data<T>();
     T* d = dst.data<T>();
     for_each_broadcast<1>(src.shape(), {broadcast_strides(target, src.shape())},
@@ -19,8 +18,7 @@ void sum_to(const Array& src, const Shape& target, Array& dst) {
 
 void broadcast_to(const Array& src, const Shape& src_shape, const Shape& out, Array& dst) {
   dst.resize(out, src.dtype());
-  visit(src.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(src.dtype(), [&]<class T>(T) {
     const T* s = src.data<T>();
     T* d = dst.data<T>();
     for_each_broadcast<1>(out, {broadcast_strides(src_shape, out)},
@@ -29,8 +27,7 @@ void broadcast_to(const Array& src, const Shape& src_shape, const Shape& out, Ar
 }
 
 void add_into(Array& dst, const Array& src) {
-  visit(dst.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(dst.dtype(), [&]<class T>(T) {
     T* d = dst.data<T>();
     const T* s = src.data<T>();
     parallel_for(dst.numel(), [=](int64_t i) { d[i] += s[i]; });

@@ -1,29 +1,13 @@
 #pragma once
 // Array kernels of the tensor ops (no tape in them): broadcast iteration, parallel elementwise
-// loops, sum-to-shape (un-broadcast), broadcast-to-shape and the one BLAS GEMM call site.
+// loops (autodiff/parallel.hpp), sum-to-shape (un-broadcast), broadcast-to-shape and the one BLAS GEMM call site.
 #include <array>
 #include <cstdint>
 
 #include "autodiff/array.hpp"
-#include "autodiff/detail/parallel.hpp"
+#include "autodiff/parallel.hpp"
 
 namespace tapegrad::kernels {
-
-using detail::kParallelThreshold;  // the pool's thresholds (detail/parallel.hpp)
-using detail::kStreamingThreshold;
-
-/// f(i) for i in [0, n), vectorisable, parallel from `threshold` elements on.
-template <class F>
-void parallel_for(int64_t n, F&& f, int64_t threshold = kParallelThreshold) {
-  auto chunk = [&f](int64_t begin, int64_t end) {
-#pragma omp simd
-    for (int64_t i = begin; i < end; ++i) f(i);
-  };
-  if (n >= threshold)
-    detail::parallel_chunks(n, chunk);
-  else
-    chunk(0, n);
-}
 
 /// Visits every element of `out` in row-major order: f(i, offsets) with offsets[k] the element's
 /// offset in operand k, read through strides[k] (0 on broadcast axes).

@@ -4,9 +4,9 @@
 //   binary: value(a, b)     and  da(g, a, b, y), db(g, a, b, y)
 // as generic lambdas (they run on float and double), and the recipe does the loops, the
 // broadcasting and the recording. Derivative lambdas capture scalars only.
-#include "autodiff/detail/elementwise_math.hpp"
 #include "autodiff/detail/kernels.hpp"
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/elementwise_math.hpp"
+#include "autodiff/op.hpp"
 
 namespace tapegrad::detail {
 
@@ -28,17 +28,16 @@ Tensor unary_op(const char* name, const Tensor& x, Value value, Dx dx) {
   OpRecord op(name, {&x});
   const Array& xv = op.in(0);
   Array& yv = op.output(xv.shape(), xv.dtype());
-  visit(xv.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(xv.dtype(), [&]<class T>(T) {
     const T* px = xv.data<T>();
     T* py = yv.data<T>();
-    kernels::parallel_for(xv.numel(), [=](int64_t i) { py[i] = static_cast<T>(value(px[i])); });
+    parallel_for(xv.numel(), [=](int64_t i) { py[i] = static_cast<T>(value(px[i])); });
   });
   return op.finish([dx](BackwardContext& c) {
     visit(c.output().dtype(), [&](auto t) {
       const auto v = unary_grad<decltype(t)>(c);
-      kernels::parallel_for(c.output().numel(),
-                            [=](int64_t i) { v.gx[i] += static_cast<decltype(t)>(dx(v.g[i], v.x[i], v.y[i])); });
+      parallel_for(c.output().numel(),
+                   [=](int64_t i) { v.gx[i] += static_cast<decltype(t)>(dx(v.g[i], v.x[i], v.y[i])); });
     });
   });
 }
@@ -47,7 +46,7 @@ Tensor unary_op(const char* name, const Tensor& x, Value value, Dx dx) {
 template <class T, class F>
 void zip_broadcast(const Shape& out, const Shape& a, const Shape& b, F&& f) {
   if (a == out && b == out) {
-    kernels::parallel_for(out.numel(), [&](int64_t i) { f(i, i, i); });
+    parallel_for(out.numel(), [&](int64_t i) { f(i, i, i); });
   } else {
     kernels::for_each_broadcast<2>(out, {broadcast_strides(a, out), broadcast_strides(b, out)},
                                    [&](int64_t i, const std::array<int64_t, 2>& o) { f(i, o[0], o[1]); });
@@ -61,8 +60,7 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, Value value
   const Array& bv = op.in(1);
   const Shape out = av.shape() == bv.shape() ? av.shape() : broadcast_shape(name, av.shape(), bv.shape());
   Array& yv = op.output(out, av.dtype());
-  visit(av.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(av.dtype(), [&]<class T>(T) {
     const T* pa = av.data<T>();
     const T* pb = bv.data<T>();
     T* py = yv.data<T>();
@@ -73,8 +71,7 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, Value value
     const Array& av2 = c.input(0);
     const Array& bv2 = c.input(1);
     const Array& yv2 = c.output();
-    visit(yv2.dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(yv2.dtype(), [&]<class T>(T) {
       const T* pa = av2.data<T>();
       const T* pb = bv2.data<T>();
       const T* py = yv2.data<T>();

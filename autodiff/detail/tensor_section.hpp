@@ -3,12 +3,7 @@
 // tape owns, or pointing into leaves), and nodes {out slot, input slots, backward closure} in
 // creation order. Backward closures live in the tape's arena and capture only slot-free data
 // (scalars, arena pointers), so clear() runs no destructors and keeps every buffer.
-//
-// How an op is written (forward and backward side by side, see ops/*.cpp and
-// examples/custom_op.cpp; OpRecord is the public way to add an op):
-//   OpRecord op("exp", {&x});
-//   Array& y = op.output(x.shape(), x.dtype());   ... compute y ...
-//   return op.finish([](BackwardContext& c) { ... c.accumulate(0, dx) ... });
+// Internal: ops are written against autodiff/op.hpp (OpRecord, BackwardContext), never this.
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -33,41 +28,7 @@ struct Slot {
 struct Node;
 }  // namespace detail
 
-/// What a backward closure sees: its node's inputs, output and output gradient.
-class BackwardContext {
- public:
-  BackwardContext(detail::TensorSection& section, const detail::Node& node) : s_(section), n_(node) {}
-  size_t num_inputs() const;
-  const Array& input(size_t i) const;
-  const Array& output() const;
-  /// dL/d(output): zeros when only the second output's gradient flowed here.
-  const Array& grad_output() const;
-  /// An op with a second output (OpRecord::second_output): its value, and its gradient (zeros
-  /// if none flowed), which the closure adds the output's share to before passing both on.
-  const Array& second_output() const;
-  Array& grad_second_output();
-  /// Whether input i wants a gradient (skip the work otherwise).
-  bool needs_grad(size_t i) const;
-  /// Input i's gradient buffer (its shape, zero on first use), to accumulate into directly.
-  Array& grad_input(size_t i);
-  /// Input i's value and its gradient buffer, or null when it wants none: input(i), needs_grad(i)
-  /// and grad_input(i) in one lookup, for ops that loop over many inputs.
-  struct InputAndGrad {
-    const Array& value;
-    Array* grad;
-  };
-  InputAndGrad input_and_grad(size_t i);
-  /// Adds g into input i's gradient; g may have the output's (broadcast) shape: it is summed down
-  /// to the input's shape here, the one place un-broadcasting happens.
-  void accumulate(size_t i, const Array& g);
-  /// A pooled buffer (contents unspecified) for building a gradient.
-  Array& scratch(const Shape& shape, DType dtype);
-
- private:
-  uint32_t slot_of(size_t i) const;
-  detail::TensorSection& s_;
-  const detail::Node& n_;
-};
+class BackwardContext;
 
 namespace detail {
 
@@ -187,117 +148,5 @@ class TensorSection {
 };
 
 }  // namespace detail
-
-/// One op being recorded: resolves its inputs on the active tape, gives it an output buffer, and
-/// records its backward closure when some input needs a gradient and grad mode is on.
-class OpRecord {
- public:
-  OpRecord(const char* name, std::initializer_list<const Tensor*> inputs);
-  OpRecord(const char* name, std::span<const Tensor> inputs);
-  OpRecord(const char* name, std::span<const Tensor* const> inputs);
-  /// n inputs, input(i) giving the i-th (const Tensor&): for ops whose inputs are not in one
-  /// container (a neuron reading its sources out of a model's table), with no list built per op.
-  template <class Input>
-  requires std::is_invocable_r_v<const Tensor&, Input, size_t> OpRecord(const char* name, size_t n, Input input)
-      : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
-    add_inputs(n, input);
-  }
-  const Array& in(size_t i) const;
-  Array& output(const Shape& shape, DType dtype);
-  /// A second output computed on the way (a neuron's psi beside its activation): a tensor of its
-  /// own (second() after finish), differentiable like the first. The backward closure runs when
-  /// either output has a gradient; it reads both (BackwardContext::grad_second_output).
-  Array& second_output(const Shape& shape, DType dtype);
-  detail::TensorSection& section() { return s_; }
-
-  template <class F>
-  Tensor finish(F&& backward) {
-    const bool record = any_needs_grad_ && is_grad_enabled();
-    const uint32_t out = finish_slot(record);
-    if (record) s_.add_node(name_, out, second_slot_, begin_, std::forward<F>(backward));
-    return s_.handle(out);
-  }
-  /// After finish: the second output.
-  Tensor second() const {
-    if (second_slot_ == detail::kNoSlot)
-      raise<ValueError>("{}: second() before finish, or on an op without second_output()", name_);
-    return s_.handle(second_slot_);
-  }
-  /// For ops without a gradient (comparisons): records the value only.
-  Tensor finish_constant() { return s_.handle(finish_slot(false)); }
-
- private:
-  template <class Input>
-  void add_inputs(size_t n, Input input);  // input(i): the i-th input Tensor
-  uint32_t finish_slot(bool record);
-  const char* name_;
-  detail::TensorSection& s_;
-  uint32_t begin_;
-  Array* out_ = nullptr;
-  Array* second_ = nullptr;
-  uint32_t second_slot_ = detail::kNoSlot;
-  bool any_needs_grad_ = false;
-};
-
-template <class Input>
-inline void OpRecord::add_inputs(size_t n, Input input) {
-  // One growth check for the op, entries written in place; any error takes them back out.
-  std::vector<uint32_t>& entries = s_.inputs_;
-  entries.resize(begin_ + n);
-  uint32_t* entry = entries.data() + begin_;
-  bool any_needs_grad = false;
-  DType dtype = DType::f64;  // the first input's
-  try {
-    for (size_t i = 0; i < n; ++i) {
-      const Tensor& t = input(i);
-      const uint32_t slot = s_.slot_of(t, name_);
-      const detail::Slot& s = s_.slot(slot);
-      if (i == 0) dtype = s.dtype;
-      if (s.dtype != dtype)
-        raise<ValueError>("{}: operands have different dtypes, got {} and {}; convert one with to_dtype()", name_,
-                          dtype_name(dtype), dtype_name(s.dtype));
-      const bool needs = s.requires_grad && !t.stop_grad_;
-      any_needs_grad = any_needs_grad || needs;
-      entry[i] = slot | (needs ? 0u : detail::TensorSection::kNoGrad);
-    }
-  } catch (...) {
-    entries.resize(begin_);
-    throw;
-  }
-  any_needs_grad_ = any_needs_grad;
-}
-
-// ---- the accessors ops call per input, inline: they sit on every op's path ----
-
-inline uint32_t BackwardContext::slot_of(size_t i) const {
-  return s_.inputs_[n_.inputs_begin + i] & ~detail::TensorSection::kNoGrad;
-}
-inline size_t BackwardContext::num_inputs() const { return n_.inputs_end - n_.inputs_begin; }
-inline const Array& BackwardContext::input(size_t i) const { return *s_.slot(slot_of(i)).value; }
-inline const Array& BackwardContext::output() const { return *s_.slot(n_.out).value; }
-inline const Array& BackwardContext::grad_output() const { return s_.grad_of(n_.out); }
-inline const Array& BackwardContext::second_output() const {
-  TAPEGRAD_ASSERT(n_.second_out != detail::kNoSlot);  // the op made one (OpRecord::second_output)
-  return *s_.slot(n_.second_out).value;
-}
-inline Array& BackwardContext::grad_second_output() {
-  TAPEGRAD_ASSERT(n_.second_out != detail::kNoSlot);
-  return s_.grad_of(n_.second_out);
-}
-inline bool BackwardContext::needs_grad(size_t i) const {
-  const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
-  return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;
-}
-inline Array& BackwardContext::grad_input(size_t i) { return s_.grad_of(slot_of(i)); }
-inline BackwardContext::InputAndGrad BackwardContext::input_and_grad(size_t i) {
-  const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
-  const uint32_t slot = entry & ~detail::TensorSection::kNoGrad;
-  const detail::Slot& s = s_.slot(slot);
-  const bool needs = !(entry & detail::TensorSection::kNoGrad) && s.requires_grad;
-  return {*s.value, needs ? &s_.grad_of(slot) : nullptr};
-}
-inline const Array& OpRecord::in(size_t i) const {
-  return *s_.slot(s_.inputs_[begin_ + i] & ~detail::TensorSection::kNoGrad).value;
-}
 
 }  // namespace tapegrad

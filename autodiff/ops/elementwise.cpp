@@ -13,15 +13,15 @@ using detail::unary_op;
 
 // clang-format off
 
-// ---- tensor-tensor: the math is in detail/elementwise_math.hpp, shared with the scalar ops ----
+// ---- tensor-tensor: the math is in elementwise_math.hpp, shared with the scalar ops ----
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return binary_math<detail::AddOp>(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return binary_math<detail::SubOp>(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return binary_math<detail::MulOp>(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return binary_math<detail::DivOp>(a, b); }
-Tensor pow(const Tensor& a, const Tensor& b) { return binary_math<detail::PowOp>(a, b); }
-Tensor maximum(const Tensor& a, const Tensor& b) { return binary_math<detail::MaxOp>(a, b, "maximum"); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return binary_math<detail::MinOp>(a, b, "minimum"); }
+Tensor operator+(const Tensor& a, const Tensor& b) { return binary_math<math::AddOp>(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return binary_math<math::SubOp>(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return binary_math<math::MulOp>(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return binary_math<math::DivOp>(a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) { return binary_math<math::PowOp>(a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return binary_math<math::MaxOp>(a, b, "maximum"); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return binary_math<math::MinOp>(a, b, "minimum"); }
 
 // ---- tensor-scalar, and below, ops with a parameter: value and derivative, one lambda each ----
 
@@ -50,16 +50,16 @@ Tensor operator/(double s, const Tensor& x) { return mul_scalar(pow(x, -1.0), s)
 
 // ---- unary ----
 
-Tensor operator-(const Tensor& x) { return unary_math<detail::NegOp>(x); }
-Tensor exp(const Tensor& x) { return unary_math<detail::ExpOp>(x); }
-Tensor log(const Tensor& x) { return unary_math<detail::LogOp>(x); }
-Tensor sqrt(const Tensor& x) { return unary_math<detail::SqrtOp>(x); }
-Tensor abs(const Tensor& x) { return unary_math<detail::AbsOp>(x); }
-Tensor square(const Tensor& x) { return unary_math<detail::SquareOp>(x); }
-Tensor tanh(const Tensor& x) { return unary_math<detail::TanhOp>(x); }
-Tensor sigmoid(const Tensor& x) { return unary_math<detail::SigmoidOp>(x); }
-Tensor relu(const Tensor& x) { return unary_math<detail::ReluOp>(x); }
-Tensor softplus(const Tensor& x) { return unary_math<detail::SoftplusOp>(x); }
+Tensor operator-(const Tensor& x) { return unary_math<math::NegOp>(x); }
+Tensor exp(const Tensor& x) { return unary_math<math::ExpOp>(x); }
+Tensor log(const Tensor& x) { return unary_math<math::LogOp>(x); }
+Tensor sqrt(const Tensor& x) { return unary_math<math::SqrtOp>(x); }
+Tensor abs(const Tensor& x) { return unary_math<math::AbsOp>(x); }
+Tensor square(const Tensor& x) { return unary_math<math::SquareOp>(x); }
+Tensor tanh(const Tensor& x) { return unary_math<math::TanhOp>(x); }
+Tensor sigmoid(const Tensor& x) { return unary_math<math::SigmoidOp>(x); }
+Tensor relu(const Tensor& x) { return unary_math<math::ReluOp>(x); }
+Tensor softplus(const Tensor& x) { return unary_math<math::SoftplusOp>(x); }
 
 // ---- ops with a parameter (tensor only) ----
 
@@ -68,8 +68,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
                   [negative_slope](auto g, auto v, auto) { return v > 0 ? g : g * decltype(g)(negative_slope); });
 }
 Tensor gelu(const Tensor& x) {  // x Phi(x), the exact (erf) form
-  constexpr auto normal_cdf = [](auto v) {
-    using T = decltype(v);
+  constexpr auto normal_cdf = []<class T>(T v) {
     return T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
   };
   return unary_op("gelu", x, [normal_cdf](auto v) { return v * normal_cdf(v); },
@@ -116,8 +115,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   Array& y = op.output(out, av.dtype());
   const std::array<Strides, 3> st{broadcast_strides(mv.shape(), out), broadcast_strides(av.shape(), out),
                                   broadcast_strides(bv.shape(), out)};
-  visit(av.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(av.dtype(), [&]<class T>(T) {
     const T *pm = mv.data<T>(), *pa = av.data<T>(), *pb = bv.data<T>();
     T* py = y.data<T>();
     kernels::for_each_broadcast<3>(
@@ -129,8 +127,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     for (size_t k = 1; k <= 2; ++k) {
       if (!c.needs_grad(k)) continue;
       Array& g = c.scratch(out2, c.output().dtype());
-      visit(g.dtype(), [&](auto t) {
-        using T = decltype(t);
+      visit(g.dtype(), [&]<class T>(T) {
         const T* pm = mv2.data<T>();
         const T* pg = c.grad_output().data<T>();
         T* pd = g.template data<T>();
@@ -154,8 +151,7 @@ Tensor compare(const char* name, const Tensor& a, const Tensor& b, Cmp cmp) {
   const Array& bv = op.in(1);
   const Shape out = broadcast_shape(name, av.shape(), bv.shape());
   Array& y = op.output(out, av.dtype());
-  visit(av.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(av.dtype(), [&]<class T>(T) {
     const T *pa = av.data<T>(), *pb = bv.data<T>();
     T* py = y.data<T>();
     detail::zip_broadcast<T>(out, av.shape(), bv.shape(),
@@ -168,11 +164,10 @@ Tensor compare_scalar(const char* name, const Tensor& a, double s, Cmp cmp) {
   OpRecord op(name, {&a});
   const Array& av = op.in(0);
   Array& y = op.output(av.shape(), av.dtype());
-  visit(av.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(av.dtype(), [&]<class T>(T) {
     const T* pa = av.data<T>();
     T* py = y.data<T>();
-    kernels::parallel_for(av.numel(), [=](int64_t i) { py[i] = cmp(double(pa[i]), s) ? T(1) : T(0); });
+    parallel_for(av.numel(), [=](int64_t i) { py[i] = cmp(double(pa[i]), s) ? T(1) : T(0); });
   });
   return op.finish_constant();
 }

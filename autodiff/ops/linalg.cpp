@@ -1,7 +1,7 @@
 #include "autodiff/ops/linalg.hpp"
 
 #include "autodiff/detail/kernels.hpp"
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/op.hpp"
 
 namespace tapegrad {
 
@@ -41,8 +41,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape out;
   const MatmulDims d = check_matmul(op.in(0).shape(), op.in(1).shape(), out);
   Array& y = op.output(out, op.in(0).dtype());
-  visit(y.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(y.dtype(), [&]<class T>(T) {
     const T* pa = op.in(0).data<T>();
     const T* pb = op.in(1).data<T>();
     T* py = y.data<T>();
@@ -52,8 +51,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
            T(0), py + i * d.m * d.n);
   });
   return op.finish([d](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       const T* pa = c.input(0).data<T>();
       const T* pb = c.input(1).data<T>();
       const T* pg = c.grad_output().data<T>();

@@ -5,7 +5,7 @@
 
 #include "autodiff/detail/kernels.hpp"
 #include "autodiff/detail/recipes.hpp"
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/op.hpp"
 #include "autodiff/ops/elementwise.hpp"
 
 namespace tapegrad {
@@ -44,8 +44,7 @@ Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Bett
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape(name, xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
-  visit(xv.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(xv.dtype(), [&]<class T>(T) {
     fold<T>(xv, kept, y, better(T(1), T(0)) ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity(),
             [&](T acc, T v) { return better(v, acc) ? v : acc; });
   });
@@ -53,8 +52,7 @@ Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Bett
   return op.finish([kept](BackwardContext& c) {
     const Array& xa = c.input(0);
     Array& count = c.scratch(kept, xa.dtype());
-    visit(xa.dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(xa.dtype(), [&]<class T>(T) {
       const auto v = detail::unary_grad<T>(c);
       T* pc = count.data<T>();
       const std::array<Strides, 1> st{broadcast_strides(kept, xa.shape())};
@@ -105,9 +103,8 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape("logsumexp", xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
-  Array& m = op.section().take(kept, xv.dtype());
-  visit(xv.dtype(), [&](auto t) {
-    using T = decltype(t);
+  Array& m = op.save_for_backward(kept, xv.dtype());
+  visit(xv.dtype(), [&]<class T>(T) {
     fold<T>(xv, kept, m, -std::numeric_limits<T>::infinity(), [](T acc, T v) { return v > acc ? v : acc; });
     const T* pm = m.data<T>();
     const T* px = xv.data<T>();

@@ -3,7 +3,7 @@
 #include <numeric>
 
 #include "autodiff/detail/kernels.hpp"
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/op.hpp"
 
 namespace tapegrad {
 
@@ -26,13 +26,9 @@ void add_strided(const Shape& shape, const Strides& strides, int64_t base, const
 Tensor strided_view(const char* name, const Tensor& x, const Shape& shape, const Strides& strides, int64_t base) {
   OpRecord op(name, {&x});
   Array& y = op.output(shape, op.in(0).dtype());
-  visit(y.dtype(), [&](auto t) {
-    using T = decltype(t);
-    copy_strided<T>(shape, strides, base, op.in(0).data<T>(), y.data<T>());
-  });
+  visit(y.dtype(), [&]<class T>(T) { copy_strided<T>(shape, strides, base, op.in(0).data<T>(), y.data<T>()); });
   return op.finish([shape, strides, base](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       add_strided<T>(shape, strides, base, c.grad_output().data<T>(), c.grad_input(0).template data<T>());
     });
   });
@@ -136,8 +132,7 @@ Tensor concat(std::span<const Tensor> xs, int axis) {
   Array& y = op.output(out, op.in(0).dtype());
   const Strides ost = contiguous_strides(out);
   const int64_t axis_stride = ost[static_cast<size_t>(a)];
-  visit(y.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(y.dtype(), [&]<class T>(T) {
     int64_t offset = 0;
     for (size_t k = 0; k < xs.size(); ++k) {  // scatter input k into its band of the output
       const Array& in = op.in(k);
@@ -149,8 +144,7 @@ Tensor concat(std::span<const Tensor> xs, int axis) {
     }
   });
   return op.finish([a, ost, axis_stride](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       int64_t offset = 0;
       for (size_t k = 0; k < c.num_inputs(); ++k) {
         const Shape& s = c.input(k).shape();
@@ -192,9 +186,8 @@ Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
   const int64_t n = out[a], size = in[a];
   OpRecord op("index_select", {&x});
   Array& y = op.output(out, op.in(0).dtype());
-  const int64_t* idx = op.section().stash(index);
-  visit(y.dtype(), [&](auto t) {
-    using T = decltype(t);
+  const int64_t* idx = op.save_for_backward(index);
+  visit(y.dtype(), [&]<class T>(T) {
     const T* px = op.in(0).data<T>();
     T* py = y.data<T>();
     for (int64_t o = 0; o < outer; ++o)
@@ -202,8 +195,7 @@ Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
         for (int64_t r = 0; r < inner; ++r) py[(o * n + j) * inner + r] = px[(o * size + idx[j]) * inner + r];
   });
   return op.finish([idx, outer, inner, n, size](BackwardContext& c) {  // scatter-add back
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       const T* pg = c.grad_output().data<T>();
       T* gx = c.grad_input(0).template data<T>();
       for (int64_t o = 0; o < outer; ++o)
@@ -231,9 +223,8 @@ Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const S
   st[static_cast<size_t>(a)] = 0;  // the axis position comes from the index instead
   OpRecord op("gather", {&x});
   Array& y = op.output(index_shape, op.in(0).dtype());
-  const int64_t* idx = op.section().stash(index);
-  visit(y.dtype(), [&](auto t) {
-    using T = decltype(t);
+  const int64_t* idx = op.save_for_backward(index);
+  visit(y.dtype(), [&]<class T>(T) {
     const T* px = op.in(0).data<T>();
     T* py = y.data<T>();
     kernels::for_each_broadcast<1>(index_shape, {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {
@@ -241,8 +232,7 @@ Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const S
     });
   });
   return op.finish([idx, st, axis_stride, index_shape](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       const T* pg = c.grad_output().data<T>();
       T* gx = c.grad_input(0).template data<T>();
       kernels::for_each_broadcast<1>(index_shape, {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {

@@ -60,13 +60,6 @@ void keep_first(nn::Dataset& d, int64_t n) {
   d.labels.resize(static_cast<size_t>(n));
 }
 
-uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combination: per-epoch seeds
-  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 std::unique_ptr<nn::Module> make_mlp(const Config& c, int64_t in, int64_t classes, std::mt19937_64& rng) {
   auto model = std::make_unique<nn::Sequential>();
   int64_t width = in;
@@ -204,162 +197,230 @@ std::vector<std::string> job_description(const Config& c, const nn::Dataset& tra
       fmt::format("batch size {}, seed {}, epochs {}, epochs done {}", c.batch_size, c.seed, c.epochs, epochs_done)};
 }
 
-int run(const Config& c, trainer::Ranks& ranks) {
+/// What a run trains: the data, the model and its optimizer, and the epochs done so far.
+struct Session {
+  nn::Dataset train, test;
+  int64_t classes = 0;
+  std::unique_ptr<nn::Module> model;
+  std::unique_ptr<nn::optim::Optimizer> opt;
+  std::string title;
+  std::vector<trainer::EpochMetrics> history;
+  nn::SeedModel* seed_model = nullptr;  // the model, when it is a seed network
+  bool seed_dropconnect = false;        // ... with DropConnect arrows (keep < 1)
+  std::vector<float> shift_buffer;      // shift_images' scratch, reused across batches
+};
+
+// ---- setup ----
+
+void use_threads(const Config& c, const trainer::Ranks& ranks) {
   if (c.threads > 0)
     set_num_threads(c.threads);
   else if (ranks.size() > 1)  // the ranks share this machine's cores (one rank per machine: --threads)
     set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks.size()));
-  // Rank 0 prints and writes every file. Output directory first: fail before minutes of training.
-  const bool root = ranks.root();
-  const std::string metrics_path = (fs::path(c.out) / "metrics.csv").string();
-  if (root) {
-    std::error_code ec;
-    fs::create_directories(c.out, ec);
-    if (ec || !fs::is_directory(c.out))
-      throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
-    const std::string probe = (fs::path(c.out) / ".tapegrad-write-test").string();
-    nn::write_file_atomically(probe, "");  // fails here, with the cause, if the directory is not writable
-    fs::remove(probe, ec);
-  }
+}
 
-  nn::Dataset train = nn::load_mnist(c.data, nn::Split::train);
-  nn::Dataset test = nn::load_mnist(c.data, nn::Split::test);
-  keep_first(train, c.limit);
-  keep_first(test, c.limit);
-  const int64_t classes = std::max(train.num_classes(), test.num_classes());
-  // Standardise with the training set's statistics.
+/// The output directory, made and probed for writing: fails before minutes of training.
+void prepare_output(const Config& c) {
+  std::error_code ec;
+  fs::create_directories(c.out, ec);
+  if (ec || !fs::is_directory(c.out))
+    throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
+  const std::string probe = (fs::path(c.out) / ".tapegrad-write-test").string();
+  nn::write_file_atomically(probe, "");  // fails here, with the cause, if the directory is not writable
+  fs::remove(probe, ec);
+}
+
+/// Both splits, limited to --limit examples and standardised with the training set's statistics.
+void load_data(const Config& c, Session& s) {
+  s.train = nn::load_mnist(c.data, nn::Split::train);
+  s.test = nn::load_mnist(c.data, nn::Split::test);
+  keep_first(s.train, c.limit);
+  keep_first(s.test, c.limit);
+  s.classes = std::max(s.train.num_classes(), s.test.num_classes());
   double sum = 0, sq = 0;
-  const float* px = train.images.data<float>();
-  for (int64_t i = 0; i < train.images.numel(); ++i) {
+  const float* px = s.train.images.data<float>();
+  for (int64_t i = 0; i < s.train.images.numel(); ++i) {
     sum += px[i];
     sq += double(px[i]) * px[i];
   }
-  const double mean = sum / double(train.images.numel());
-  const double stddev = std::sqrt(std::max(sq / double(train.images.numel()) - mean * mean, 1e-12));
-  nn::normalize(train, mean, stddev);
-  nn::normalize(test, mean, stddev);
+  const double mean = sum / double(s.train.images.numel());
+  const double stddev = std::sqrt(std::max(sq / double(s.train.images.numel()) - mean * mean, 1e-12));
+  nn::normalize(s.train, mean, stddev);
+  nn::normalize(s.test, mean, stddev);
+}
 
+/// The seed network of --network, or the MLP of --hidden, and its optimizer.
+void make_model(const Config& c, Session& s) {
   std::mt19937_64 init(c.seed);
-  std::unique_ptr<nn::Module> model;
-  std::string title;
   if (!c.network.empty()) {
     nn::Network net = nn::load_network(c.network);
-    if (net.num_inputs() != static_cast<size_t>(train.features()) || net.num_outputs() != static_cast<size_t>(classes))
+    if (net.num_inputs() != static_cast<size_t>(s.train.features()) ||
+        net.num_outputs() != static_cast<size_t>(s.classes))
       throw Error(fmt::format("network '{}' has {} inputs and {} outputs; the data needs {} and {}", c.network,
-                              net.num_inputs(), net.num_outputs(), train.features(), classes));
-    model = std::make_unique<nn::SeedModel>(std::move(net));
-    title = fmt::format("seed network {} on {}", fs::path(c.network).filename().string(), c.data);
+                              net.num_inputs(), net.num_outputs(), s.train.features(), s.classes));
+    s.model = std::make_unique<nn::SeedModel>(std::move(net));
+    s.title = fmt::format("seed network {} on {}", fs::path(c.network).filename().string(), c.data);
   } else {
-    model = make_mlp(c, train.features(), classes, init);
-    model->to(DType::f32);
-    title = fmt::format("MLP {}-{}-{} ({}, batch norm {}, dropout {}) on {}", train.features(),
-                        fmt::join(c.hidden, "-"), classes, c.optimizer, c.batch_norm, c.dropout, c.data);
+    s.model = make_mlp(c, s.train.features(), s.classes, init);
+    s.model->to(DType::f32);
+    s.title = fmt::format("MLP {}-{}-{} ({}, batch norm {}, dropout {}) on {}", s.train.features(),
+                          fmt::join(c.hidden, "-"), s.classes, c.optimizer, c.batch_norm, c.dropout, c.data);
   }
-  auto opt = make_optimizer(c, model->parameters());
-  std::vector<trainer::EpochMetrics> history;
-  if (c.eval_only) {  // the model alone: last.tgc or the final model.tgc
-    nn::load_checkpoint(c.resume, *model);
-    const Evaluation e = evaluate(*model, test, classes, ranks);
-    if (root)
-      fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
-                 trainer::confusion_text(e.confusion));
-    return 0;
-  }
-  if (!c.resume.empty()) {  // every rank reads it (several machines: a shared or copied file)
-    nn::NamedArrays extra;
-    nn::load_checkpoint(c.resume, *model, *opt, &extra);
-    history = history_from(extra, c.resume);
-    if (root) fmt::print("resumed from '{}' after epoch {}\n", c.resume, history.size());
-  }
-  ranks.start(*model, ranks.size() > 1 ? job_description(c, train, test, history.size()) : std::vector<std::string>{});
-  const bool terminal = root && ::isatty(STDOUT_FILENO);
-  int64_t params = 0;
-  for (const Tensor& p : model->parameters()) params += p.numel();
-  if (root)
-    fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s){}, seed {}\n", title, params,
-               train.size(), test.size(), num_threads(),
-               ranks.size() > 1 ? fmt::format(" on each of {} ranks", ranks.size()) : "", c.seed);
+  s.opt = make_optimizer(c, s.model->parameters());
+  // A seed network with DropConnect arrows draws its masks per batch; eval scales by keep (eq. 14).
+  s.seed_model = dynamic_cast<nn::SeedModel*>(s.model.get());
+  s.seed_dropconnect =
+      s.seed_model && std::ranges::any_of(s.seed_model->network().edges(), [](const auto& e) { return e.keep < 1.0; });
+}
 
-  // A seed network with DropConnect arrows (keep < 1) draws its masks here; eval scales by keep (eq. 14).
-  auto* seed_model = dynamic_cast<nn::SeedModel*>(model.get());
-  const bool seed_dropconnect =
-      seed_model && std::ranges::any_of(seed_model->network().edges(), [](const auto& e) { return e.keep < 1.0; });
-  // --batch-size is the whole batch: each rank takes its shard of it, so N ranks train as one would.
-  nn::DataLoader loader(train, {.batch_size = c.batch_size,
-                                .shuffle = true,
-                                .drop_last = false,
-                                .seed = c.seed,
-                                .shards = ranks.size(),
-                                .shard = ranks.rank()});
-  std::signal(SIGINT, on_sigint);
-  Tape tape;
-  const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
-  std::vector<float> shift_buffer;
-  double training_seconds = 0;
-  for (const auto& m : history) training_seconds += m.seconds;
-  const int last_epoch = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
-  for (int epoch = static_cast<int>(history.size()); epoch < last_epoch; ++epoch) {
-    // Everything random in an epoch derives from (seed, epoch): a resumed run repeats it exactly.
-    // Dropout and augmentation differ per rank (their examples differ); DropConnect's one mask per
-    // batch is the same on every rank (eq. 11: one mask for the whole minibatch).
-    const uint64_t rank_salt = 0x2545f4914f6cdd1dULL * static_cast<uint64_t>(ranks.rank());
-    loader.set_epoch(epoch);
-    model->seed(mix(c.seed, static_cast<uint64_t>(epoch)) ^ rank_salt);
-    std::mt19937_64 augment(mix(c.seed ^ 0xa5a5, static_cast<uint64_t>(epoch)) ^ rank_salt);
-    std::mt19937_64 dropconnect(mix(c.seed ^ 0x5a5a, static_cast<uint64_t>(epoch)));
-    opt->set_lr(nn::optim::cosine_lr(c.lr, epoch, c.epochs));
-    model->train();
-    trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
-    for (int64_t b = 0; b < loader.num_batches(); ++b) {
-      if (ranks.any(interrupted)) {  // every rank stops at the same batch
-        progress.finish();
-        if (root) fmt::print("interrupted: '{}' holds the last completed epoch ({})\n", checkpoint, history.size());
-        return 130;
-      }
-      auto [x, y] = loader.batch(b);
-      const auto rows = static_cast<int64_t>(y.size());
-      if (seed_dropconnect) seed_model->draw_mask(dropconnect, y.size());  // one mask per minibatch (eq. 11)
-      tape.clear();
-      opt->zero_grad();
-      if (rows == 0) {
-        ranks.backward_nothing();
-      } else {
-        if (c.shift > 0) shift_images(x.mutable_value(), train.image_shape, c.shift, augment, shift_buffer);
-        Tensor loss = nn::cross_entropy((*model)(x), y, nn::Reduction::mean, c.label_smoothing);
-        ranks.backward(loss, rows, loader.batch_rows(b));
-        progress.update(b, rows, loss.item());
-      }
-      opt->step();
+Session setup(const Config& c, trainer::Ranks& ranks) {
+  use_threads(c, ranks);
+  if (ranks.root()) prepare_output(c);  // rank 0 prints and writes every file
+  Session s;
+  load_data(c, s);
+  make_model(c, s);
+  return s;
+}
+
+/// Continues from --resume: model, optimizer state and the epochs' history. Every rank reads it
+/// (several machines: a shared or copied file).
+void resume(const Config& c, Session& s, const trainer::Ranks& ranks) {
+  nn::NamedArrays extra;
+  nn::load_checkpoint(c.resume, *s.model, *s.opt, &extra);
+  s.history = history_from(extra, c.resume);
+  if (ranks.root()) fmt::print("resumed from '{}' after epoch {}\n", c.resume, s.history.size());
+}
+
+// ---- one epoch ----
+
+struct EpochResult {
+  bool interrupted = false;
+  double seconds = 0, train_loss = 0;
+};
+
+/// One pass over the training set, with every random draw derived from (seed, epoch), so a resumed
+/// run repeats it exactly. Dropout and augmentation differ per rank (their examples differ);
+/// DropConnect's one mask per batch is the same on every rank (eq. 11: one mask per minibatch).
+EpochResult train_epoch(const Config& c, Session& s, nn::DataLoader& loader, Tape& tape, int epoch,
+                        trainer::Ranks& ranks, bool terminal) {
+  const uint64_t rank_salt = 0x2545f4914f6cdd1dULL * static_cast<uint64_t>(ranks.rank());
+  loader.set_epoch(epoch);
+  s.model->seed(nn::mix_seed(c.seed, static_cast<uint64_t>(epoch)) ^ rank_salt);
+  std::mt19937_64 augment(nn::mix_seed(c.seed ^ 0xa5a5, static_cast<uint64_t>(epoch)) ^ rank_salt);
+  std::mt19937_64 dropconnect(nn::mix_seed(c.seed ^ 0x5a5a, static_cast<uint64_t>(epoch)));
+  s.opt->set_lr(nn::optim::cosine_lr(c.lr, epoch, c.epochs));
+  s.model->train();
+  trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
+  EpochResult result;
+  for (int64_t b = 0; b < loader.num_batches(); ++b) {
+    if (ranks.any(interrupted)) {  // every rank stops at the same batch
+      progress.finish();
+      result.interrupted = true;
+      return result;
     }
-    const double seconds = progress.seconds();
-    training_seconds += seconds;
-    progress.finish();
-    ranks.end_epoch(*model);
-    double loss_sum[2] = {progress.loss_sum(), double(progress.examples())};  // over all ranks:
-    ranks.sum(loss_sum);
-    const double train_loss = loss_sum[0] / std::max(loss_sum[1], 1.0);
-    const Evaluation e = evaluate(*model, test, classes, ranks);
-    history.push_back({epoch + 1, train_loss, e.loss, e.accuracy, seconds});
-    if (!root) continue;
-    fmt::print("epoch {:>3}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  {:.1f}s\n", epoch + 1,
-               c.epochs, train_loss, e.loss, 100 * e.accuracy, seconds);
-    std::fflush(stdout);
-    nn::save_checkpoint(checkpoint, *model, *opt, history_entries(history));
-    nn::write_file_atomically(metrics_path, trainer::metrics_csv(history));
-    nn::write_file_atomically((fs::path(c.out) / "curves.svg").string(), trainer::curves_svg(history, title));
+    auto [x, y] = loader.batch(b);
+    const auto rows = static_cast<int64_t>(y.size());
+    if (s.seed_dropconnect) s.seed_model->draw_mask(dropconnect, y.size());  // one mask per minibatch (eq. 11)
+    tape.clear();
+    s.opt->zero_grad();
+    if (rows == 0) {
+      ranks.backward_nothing();
+    } else {
+      if (c.shift > 0) shift_images(x.mutable_value(), s.train.image_shape, c.shift, augment, s.shift_buffer);
+      Tensor loss = nn::cross_entropy((*s.model)(x), y, nn::Reduction::mean, c.label_smoothing);
+      ranks.backward(loss, rows, loader.batch_rows(b));
+      progress.update(b, rows, loss.item());
+    }
+    s.opt->step();
   }
-  const Evaluation e = evaluate(*model, test, classes, ranks);
-  if (!root) return 0;
-  nn::save_checkpoint((fs::path(c.out) / "model.tgc").string(), *model);
+  result.seconds = progress.seconds();
+  progress.finish();
+  ranks.end_epoch(*s.model);
+  double loss_sum[2] = {progress.loss_sum(), double(progress.examples())};  // over all ranks
+  ranks.sum(loss_sum);
+  result.train_loss = loss_sum[0] / std::max(loss_sum[1], 1.0);
+  return result;
+}
+
+// ---- reporting (rank 0) ----
+
+/// The epoch's line, then the checkpoint, metrics and curves, each written atomically.
+void report_epoch(const Config& c, const Session& s, const std::string& checkpoint) {
+  const trainer::EpochMetrics& m = s.history.back();
+  fmt::print("epoch {:>3}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  {:.1f}s\n", m.epoch, c.epochs,
+             m.train_loss, m.test_loss, 100 * m.test_accuracy, m.seconds);
+  std::fflush(stdout);
+  nn::save_checkpoint(checkpoint, *s.model, *s.opt, history_entries(s.history));
+  nn::write_file_atomically((fs::path(c.out) / "metrics.csv").string(), trainer::metrics_csv(s.history));
+  nn::write_file_atomically((fs::path(c.out) / "curves.svg").string(), trainer::curves_svg(s.history, s.title));
+}
+
+/// The final model and confusion matrix, and the run's summary.
+void report_run(const Config& c, const Session& s, const Evaluation& e, const std::string& checkpoint,
+                const trainer::Ranks& ranks) {
+  double training_seconds = 0;
+  for (const auto& m : s.history) training_seconds += m.seconds;
+  nn::save_checkpoint((fs::path(c.out) / "model.tgc").string(), *s.model);
   nn::write_file_atomically((fs::path(c.out) / "confusion.csv").string(), trainer::confusion_csv(e.confusion));
   fmt::print("\nconfusion matrix (rows: true class, columns: predicted)\n{}", trainer::confusion_text(e.confusion));
   fmt::print("\ntest accuracy {:.2f}% after {} epochs, {:.1f} s of training ({:.2f} s per epoch)\n", 100 * e.accuracy,
-             history.size(), training_seconds, training_seconds / double(std::max<size_t>(history.size(), 1)));
+             s.history.size(), training_seconds, training_seconds / double(std::max<size_t>(s.history.size(), 1)));
   if (ranks.size() > 1)
     fmt::print("{} ranks; rank 0 spent {:.2f} s averaging gradients ({:.1f}% of its training time)\n", ranks.size(),
                ranks.reduce_seconds(), 100 * ranks.reduce_seconds() / std::max(training_seconds, 1e-9));
   fmt::print("wrote {}/metrics.csv, {}/curves.svg (open it in a browser), {}/confusion.csv, {}/model.tgc, {}\n", c.out,
              c.out, c.out, c.out, checkpoint);
+}
+
+// ---- the run ----
+
+/// --eval-only: the model alone, from last.tgc or the final model.tgc.
+int evaluate_only(const Config& c, Session& s, trainer::Ranks& ranks) {
+  nn::load_checkpoint(c.resume, *s.model);
+  const Evaluation e = evaluate(*s.model, s.test, s.classes, ranks);
+  if (ranks.root())
+    fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
+               trainer::confusion_text(e.confusion));
+  return 0;
+}
+
+int run(const Config& c, trainer::Ranks& ranks) {
+  Session s = setup(c, ranks);
+  if (c.eval_only) return evaluate_only(c, s, ranks);
+  if (!c.resume.empty()) resume(c, s, ranks);
+  ranks.start(*s.model,
+              ranks.size() > 1 ? job_description(c, s.train, s.test, s.history.size()) : std::vector<std::string>{});
+  const bool root = ranks.root();
+  int64_t params = 0;
+  for (const Tensor& p : s.model->parameters()) params += p.numel();
+  if (root)
+    fmt::print("{}\n{} parameters, {} training and {} test examples, {} thread(s){}, seed {}\n", s.title, params,
+               s.train.size(), s.test.size(), num_threads(),
+               ranks.size() > 1 ? fmt::format(" on each of {} ranks", ranks.size()) : "", c.seed);
+  // --batch-size is the whole batch: each rank takes its shard of it, so N ranks train as one would.
+  nn::DataLoader loader(s.train, {.batch_size = c.batch_size,
+                                  .shuffle = true,
+                                  .drop_last = false,
+                                  .seed = c.seed,
+                                  .shards = ranks.size(),
+                                  .shard = ranks.rank()});
+  std::signal(SIGINT, on_sigint);
+  Tape tape;
+  const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
+  const bool terminal = root && ::isatty(STDOUT_FILENO);
+  const int last_epoch = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
+  for (int epoch = static_cast<int>(s.history.size()); epoch < last_epoch; ++epoch) {
+    const EpochResult r = train_epoch(c, s, loader, tape, epoch, ranks, terminal);
+    if (r.interrupted) {
+      if (root) fmt::print("interrupted: '{}' holds the last completed epoch ({})\n", checkpoint, s.history.size());
+      return 130;
+    }
+    const Evaluation e = evaluate(*s.model, s.test, s.classes, ranks);
+    s.history.push_back({epoch + 1, r.train_loss, e.loss, e.accuracy, r.seconds});
+    if (root) report_epoch(c, s, checkpoint);
+  }
+  const Evaluation e = evaluate(*s.model, s.test, s.classes, ranks);
+  if (root) report_run(c, s, e, checkpoint, ranks);
   return 0;
 }
 

@@ -1,9 +1,9 @@
 // Ranks of a build with tapegrad::dist: MPI when an MPI launcher started the process, else alone.
 #include <algorithm>
 
-#include "dist/environment.hpp"
-#include "dist/model_sync.hpp"
-#include "dist/reducer.hpp"
+#include "distributed/environment.hpp"
+#include "distributed/model_sync.hpp"
+#include "distributed/reducer.hpp"
 #include "ranks.hpp"
 
 namespace dist = tapegrad::dist;

@@ -52,8 +52,7 @@ Dataset load_mnist(const std::string& dir, Split split, DType dtype) {
   out.image_shape = Shape{images.dims[1], images.dims[2]};
   const int64_t features = images.dims[1] * images.dims[2];
   out.images = Array(Shape{n, features}, dtype);
-  visit(dtype, [&](auto t) {
-    using T = decltype(t);
+  visit(dtype, [&]<class T>(T) {
     T* dst = out.images.data<T>();
     for (size_t i = 0; i < images.bytes.size(); ++i) dst[i] = static_cast<T>(images.bytes[i]) / T(255);
   });
@@ -63,8 +62,7 @@ Dataset load_mnist(const std::string& dir, Split split, DType dtype) {
 
 void normalize(Dataset& data, double mean, double std) {
   if (!(std > 0.0)) raise<ValueError>("normalize: std must be positive, got {}", std);
-  visit(data.images.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(data.images.dtype(), [&]<class T>(T) {
     T* p = data.images.data<T>();
     const T m = static_cast<T>(mean), inv = static_cast<T>(1.0 / std);
     for (int64_t i = 0; i < data.images.numel(); ++i) p[i] = (p[i] - m) * inv;

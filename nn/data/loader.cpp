@@ -6,6 +6,7 @@
 #include <random>
 
 #include "autodiff/error.hpp"
+#include "nn/functional/random.hpp"
 
 namespace tapegrad::nn {
 
@@ -26,7 +27,7 @@ DataLoader::DataLoader(const Dataset& data, LoaderOptions options) : data_(data)
 void DataLoader::set_epoch(int64_t epoch) {
   std::iota(order_.begin(), order_.end(), int64_t{0});
   if (!options_.shuffle) return;
-  std::mt19937_64 rng(options_.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(epoch + 1)));
+  std::mt19937_64 rng(mix_seed(options_.seed, static_cast<uint64_t>(epoch)));
   for (size_t i = order_.size(); i > 1; --i) {  // Fisher-Yates with our own draws (std::shuffle varies by library)
     const size_t j = static_cast<size_t>(rng() % i);
     std::swap(order_[i - 1], order_[j]);

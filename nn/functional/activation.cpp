@@ -1,16 +1,20 @@
 #include "nn/functional/activation.hpp"
 
-#include "autodiff/detail/recipes.hpp"
+#include "autodiff/error.hpp"
 #include "autodiff/ops/elementwise.hpp"
 
 namespace tapegrad::nn {
 
 Tensor activate(const Tensor& x, Activation a) {
-  if (a == Activation::identity) return x;
-  if (a == Activation::leaky_relu) return leaky_relu(x, kLeakySlope);
-  Tensor y;
-  with_activation_math(a, [&](auto op) { y = detail::unary_math<decltype(op)>(x); });
-  return y;
+  switch (a) {
+    case Activation::identity: return x;
+    case Activation::sigmoid: return sigmoid(x);
+    case Activation::tanh: return tanh(x);
+    case Activation::relu: return relu(x);
+    case Activation::leaky_relu: return leaky_relu(x, kLeakySlope);
+    case Activation::softplus: return softplus(x);
+  }
+  raise<ValueError>("activate: unknown activation {}", static_cast<int>(a));
 }
 
 }  // namespace tapegrad::nn

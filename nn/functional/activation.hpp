@@ -1,9 +1,9 @@
 #pragma once
 // A neuron activation sigma (seed eq. 16) applied as its tensor op; the tape-free scalar forms are
-// in nn/functional/scalar_activation.hpp.
-#include "autodiff/detail/elementwise_math.hpp"
+// in nn/reference/activation.hpp (the reference's own).
+#include "autodiff/elementwise_math.hpp"
 #include "autodiff/tensor.hpp"
-#include "nn/functional/scalar_activation.hpp"
+#include "nn/functional/activation_kind.hpp"
 
 namespace tapegrad::nn {
 
@@ -15,10 +15,10 @@ Tensor activate(const Tensor& x, Activation a);
 template <class F>
 bool with_activation_math(Activation a, F&& f) {
   switch (a) {
-    case Activation::sigmoid: f(detail::SigmoidOp{}); return true;
-    case Activation::tanh: f(detail::TanhOp{}); return true;
-    case Activation::relu: f(detail::ReluOp{}); return true;
-    case Activation::softplus: f(detail::SoftplusOp{}); return true;
+    case Activation::sigmoid: f(math::SigmoidOp{}); return true;
+    case Activation::tanh: f(math::TanhOp{}); return true;
+    case Activation::relu: f(math::ReluOp{}); return true;
+    case Activation::softplus: f(math::SoftplusOp{}); return true;
     case Activation::identity:
     case Activation::leaky_relu: return false;
   }

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/op.hpp"
 
 namespace tapegrad::nn {
 
@@ -49,11 +49,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Arra
   check_batch_norm(xv, gamma, beta, running_mean, running_var, training, options);
   const BatchNormDims d{xv.shape()[0], xv.shape()[1], gamma.defined(), training && options.mode == BatchNormMode::full};
   Array& y = op.output(xv.shape(), xv.dtype());
-  Array& xhat = op.section().take(xv.shape(), xv.dtype());
-  Array& inv_std = op.section().take(Shape{d.features}, xv.dtype());
-  Array& mu = op.section().take(Shape{d.features}, xv.dtype());
-  visit(xv.dtype(), [&](auto t) {
-    using T = decltype(t);
+  Array& xhat = op.save_for_backward(xv.shape(), xv.dtype());
+  Array& inv_std = op.save_for_backward(Shape{d.features}, xv.dtype());
+  Array& mu = op.save_for_backward(Shape{d.features}, xv.dtype());
+  visit(xv.dtype(), [&]<class T>(T) {
     const T* px = xv.data<T>();
     T* pmu = mu.data<T>();
     T* pinv = inv_std.data<T>();  // holds sigma^2 until the end of the statistics pass
@@ -103,8 +102,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Arra
   const Array* kept_xhat = &xhat;
   const Array* kept_inv_std = &inv_std;
   return op.finish([d, kept_xhat, kept_inv_std](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       const int64_t m = d.m, f = d.features;
       const T* g = c.grad_output().data<T>();
       const T* ph = kept_xhat->data<T>();

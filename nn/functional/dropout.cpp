@@ -1,6 +1,6 @@
 #include "nn/functional/dropout.hpp"
 
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/op.hpp"
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/linalg.hpp"
 #include "autodiff/ops/shape_ops.hpp"
@@ -13,9 +13,8 @@ Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) {
   OpRecord op("dropout", {&x});
   const Array& xv = op.in(0);
   Array& y = op.output(xv.shape(), xv.dtype());
-  Array& mask = op.section().take(xv.shape(), xv.dtype());  // 0 or 1 / (1 - p), kept for backward
-  visit(xv.dtype(), [&](auto t) {
-    using T = decltype(t);
+  Array& mask = op.save_for_backward(xv.shape(), xv.dtype());  // 0 or 1 / (1 - p), kept for backward
+  visit(xv.dtype(), [&]<class T>(T) {
     const T* px = xv.data<T>();
     T* py = y.data<T>();
     T* pm = mask.data<T>();
@@ -25,8 +24,7 @@ Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) {
   });
   const Array* kept = &mask;
   return op.finish([kept](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       const T* pm = kept->data<T>();
       const T* g = c.grad_output().data<T>();
       T* gx = c.grad_input(0).template data<T>();
@@ -38,10 +36,7 @@ Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) {
 
 void draw_bernoulli(Array& mask, double keep, std::mt19937_64& rng) {
   if (!(keep > 0.0 && keep <= 1.0)) raise<ValueError>("DropConnect: keep probability must be in (0, 1], got {}", keep);
-  visit(mask.dtype(), [&](auto t) {
-    using T = decltype(t);
-    draw_mask(mask.data<T>(), mask.numel(), 1.0 - keep, T(1), rng);
-  });
+  visit(mask.dtype(), [&]<class T>(T) { draw_mask(mask.data<T>(), mask.numel(), 1.0 - keep, T(1), rng); });
 }
 
 Tensor dropconnect_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mask) {

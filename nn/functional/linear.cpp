@@ -1,7 +1,8 @@
 #include "nn/functional/linear.hpp"
 
-#include "autodiff/detail/kernels.hpp"
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/blas.hpp"
+#include "autodiff/op.hpp"
+#include "autodiff/threads.hpp"
 
 namespace tapegrad::nn {
 
@@ -20,6 +21,12 @@ LinearDims check_linear(const Array& x, const Array& w, const Array* b) {
   const int64_t in = w.shape()[1];
   return {in == 0 ? 0 : x.numel() / in, in, w.shape()[0], b != nullptr};
 }
+
+/// C += op(A) op(B) for packed row-major operands (op(A) m x k, op(B) k x n), on tapegrad's threads.
+template <class T>
+void gemm_add(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
+  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, T(1), c, n, num_threads());
+}
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
@@ -29,8 +36,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = op.in(0).shape();
   out_shape[out_shape.rank() - 1] = d.out;
   Array& y = op.output(out_shape, op.in(0).dtype());
-  visit(y.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(y.dtype(), [&]<class T>(T) {
     T* py = y.data<T>();
     if (d.has_bias) {  // y = b in every row, then y += x W^T
       const T* pb = op.in(2).data<T>();
@@ -38,19 +44,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     } else {
       y.fill(0.0);
     }
-    if (d.in > 0) kernels::gemm(false, true, d.rows, d.out, d.in, op.in(0).data<T>(), op.in(1).data<T>(), T(1), py);
+    if (d.in > 0) gemm_add(false, true, d.rows, d.out, d.in, op.in(0).data<T>(), op.in(1).data<T>(), py);
   });
   return op.finish([d](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       const T* g = c.grad_output().data<T>();
       if (d.rows == 0 || d.out == 0) return;
       if (c.needs_grad(0) && d.in > 0)  // dL/dx = G W
-        kernels::gemm(false, false, d.rows, d.in, d.out, g, c.input(1).data<T>(), T(1),
-                      c.grad_input(0).template data<T>());
+        gemm_add(false, false, d.rows, d.in, d.out, g, c.input(1).data<T>(), c.grad_input(0).template data<T>());
       if (c.needs_grad(1) && d.in > 0)  // dL/dW = G^T x
-        kernels::gemm(true, false, d.out, d.in, d.rows, g, c.input(0).data<T>(), T(1),
-                      c.grad_input(1).template data<T>());
+        gemm_add(true, false, d.out, d.in, d.rows, g, c.input(0).data<T>(), c.grad_input(1).template data<T>());
       if (d.has_bias && c.needs_grad(2)) {  // dL/db = column sums of G
         T* gb = c.grad_input(2).template data<T>();
         for (int64_t i = 0; i < d.rows; ++i)

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/error.hpp"
+#include "autodiff/op.hpp"
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/reduce.hpp"
 #include "autodiff/ops/shape_ops.hpp"
@@ -45,10 +45,9 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Red
   check_classes("cross_entropy", z.shape(), targets);
   const int64_t m = z.shape()[0], classes = z.shape()[1];
   Array& loss = op.output(reduction == Reduction::none ? Shape{m} : Shape{}, z.dtype());
-  Array& probs = op.section().take(z.shape(), z.dtype());  // softmax(z), kept for the backward pass
+  Array& probs = op.save_for_backward(z.shape(), z.dtype());  // softmax(z), kept for the backward pass
   const double on = 1.0 - label_smoothing, spread = label_smoothing / static_cast<double>(classes);
-  visit(z.dtype(), [&](auto t) {
-    using T = decltype(t);
+  visit(z.dtype(), [&]<class T>(T) {
     const T* pz = z.data<T>();
     T* pp = probs.data<T>();
     T* pl = loss.data<T>();
@@ -78,11 +77,10 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Red
     if (reduction != Reduction::none)
       pl[0] = static_cast<T>(reduction == Reduction::mean ? total / static_cast<double>(m) : total);
   });
-  const int64_t* labels = op.section().stash(targets);
+  const int64_t* labels = op.save_for_backward(targets);
   const Array* kept = &probs;
   return op.finish([=](BackwardContext& c) {
-    visit(c.output().dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(c.output().dtype(), [&]<class T>(T) {
       const T* pp = kept->data<T>();
       const T* g = c.grad_output().data<T>();
       T* gz = c.grad_input(0).template data<T>();

@@ -13,6 +13,12 @@ enum class LossKind {
   cross_entropy,  // softmax cross-entropy against a class index per example
 };
 
+/// How DropConnect draws its connection masks (eq. 11).
+enum class MaskMode {
+  per_minibatch,  // one mask shared by the minibatch (the seed note)
+  per_example,    // one mask per example (common practice)
+};
+
 enum class BatchNormMode {
   /// Ioffe & Szegedy: differentiate through the batch mean and variance (a true gradient).
   full,

@@ -1,11 +1,20 @@
 #pragma once
-// Random draws shared by the tape's dropout ops and the tape-free references, so that one generator
+// Random draws and seeds shared by the tape's dropout ops and the tape-free references, so that one generator
 // state gives the same masks in both (no tape here: nn/reference may include it).
 #include <cmath>
 #include <cstdint>
 #include <random>
 
 namespace tapegrad::nn {
+
+/// The seed of stream `index` derived from `seed` (splitmix64's output function): independent
+/// streams for a module's children, a loader's epochs, a trainer's ranks.
+inline uint64_t mix_seed(uint64_t seed, uint64_t index) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (index + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 /// A uniform draw in [0, 1) with 53 random bits (the same stream on every platform, unlike
 /// std::uniform_real_distribution).

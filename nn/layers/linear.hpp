@@ -20,11 +20,6 @@ class Linear : public Module {
   Tensor bias;    // [out], undefined without bias
 };
 
-enum class MaskMode {
-  per_minibatch,  // one mask shared by the minibatch (the seed note)
-  per_example,    // one mask per example (common practice)
-};
-
 class DropConnect : public Module {
  public:
   /// keep: the probability p that a connection is kept (eq. 10), in (0, 1].

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "autodiff/error.hpp"
+#include "nn/functional/random.hpp"
 
 namespace tapegrad::nn {
 
@@ -93,11 +94,7 @@ void Module::seed(uint64_t s) {
   on_seed(s);
   uint64_t child = 0;
   for_each_child([&](const std::string&, Module& m) {
-    // splitmix64 of (s, child index): independent streams for the children
-    uint64_t z = s + 0x9e3779b97f4a7c15ULL * ++child;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    m.seed(z ^ (z >> 31));
+    m.seed(mix_seed(s, child++));  // independent streams for the children
   });
 }
 

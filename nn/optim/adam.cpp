@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autodiff/detail/kernels.hpp"
+#include "autodiff/parallel.hpp"
 
 namespace tapegrad::nn::optim {
 
@@ -42,7 +42,7 @@ void Adam::step() {
     const T* g = v.g;
     T* m = v.state[0];
     T* s = v.state[1];
-    kernels::parallel_for(v.n, [=](int64_t j) {
+    parallel_for(v.n, [=](int64_t j) {
       const T gj = g[j] + l2 * w[j];
       m[j] = b1 * m[j] + (T(1) - b1) * gj;
       s[j] = b2 * s[j] + (T(1) - b2) * gj * gj;

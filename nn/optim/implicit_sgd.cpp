@@ -15,18 +15,6 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
   for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
   return s;
 }
-/// max(acc, |v|) that keeps a NaN once seen (std::max drops a NaN second argument, which would
-/// report a NaN residual as zero).
-double max_abs(double acc, double v) {
-  v = std::abs(v);
-  return std::isnan(acc) || !(v <= acc) ? v : acc;
-}
-double inf_norm(const std::vector<double>& a) {
-  double m = 0;
-  for (double v : a) m = max_abs(m, v);
-  return m;
-}
-
 void check_rate(const char* who, double eta) {
   if (!(eta > 0.0 && std::isfinite(eta)))
     raise<ValueError>("{}: the learning rate must be positive and finite, got {}", who, eta);
@@ -57,6 +45,17 @@ std::vector<double> solve_spd(std::vector<double> a, std::vector<double> b) {
   return b;
 }
 }  // namespace
+
+double max_abs(double acc, double v) {
+  v = std::abs(v);
+  return std::isnan(acc) || !(v <= acc) ? v : acc;
+}
+
+double inf_norm(std::span<const double> a) {
+  double m = 0;
+  for (double v : a) m = max_abs(m, v);
+  return m;
+}
 
 bool ImplicitSGDOptions::converged(double residual, double moved, double theta0_norm) const {
   return residual <= tol_abs * (1.0 + theta0_norm) + tol_rel * moved;
@@ -115,6 +114,97 @@ double ImplicitSGD::evaluate(const std::vector<double>& phi, std::vector<double>
   return l.item();
 }
 
+namespace {
+/// A point of the proximal objective F(phi) = L(phi) + ||phi - theta0||^2 / (2 eta), with
+/// grad F = rho / eta for the implicit equation's residual rho = phi - theta0 + eta grad L(phi),
+/// and the norms the stopping rules read.
+struct Point {
+  std::vector<double> phi, grad_f;
+  double f = 0, residual = 0, moved = 0, eta_grad = 0;
+};
+
+/// L-BFGS's memory of accepted steps: (s, y) = (phi change, grad F change) pairs.
+class LbfgsHistory {
+ public:
+  explicit LbfgsHistory(int memory) : memory_(static_cast<size_t>(memory)) {}
+  void clear() { pairs_.clear(); }
+  void add(std::vector<double> s, std::vector<double> y) {
+    if (!(dot(s, y) > 1e-300)) return;  // curvature condition: keeps H positive definite
+    pairs_.emplace_back(std::move(s), std::move(y));
+    if (pairs_.size() > memory_) pairs_.pop_front();
+  }
+  /// -H grad by the two-loop recursion, H the inverse-Hessian estimate (eta I with no history).
+  std::vector<double> direction(const std::vector<double>& grad, double eta) const {
+    std::vector<double> d = grad;
+    std::vector<double> alpha(pairs_.size());
+    for (size_t k = pairs_.size(); k-- > 0;) {
+      const auto& [s, y] = pairs_[k];
+      alpha[k] = dot(s, d) / dot(y, s);
+      for (size_t i = 0; i < d.size(); ++i) d[i] -= alpha[k] * y[i];
+    }
+    const double gamma = pairs_.empty() ? eta
+                                        : dot(pairs_.back().first, pairs_.back().second) /
+                                              dot(pairs_.back().second, pairs_.back().second);
+    for (double& v : d) v *= gamma;
+    for (size_t k = 0; k < pairs_.size(); ++k) {
+      const auto& [s, y] = pairs_[k];
+      const double beta = dot(y, d) / dot(y, s);
+      for (size_t i = 0; i < d.size(); ++i) d[i] += s[i] * (alpha[k] - beta);
+    }
+    for (double& v : d) v = -v;
+    return d;
+  }
+
+ private:
+  size_t memory_;
+  std::deque<std::pair<std::vector<double>, std::vector<double>>> pairs_;
+};
+
+/// The proximal objective around theta0, evaluated through `loss_and_grad` (L and grad L at phi).
+class ProximalObjective {
+ public:
+  using LossAndGrad = std::function<double(const std::vector<double>& phi, std::vector<double>& grad)>;
+  ProximalObjective(const std::vector<double>& theta0, double eta, LossAndGrad loss_and_grad)
+      : theta0_(theta0), eta_(eta), loss_and_grad_(std::move(loss_and_grad)) {}
+
+  /// Fills p's F, grad F and norms from p.phi (one forward and backward).
+  void measure(Point& p) {
+    p.f = loss_and_grad_(p.phi, g_);
+    p.grad_f.resize(theta0_.size());
+    p.residual = p.moved = p.eta_grad = 0;
+    for (size_t i = 0; i < theta0_.size(); ++i) {
+      const double d = p.phi[i] - theta0_[i], rho = d + eta_ * g_[i];
+      p.f += d * d / (2 * eta_);
+      p.grad_f[i] = rho / eta_;
+      p.residual = max_abs(p.residual, rho);
+      p.moved = max_abs(p.moved, d);
+      p.eta_grad = max_abs(p.eta_grad, eta_ * g_[i]);
+    }
+  }
+
+  /// Armijo backtracking along d: F(phi + t d) <= F(phi) + 1e-4 t slope; or, once F's decrease
+  /// falls below its rounding error (near the solution), any step that shrinks the residual without
+  /// raising F beyond that rounding error. False when no step is accepted.
+  bool line_search(const Point& at, const std::vector<double>& d, double slope, Point& trial) {
+    double t = 1.0;
+    for (int halving = 0; halving <= 30; ++halving, t *= 0.5) {
+      for (size_t i = 0; i < d.size(); ++i) trial.phi[i] = at.phi[i] + t * d[i];
+      measure(trial);
+      const bool armijo = trial.f <= at.f + 1e-4 * t * slope;
+      const bool below_rounding = trial.f <= at.f + 1e-14 * std::abs(at.f) && trial.residual < at.residual;
+      if (armijo || below_rounding) return true;
+    }
+    return false;
+  }
+
+ private:
+  const std::vector<double>& theta0_;
+  double eta_;
+  LossAndGrad loss_and_grad_;
+  std::vector<double> g_;
+};
+}  // namespace
+
 ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
   const double eta = options_.lr;
   std::vector<double> theta0;
@@ -124,28 +214,10 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
   }
   const size_t n = theta0.size();
   const double theta0_norm = inf_norm(theta0);
-  // A point's measures: F(phi) = L(phi) + ||phi - theta0||^2 / (2 eta), grad F = rho / eta with the
-  // implicit equation's residual rho = phi - theta0 + eta g, and the norms the stopping rules need.
-  struct Point {
-    std::vector<double> phi, grad_f;
-    double f = 0, residual = 0, moved = 0, eta_grad = 0;
-  };
-  auto measure = [&](Point& p) {
-    std::vector<double> g;
-    p.f = evaluate(p.phi, g, loss);
-    p.grad_f.resize(n);
-    p.residual = p.moved = p.eta_grad = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const double d = p.phi[i] - theta0[i], rho = d + eta * g[i];
-      p.f += d * d / (2 * eta);
-      p.grad_f[i] = rho / eta;
-      p.residual = max_abs(p.residual, rho);
-      p.moved = max_abs(p.moved, d);
-      p.eta_grad = max_abs(p.eta_grad, eta * g[i]);
-    }
-  };
   ImplicitStepReport report;
   double curvature = 1.0 / eta;  // of F, the largest secant ||y||_inf / ||s||_inf of the accepted steps
+  // The report for point p; `stuck`: no step decreases F any more (rather than out of iterations),
+  // so the rounding floor (NOTES-seed c) applies.
   auto finish = [&](const Point& p, bool stuck) {
     report.residual = p.residual;
     report.converged = options_.converged(p.residual, p.moved, theta0_norm);
@@ -155,57 +227,26 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
       report.converged = report.at_rounding_level = true;
     return report;
   };
+  ProximalObjective objective(theta0, eta, [&](const std::vector<double>& phi, std::vector<double>& grad) {
+    return evaluate(phi, grad, loss);
+  });
   Point at{theta0, {}}, trial{std::vector<double>(n), {}};
-  measure(at);
-  std::deque<std::pair<std::vector<double>, std::vector<double>>> history;  // (s, y) pairs
+  objective.measure(at);
+  LbfgsHistory history(options_.memory);
   const double eps = std::numeric_limits<double>::epsilon();
-  bool stuck = false;  // no step can decrease F any more (rather than out of iterations)
+  bool stuck = false;
   int tiny_steps = 0;  // consecutive accepted steps below rounding of phi
   for (int it = 0; it < options_.max_inner; ++it) {
     report.iterations = it;
     if (options_.converged(at.residual, at.moved, theta0_norm)) return finish(at, false);
-    // L-BFGS two-loop recursion: d = -H grad F.
-    std::vector<double> d = at.grad_f;
-    std::vector<double> alpha(history.size());
-    for (size_t k = history.size(); k-- > 0;) {
-      const auto& [s, y] = history[k];
-      alpha[k] = dot(s, d) / dot(y, s);
-      for (size_t i = 0; i < n; ++i) d[i] -= alpha[k] * y[i];
-    }
-    const double gamma = history.empty() ? eta
-                                         : dot(history.back().first, history.back().second) /
-                                               dot(history.back().second, history.back().second);
-    for (double& v : d) v *= gamma;
-    for (size_t k = 0; k < history.size(); ++k) {
-      const auto& [s, y] = history[k];
-      const double beta = dot(y, d) / dot(y, s);
-      for (size_t i = 0; i < n; ++i) d[i] += s[i] * (alpha[k] - beta);
-    }
-    for (double& v : d) v = -v;
+    std::vector<double> d = history.direction(at.grad_f, eta);
     double slope = dot(at.grad_f, d);
     if (!(slope < 0)) {  // not a descent direction: restart from the scaled gradient
       history.clear();
-      for (size_t i = 0; i < n; ++i) d[i] = -eta * at.grad_f[i];
+      d = history.direction(at.grad_f, eta);
       slope = dot(at.grad_f, d);
     }
-    // Armijo backtracking: F(phi + t d) <= F(phi) + 1e-4 t slope; or, once F's decrease falls below
-    // its rounding error (near the solution), any step that shrinks the residual without raising F
-    // beyond that rounding error.
-    double t = 1.0;
-    bool accepted = false;
-    for (int halving = 0; halving <= 30; ++halving, t *= 0.5) {
-      for (size_t i = 0; i < n; ++i) trial.phi[i] = at.phi[i] + t * d[i];
-      measure(trial);
-      const bool armijo = trial.f <= at.f + 1e-4 * t * slope;
-      const bool below_rounding = trial.f <= at.f + 1e-14 * std::abs(at.f) && trial.residual < at.residual;
-      if (armijo || below_rounding) {
-        accepted = true;
-        break;
-      }
-    }
-    // No decrease at this precision: stop, converged at rounding level if the residual is down to
-    // what rounding in eta g leaves (NOTES-seed c), otherwise not converged.
-    if (!accepted) {
+    if (!objective.line_search(at, d, slope, trial)) {  // no decrease at this precision
       stuck = true;
       break;
     }
@@ -216,10 +257,7 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
     }
     tiny_steps = inf_norm(s) <= 4 * eps * inf_norm(at.phi) ? tiny_steps + 1 : 0;
     if (inf_norm(s) > 0) curvature = std::max(curvature, inf_norm(y) / inf_norm(s));
-    if (dot(s, y) > 1e-300) {
-      history.emplace_back(std::move(s), std::move(y));
-      if (static_cast<int>(history.size()) > options_.memory) history.pop_front();
-    }
+    history.add(std::move(s), std::move(y));
     std::swap(at, trial);
     report.iterations = it + 1;
     if (tiny_steps == 5) {  // the steps no longer move phi: as stuck as a failed line search
@@ -227,78 +265,9 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
       break;
     }
   }
-  // Load the point reported (a rejected line-search trial may be loaded now).
-  std::vector<double> g;
+  std::vector<double> g;  // load the point reported (a rejected line-search trial may be loaded now)
   evaluate(at.phi, g, loss);
   return finish(at, stuck);
-}
-
-ImplicitStepReport implicit_step(SeedModel& model, const Array& x, std::span<const double> targets, LossKind kind,
-                                 Reduction reduction, const ImplicitSGDOptions& options) {
-  options.check("implicit_step");
-  if (reduction == Reduction::none) raise<ValueError>("implicit_step: the loss must be one number (Reduction::none)");
-  const Network& net = model.network();
-  const int64_t outputs = static_cast<int64_t>(net.output_ids().size());
-  if (x.rank() != 2 || x.shape()[1] != static_cast<int64_t>(net.num_inputs()))
-    raise<ShapeError>("implicit_step: x must be [batch, {}] for this network, got {}", net.num_inputs(), x.shape());
-  const int64_t want_targets = kind == LossKind::sse ? x.shape()[0] * outputs : x.shape()[0];
-  if (static_cast<int64_t>(targets.size()) != want_targets)
-    raise<ShapeError>("implicit_step: {} targets for a batch of {} (expected {})", targets.size(), x.shape()[0],
-                      want_targets);
-  for (const auto& u : net.units())
-    if (u.batch_norm && net.batch_norm_mode == BatchNormMode::seed)
-      raise<ValueError>(
-          "implicit SGD: neuron {} uses seed-mode batch norm, whose update is not the gradient of any "
-          "function, so the proximal step is undefined; use BatchNormMode::full",
-          u.id);
-  const auto& units = net.units();
-  const size_t n_in = net.num_inputs();
-  const bool single_linear = units.size() == n_in + 1 && units.back().activation == Activation::identity &&
-                             !units.back().batch_norm && kind == LossKind::sse && model.is_training() &&
-                             !model.has_mask();
-  if (!single_linear) {
-    ImplicitSGD solver(model.parameters(), options);
-    return solver.step([&] { return model.loss(model.forward(x).z, targets, kind, reduction); });
-  }
-  // Closed form: theta = (w over the neuron's arrows, beta), rows x~_i = (x_i over those sources, 1).
-  const auto& u = units.back();
-  const size_t fan = u.in_end - u.in_begin, m = static_cast<size_t>(x.shape()[0]), k = n_in;
-  std::vector<double> theta, rows;
-  for (uint32_t e = u.in_begin; e < u.in_end; ++e) theta.push_back(model.w.value().at(e));
-  theta.push_back(model.beta.value().at(static_cast<int64_t>(k)));
-  for (size_t i = 0; i < m; ++i) {
-    for (uint32_t e = u.in_begin; e < u.in_end; ++e)
-      rows.push_back(x.at(static_cast<int64_t>(i * n_in + net.edges()[e].src)));
-    rows.push_back(1.0);
-  }
-  const double eta = reduction == Reduction::mean ? options.lr / double(m) : options.lr;
-  const auto next = implicit_least_squares_step(theta, rows, targets, eta);
-  // The report of the general solver, for the closed-form point: rho = phi - theta + eta X^T (X phi - y).
-  // The closed form is exact to rounding, so the rounding floor applies as when the solver is stuck.
-  ImplicitStepReport report;
-  double moved = 0, eta_grad = 0, curvature = 0;  // curvature: ||X^T X||_inf, the Hessian's
-  for (size_t j = 0; j <= fan; ++j) {
-    double row = 0;
-    for (size_t c = 0; c <= fan; ++c)
-      for (size_t i = 0; i < m; ++i) row += std::abs(rows[i * (fan + 1) + j] * rows[i * (fan + 1) + c]);
-    curvature = std::max(curvature, row);
-    double grad = 0;
-    for (size_t i = 0; i < m; ++i) {
-      double r = -targets[i];
-      for (size_t c = 0; c <= fan; ++c) r += rows[i * (fan + 1) + c] * next[c];
-      grad += rows[i * (fan + 1) + j] * r;
-    }
-    report.residual = max_abs(report.residual, next[j] - theta[j] + eta * grad);
-    moved = max_abs(moved, next[j] - theta[j]);
-    eta_grad = max_abs(eta_grad, eta * grad);
-  }
-  report.converged = options.converged(report.residual, moved, inf_norm(theta));
-  if (!report.converged && options.converged_at_rounding(report.residual, moved, eta_grad,
-                                                         options.rho_rounding(1.0 / eta + curvature, inf_norm(next))))
-    report.converged = report.at_rounding_level = true;
-  for (uint32_t e = u.in_begin; e < u.in_end; ++e) model.w.mutable_value().set(e, next[e - u.in_begin]);
-  model.beta.mutable_value().set(static_cast<int64_t>(k), next[fan]);
-  return report;
 }
 
 std::vector<double> implicit_least_squares_step(std::span<const double> theta, std::span<const double> x,

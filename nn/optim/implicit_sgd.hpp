@@ -5,13 +5,13 @@
 // solved on the tape by L-BFGS with Armijo backtracking on that objective F. Each inner iteration
 // is one tape forward + backward at Phi. The step stops when the implicit equation's residual
 // rho = Phi - Theta_(n-1) + eta grad L(Phi) is small, and reports whether it got there: it never
-// silently falls back to an explicit step.
+// silently falls back to an explicit step. The seed networks' entry point (with its closed forms)
+// is nn/seed/implicit_step.hpp.
 #include <functional>
 #include <span>
 #include <vector>
 
 #include "autodiff/tensor.hpp"
-#include "nn/seed/seed_model.hpp"
 
 namespace tapegrad::nn::optim {
 
@@ -44,6 +44,11 @@ struct ImplicitStepReport {
   double residual = 0.0;           // ||rho||_inf at the returned point
 };
 
+/// max(acc, |v|), keeping a NaN once seen (std::max drops a NaN second argument, which would report
+/// a NaN residual as zero); inf_norm folds it over a vector.
+double max_abs(double acc, double v);
+double inf_norm(std::span<const double> v);
+
 class ImplicitSGD {
  public:
   ImplicitSGD(std::vector<Tensor> params, ImplicitSGDOptions options);
@@ -59,13 +64,6 @@ class ImplicitSGD {
   std::vector<Tensor> params_;
   ImplicitSGDOptions options_;
 };
-
-/// Implicit SGD on a seed network's minibatch (keep a drawn dropout mask fixed across the step).
-/// Refuses seed-mode batch norm: its update field is not the gradient of any function, so the
-/// proximal objective does not exist (NOTES-seed.md b.3). A network that is one identity neuron
-/// with squared loss and no dropout takes the closed form; anything else the tape solver.
-ImplicitStepReport implicit_step(SeedModel& model, const Array& x, std::span<const double> targets, LossKind kind,
-                                 Reduction reduction, const ImplicitSGDOptions& options);
 
 // ---- closed forms (fast paths and test oracles) ----
 

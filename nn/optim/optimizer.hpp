@@ -76,8 +76,7 @@ class Optimizer {
   void for_each_param(F&& f) {
     for (size_t i = 0; i < params_.size(); ++i) {
       Tensor& p = params_[i];
-      visit(p.dtype(), [&](auto t) {
-        using T = decltype(t);
+      visit(p.dtype(), [&]<class T>(T) {
         ParamView<T> v{p.mutable_value().data<T>(), p.grad().data<T>(), p.numel(), {nullptr, nullptr}};
         for (size_t k = 0; k < buffers_.size(); ++k) v.state[k] = buffers_[k][i].data<T>();
         f(i, v);

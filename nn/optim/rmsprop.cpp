@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autodiff/detail/kernels.hpp"
+#include "autodiff/parallel.hpp"
 
 namespace tapegrad::nn::optim {
 
@@ -36,7 +36,7 @@ void RMSProp::step() {
     const T* g = v.g;
     T* s = v.state[0];
     T* b = v.state[1];
-    kernels::parallel_for(v.n, [=](int64_t j) {
+    parallel_for(v.n, [=](int64_t j) {
       const T gj = g[j] + decay * w[j];
       s[j] = alpha * s[j] + (T(1) - alpha) * gj * gj;
       const T scaled = gj / (std::sqrt(s[j]) + eps);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "autodiff/detail/kernels.hpp"
 #include "autodiff/ops/elementwise.hpp"
+#include "autodiff/parallel.hpp"
 
 namespace tapegrad::nn::optim {
 
@@ -55,12 +55,11 @@ void SGD::on_lr_change(size_t group, double old_lr, double new_lr) {
   for (size_t i = 0; i < params().size(); ++i) {
     if (group_of(i) != group) continue;
     Array& d = buffer(0, i);
-    visit(d.dtype(), [&](auto t) {
-      using T = decltype(t);
+    visit(d.dtype(), [&]<class T>(T) {
       T* pd = d.data<T>();
       const T scale = static_cast<T>(new_lr / old_lr);
-      kernels::parallel_for(
-          d.numel(), [=](int64_t j) { pd[j] *= scale; }, kernels::kStreamingThreshold);
+      parallel_for(
+          d.numel(), [=](int64_t j) { pd[j] *= scale; }, kStreamingThreshold);
     });
   }
 }
@@ -93,18 +92,18 @@ void SGD::step() {
       T* delta = v.state[0];
       const double alpha = o.momentum;
       const bool nesterov = o.nesterov;
-      kernels::parallel_for(
+      parallel_for(
           v.n,
           [=](int64_t j) {
             const T gj = g[j] + decay * w[j];
             delta[j] = static_cast<T>(momentum_formula(delta[j], gj, eta, alpha));      // eq. 26
             w[j] += nesterov ? static_cast<T>(delta[j] * alpha) - eta * gj : delta[j];  // eq. 27
           },
-          kernels::kStreamingThreshold);
+          kStreamingThreshold);
     } else {
-      kernels::parallel_for(
+      parallel_for(
           v.n, [=](int64_t j) { w[j] = sgd_formula(w[j], T(g[j] + decay * w[j]), eta); },
-          kernels::kStreamingThreshold);  // eq. 8-9
+          kStreamingThreshold);  // eq. 8-9
     }
   });
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autodiff/error.hpp"
+#include "nn/reference/activation.hpp"
 #include "nn/seed/minibatch_sum.hpp"
 
 namespace tapegrad::nn::reference {

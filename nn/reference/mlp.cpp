@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autodiff/detail/blas.hpp"
+#include "autodiff/blas.hpp"
 #include "autodiff/error.hpp"
 #include "nn/functional/random.hpp"
 

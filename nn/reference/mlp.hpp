@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "nn/functional/options.hpp"
-#include "nn/functional/scalar_activation.hpp"
+#include "nn/reference/activation.hpp"
 
 namespace tapegrad::nn::reference {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "nn/functional/activation_kind.hpp"
 #include "nn/functional/options.hpp"
-#include "nn/functional/scalar_activation.hpp"
 
 namespace tapegrad::nn {
 

@@ -5,10 +5,11 @@
 #include <type_traits>
 
 #include "autodiff/autodiff.hpp"
-#include "autodiff/detail/tensor_section.hpp"
+#include "autodiff/op.hpp"
 #include "nn/functional/activation.hpp"
 #include "nn/functional/batch_norm.hpp"
 #include "nn/functional/loss.hpp"
+#include "nn/functional/random.hpp"
 #include "nn/seed/minibatch_sum.hpp"
 
 namespace tapegrad::nn {
@@ -43,9 +44,8 @@ void SeedModel::draw_mask(std::mt19937_64& rng, size_t m, MaskMode mode) {
   const auto& edges = net_.edges();
   const size_t rows = mode == MaskMode::per_example ? m : 1;
   mask_.resize(rows * edges.size());
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  for (size_t i = 0; i < rows; ++i)
-    for (size_t e = 0; e < edges.size(); ++e) mask_[i * edges.size() + e] = u(rng) < edges[e].keep ? 1.0 : 0.0;
+  for (size_t i = 0; i < rows; ++i)  // r ~ Bernoulli(keep) per connection (eq. 11)
+    for (size_t e = 0; e < edges.size(); ++e) mask_[i * edges.size() + e] = uniform01(rng) < edges[e].keep ? 1.0 : 0.0;
 }
 
 void SeedModel::draw_unit_mask(std::mt19937_64& rng, size_t m, MaskMode mode) {
@@ -55,9 +55,8 @@ void SeedModel::draw_unit_mask(std::mt19937_64& rng, size_t m, MaskMode mode) {
   for (const auto& e : edges)
     if (keep[e.src] < 0) keep[e.src] = e.keep;
   mask_.resize(rows * edges.size());
-  std::uniform_real_distribution<double> u(0.0, 1.0);
   for (size_t i = 0; i < rows; ++i) {
-    for (size_t l = 0; l < units; ++l) unit_r[l] = keep[l] >= 0 && u(rng) < keep[l] ? 1.0 : 0.0;
+    for (size_t l = 0; l < units; ++l) unit_r[l] = keep[l] >= 0 && uniform01(rng) < keep[l] ? 1.0 : 0.0;
     for (size_t e = 0; e < edges.size(); ++e) mask_[i * edges.size() + e] = unit_r[edges[e].src];
   }
 }

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "autodiff/tensor.hpp"
-#include "nn/layers/linear.hpp"
+#include "nn/functional/options.hpp"
 #include "nn/layers/module.hpp"
 #include "nn/seed/network.hpp"
 

@@ -324,16 +324,16 @@ TEST_SUITE("op registry") {
 
   TEST_CASE("every op implemented in autodiff/ is in the op list") {
     const std::string dir = std::string(TAPEGRAD_SOURCE_DIR) + "/autodiff/";
-    // The shared math: struct name -> op name (detail/elementwise_math.hpp).
+    // The shared math: struct name -> op name (elementwise_math.hpp).
     std::map<std::string, std::string> math_name;
-    for (const auto& [op, name] : matches(read_file(dir + "detail/elementwise_math.hpp"),
+    for (const auto& [op, name] : matches(read_file(dir + "elementwise_math.hpp"),
                                           std::regex(R"re(TAPEGRAD_(?:UNARY|BINARY)\((\w+),\s*"(\w+)")re")))
       math_name[op] = name;
     REQUIRE(math_name.size() >= kVarOps.size());
     const std::set<std::string> var_listed(kVarOps.begin(), kVarOps.end());
     size_t var_found = 0;
     for (const auto& [op, unused] :
-         matches(read_file(dir + "var_math.hpp"), std::regex(R"re(detail::(?:Unary|binary)<detail::(\w+))re"))) {
+         matches(read_file(dir + "var_math.hpp"), std::regex(R"re(detail::(?:Unary|binary)<math::(\w+))re"))) {
       CAPTURE(op);
       REQUIRE(math_name.count(op));
       ++var_found;
@@ -344,7 +344,7 @@ TEST_SUITE("op registry") {
     const std::set<std::string> tensor_listed(kTensorOps.begin(), kTensorOps.end());
     // An op records under a literal name, or under its math struct's name unless it passes its own.
     const std::regex literal(R"re((?:OpRecord op|unary_op|binary_op|strided_view|extremum)\(\s*"(\w+)")re");
-    const std::regex from_math(R"re((?:unary|binary)_math<detail::(\w+)>\([^)"]*(?:"(\w+)")?)re");
+    const std::regex from_math(R"re((?:unary|binary)_math<math::(\w+)>\([^)"]*(?:"(\w+)")?)re");
     size_t found = 0;
     // Every source file under autodiff/, so that an op added in a new file is found too.
     for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {

@@ -339,7 +339,7 @@ Tensor weighted_sum(const std::vector<Tensor>& xs, const std::vector<double>& c)
   double s = 0;
   for (size_t i = 0; i < xs.size(); ++i) s += c[i] * op.in(i).at(0);
   y.set(0, s);
-  const double* cs = op.section().stash(std::span<const double>(c));
+  const double* cs = op.save_for_backward(std::span<const double>(c));
   return op.finish([cs](BackwardContext& ctx) {
     for (size_t i = 0; i < ctx.num_inputs(); ++i) {
       const auto [value, grad] = ctx.input_and_grad(i);  // the one-lookup form agrees with the three calls

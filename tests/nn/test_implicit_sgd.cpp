@@ -7,7 +7,7 @@
 #include "autodiff/autodiff.hpp"
 #include "nn/optim/implicit_sgd.hpp"
 #include "nn/reference/backprop.hpp"
-#include "nn/seed/seed_model.hpp"
+#include "nn/seed/implicit_step.hpp"
 #include "support/check.hpp"
 
 using namespace tapegrad;

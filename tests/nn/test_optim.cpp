@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "autodiff/autodiff.hpp"
-#include "autodiff/detail/parallel.hpp"
+#include "autodiff/parallel.hpp"
 #include "nn/nn.hpp"
 #include "nn/optim/sgd.hpp"
 #include "support/check.hpp"
@@ -195,7 +195,7 @@ TEST_SUITE("optimizers") {
   TEST_CASE("SGD on a parameter long enough for the parallel update: every element follows eq. 8 / 26-27") {
     const int threads = num_threads();
     set_num_threads(2);  // the pool has a worker (capped at the core count, so 1 on a 1-core machine)
-    const int64_t n = detail::kStreamingThreshold + 12345;  // past the threshold, not a multiple of anything
+    const int64_t n = kStreamingThreshold + 12345;  // past the threshold, not a multiple of anything
     for (double momentum : {0.0, 0.9}) {
       CAPTURE(momentum);
       std::vector<double> w0(static_cast<size_t>(n)), g(static_cast<size_t>(n));

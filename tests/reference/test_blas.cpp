@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "autodiff/detail/blas.hpp"
+#include "autodiff/blas.hpp"
 
 namespace {
 

@@ -1,12 +1,12 @@
-#include "dist/reducer.hpp"
+#include "distributed/reducer.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
 
-#include "dist/detail/mpi.hpp"
-#include "dist/environment.hpp"
+#include "distributed/detail/mpi.hpp"
+#include "distributed/environment.hpp"
 
 namespace tapegrad::dist {
 

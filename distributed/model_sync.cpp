@@ -1,4 +1,4 @@
-#include "dist/model_sync.hpp"
+#include "distributed/model_sync.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "autodiff/print.hpp"
-#include "dist/detail/mpi.hpp"
-#include "dist/environment.hpp"
+#include "distributed/detail/mpi.hpp"
+#include "distributed/environment.hpp"
 
 namespace tapegrad::dist {
 

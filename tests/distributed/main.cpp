@@ -3,8 +3,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include "dist/environment.hpp"
-#include "dist/model_sync.hpp"
+#include "distributed/environment.hpp"
+#include "distributed/model_sync.hpp"
 
 int main(int argc, char** argv) {
   namespace dist = tapegrad::dist;

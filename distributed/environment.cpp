@@ -1,4 +1,4 @@
-#include "dist/environment.hpp"
+#include "distributed/environment.hpp"
 
 #include <fmt/core.h>
 #include <mpi.h>

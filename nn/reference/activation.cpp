@@ -1,42 +1,20 @@
-#include "nn/functional/scalar_activation.hpp"
+#include "nn/reference/activation.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <utility>
 
-#include "autodiff/error.hpp"
-
-// These activations and derivatives are written here on purpose and not taken from the tape's
-// autodiff/detail/elementwise_math.hpp: this file belongs to the closed-form reference, which checks
-// the tape and so must not share its code (nn_reference links no tape code).
+// The reference's own sigma and sigma': written here, not taken from the tape's
+// autodiff/elementwise_math.hpp, since the reference checks the tape and must not share its code
+// (nn_reference links no tape code, and tests/reference's allow-list keeps its includes apart).
 namespace tapegrad::nn {
 
 namespace {
-constexpr std::array<std::pair<Activation, std::string_view>, 6> kNames{{{Activation::identity, "identity"},
-                                                                         {Activation::sigmoid, "sigmoid"},
-                                                                         {Activation::tanh, "tanh"},
-                                                                         {Activation::relu, "relu"},
-                                                                         {Activation::leaky_relu, "leaky_relu"},
-                                                                         {Activation::softplus, "softplus"}}};
 double sigmoid(double x) {
   if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
   const double e = std::exp(x);
   return e / (1.0 + e);
 }
 }  // namespace
-
-std::string_view activation_name(Activation a) {
-  for (auto [act, name] : kNames)
-    if (act == a) return name;
-  return "unknown";
-}
-
-Activation activation_from_name(std::string_view name) {
-  for (auto [act, n] : kNames)
-    if (n == name) return act;
-  raise<ValueError>("unknown activation '{}' (known: identity, sigmoid, tanh, relu, leaky_relu, softplus)", name);
-}
 
 double activate(Activation a, double x) {
   switch (a) {

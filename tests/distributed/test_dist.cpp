@@ -7,9 +7,9 @@
 #include <cmath>
 #include <random>
 
-#include "dist/environment.hpp"
-#include "dist/model_sync.hpp"
-#include "dist/reducer.hpp"
+#include "distributed/environment.hpp"
+#include "distributed/model_sync.hpp"
+#include "distributed/reducer.hpp"
 #include "nn/nn.hpp"
 
 using namespace tapegrad;

@@ -4,8 +4,8 @@
 #include <random>
 
 #include "autodiff/autodiff.hpp"
-#include "dist/environment.hpp"
-#include "dist/reducer.hpp"
+#include "distributed/environment.hpp"
+#include "distributed/reducer.hpp"
 #include "nn/nn.hpp"
 
 using namespace tapegrad;

@@ -3,14 +3,15 @@
 // partial(s) side by side, templated on the number type. The scalar expression templates
 // (var_math.hpp, double) and the tensor kernels (ops/elementwise.cpp, float and double) both read
 // these structs, so a new op is one entry here, one line per form that offers it, and its
-// gradient-check case. Unary: value(x), partial(x, y) = dy/dx. Binary: value(a, b),
+// gradient-check case. Public: an op you write (autodiff/op.hpp) can read the same math, as nn's
+// fused neuron op does. Unary: value(x), partial(x, y) = dy/dx. Binary: value(a, b),
 // da(a, b, y) = dy/da, db(a, b, y) = dy/db. (The closed-form reference in nn/reference keeps its own
 // activations on purpose: it checks this code, so it must not share it.)
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
-namespace tapegrad::detail {
+namespace tapegrad::math {
 
 template <class T>
 T stable_sigmoid(T x) {  // never exp of a large positive number
@@ -79,4 +80,4 @@ TAPEGRAD_BINARY(MaxOp, "max", std::max(a, b), a > b ? T(1) : (a == b ? T(0.5) : 
 #undef TAPEGRAD_BINARY
 // clang-format on
 
-}  // namespace tapegrad::detail
+}  // namespace tapegrad::math

@@ -1,0 +1,5 @@
+#pragma once
+// tapegrad::dist, data-parallel training over MPI, in one include.
+#include "distributed/environment.hpp"
+#include "distributed/model_sync.hpp"
+#include "distributed/reducer.hpp"
