@@ -33,7 +33,7 @@ void TensorSection::claim(LeafData& leaf, const char* what) {
       raise<TapeError>(
           "{}: a leaf tensor (a parameter?) is in another thread's recording right now; a leaf is recorded by "
           "one thread at a time, since its gradient is one buffer. Give each thread its own copy of the "
-          "parameters and add their gradients up, or record on one thread (README, \"Threads\")",
+          "parameters and add their gradients up, or record on one thread (docs/threads.md)",
           what);
   }
   ++leaf.recordings;

@@ -1,6 +1,6 @@
 #pragma once
 // Checkpoints: a module's parameters and buffers, an optimizer's state and any extra named arrays,
-// in a versioned little-endian binary format with a CRC32 (format in README.md, "Checkpoints").
+// in a versioned little-endian binary format with a CRC32 (format in docs/checkpoints.md).
 // Saving is atomic (nn/io/atomic_file.hpp). Loading checks magic, version, checksum, every
 // length, and then every name, shape and dtype against the model and optimizer, saying what does
 // not match; nothing is changed unless everything matches.

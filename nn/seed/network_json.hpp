@@ -1,5 +1,5 @@
 #pragma once
-// Saving and loading a Network as JSON (format in README.md, "Network files"). Loading validates
+// Saving and loading a Network as JSON (format in docs/seed-networks.md, "Network files"). Loading validates
 // everything and throws ValueError saying what is wrong and where; nothing is half-loaded.
 #include <string>
 #include <string_view>

@@ -64,7 +64,9 @@ TEST_CASE("layering: inside nn/, includes go down its floors only") {
   const std::regex nn_folder(R"re(^nn/(\w+)/)re");
   std::string hits;
   int checked = 0;
-  for (const auto& [from, level] : floor) {
+  for (const auto& entry : floor) {
+    const std::string& from = entry.first;  // plain names: clang 14's lambdas cannot capture bindings
+    const int level = entry.second;
     for_each_include(kRoot / "nn" / from, [&](const fs::path& file, const std::string& path) {
       std::smatch m;
       if (!std::regex_search(path, m, nn_folder)) return;

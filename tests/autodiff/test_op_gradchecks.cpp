@@ -332,8 +332,9 @@ TEST_SUITE("op registry") {
     REQUIRE(math_name.size() >= kVarOps.size());
     const std::set<std::string> var_listed(kVarOps.begin(), kVarOps.end());
     size_t var_found = 0;
-    for (const auto& [op, unused] :
+    for (const auto& match :
          matches(read_file(dir + "var_math.hpp"), std::regex(R"re(detail::(?:Unary|binary)<math::(\w+))re"))) {
+      const std::string& op = match.first;  // a plain reference: CAPTURE's lambda cannot name a binding on clang 14
       CAPTURE(op);
       REQUIRE(math_name.count(op));
       ++var_found;

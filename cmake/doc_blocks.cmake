@@ -1,8 +1,9 @@
-# Every ```cpp block of README.md becomes a program of the test suite (issue 9, item 20): the block
+# Every ```cpp block of README.md and docs/*.md becomes a program of the test suite: the block
 # goes verbatim into main(), after a prelude that includes the public headers (so a block's own
 # #include lines are no-ops there, and its using-directives are legal at block scope). A block must
 # therefore be complete: it defines every name it uses.
-function(tapegrad_readme_tests readme out_dir)
+# tapegrad_doc_blocks(<markdown file> <output folder> <name prefix>): tests <prefix>_block_<N>.
+function(tapegrad_doc_blocks readme out_dir prefix)
   file(READ ${readme} text)
   set(prelude "#include <autodiff/autodiff.hpp>\n#include <nn/nn.hpp>\n#include <fmt/format.h>\n#include <random>\n#include <span>\n#include <vector>\n\nint main() {\n")
   set(index 0)
@@ -26,20 +27,20 @@ function(tapegrad_readme_tests readme out_dir)
       endif()
       set(dist_prelude "#include <distributed/dist.hpp>\n")
     endif()
-    file(CONFIGURE OUTPUT ${out_dir}/readme_block_${index}.cpp CONTENT "${dist_prelude}${prelude}${block}  return 0;\n}\n"
+    file(CONFIGURE OUTPUT ${out_dir}/${prefix}_block_${index}.cpp CONTENT "${dist_prelude}${prelude}${block}  return 0;\n}\n"
          @ONLY)
-    add_executable(readme_block_${index} ${out_dir}/readme_block_${index}.cpp)
-    target_link_libraries(readme_block_${index} PRIVATE tapegrad::nn)
+    add_executable(${prefix}_block_${index} ${out_dir}/${prefix}_block_${index}.cpp)
+    target_link_libraries(${prefix}_block_${index} PRIVATE tapegrad::nn)
     if(uses_dist EQUAL -1)
-      add_test(NAME readme_block_${index} COMMAND readme_block_${index} WORKING_DIRECTORY ${out_dir})
+      add_test(NAME ${prefix}_block_${index} COMMAND ${prefix}_block_${index} WORKING_DIRECTORY ${out_dir})
     else()
-      target_link_libraries(readme_block_${index} PRIVATE tapegrad::dist)
-      add_test(NAME readme_block_${index} COMMAND ${TAPEGRAD_MPIRUN_2} $<TARGET_FILE:readme_block_${index}>
+      target_link_libraries(${prefix}_block_${index} PRIVATE tapegrad::dist)
+      add_test(NAME ${prefix}_block_${index} COMMAND ${TAPEGRAD_MPIRUN_2} $<TARGET_FILE:${prefix}_block_${index}>
                WORKING_DIRECTORY ${out_dir})
-      set_tests_properties(readme_block_${index} PROPERTIES ENVIRONMENT "${TAPEGRAD_MPI_TEST_ENV}")
+      set_tests_properties(${prefix}_block_${index} PROPERTIES ENVIRONMENT "${TAPEGRAD_MPI_TEST_ENV}")
     endif()
   endwhile()
-  if(index EQUAL 0)
+  if(index EQUAL 0 AND prefix STREQUAL "readme")
     message(FATAL_ERROR "no cpp blocks found in ${readme}")
   endif()
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${readme})
