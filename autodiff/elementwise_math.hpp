@@ -1,26 +1,31 @@
 #pragma once
-// The math of every elementwise op, once: each op is one struct with its value and its local
-// partial(s) side by side, templated on the number type. The scalar expression templates
-// (var_math.hpp, double) and the tensor kernels (ops/elementwise.cpp, float and double) both read
-// these structs, so a new op is one entry here, one line per form that offers it, and its
-// gradient-check case. Public: an op you write (autodiff/op.hpp) can read the same math, as nn's
-// fused neuron op does. Unary: value(x), partial(x, y) = dy/dx. Binary: value(a, b),
-// da(a, b, y) = dy/da, db(a, b, y) = dy/db. (The closed-form reference in nn/reference keeps its own
-// activations on purpose: it checks this code, so it must not share it.)
+/// \file
+/// The math of every elementwise op, once: each op is one struct with its value and its local
+/// partial(s) side by side, templated on the number type. The scalar expression templates
+/// (var_math.hpp, double) and the tensor kernels (ops/elementwise.cpp, float and double) both read
+/// these structs, so a new op is one entry here, one line per form that offers it, and its
+/// gradient-check case. Public: an op you write (autodiff/op.hpp) can read the same math, as nn's
+/// fused neuron op does. Unary: value(x), partial(x, y) = dy/dx. Binary: value(a, b),
+/// da(a, b, y) = dy/da, db(a, b, y) = dy/db. (The closed-form reference in nn/reference keeps its own
+/// activations on purpose: it checks this code, so it must not share it.)
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
 namespace tapegrad::math {
 
+/// 1 / (1 + exp(-x)), never taking exp of a large positive number.
 template <class T>
-T stable_sigmoid(T x) {  // never exp of a large positive number
+T stable_sigmoid(T x) {
   if (x >= 0) return T(1) / (T(1) + std::exp(-x));
   const T e = std::exp(x);
   return e / (T(1) + e);
 }
 
 // clang-format off
+/// `TAPEGRAD_UNARY(Name, "name", value, partial)` defines `struct Name` with `kName` (the op's name
+/// in errors and anomaly reports), `value(x)` and `partial(x, y)` = dy/dx at y = value(x), both
+/// templated on the number type.
 #define TAPEGRAD_UNARY(Name, name, value_expr, partial_expr)                                      \
   struct Name {                                                                                   \
     static constexpr const char* kName = name;                                                    \
@@ -53,6 +58,8 @@ TAPEGRAD_UNARY(ErfcOp,     "erfc",     std::erfc(x),             T(-2 * std::num
 TAPEGRAD_UNARY(SquareOp,   "square",   x * x,                    T(2) * x)                   // d x^2 = 2x
 #undef TAPEGRAD_UNARY
 
+/// `TAPEGRAD_BINARY(Name, "name", value, da, db)` defines `struct Name` with `kName`, `value(a, b)`,
+/// `da(a, b, y)` = dy/da and `db(a, b, y)` = dy/db at y = value(a, b).
 #define TAPEGRAD_BINARY(Name, name, value_expr, da_expr, db_expr)                                  \
   struct Name {                                                                                    \
     static constexpr const char* kName = name;                                                     \
@@ -64,17 +71,17 @@ TAPEGRAD_BINARY(AddOp, "add", a + b, T(1), T(1))
 TAPEGRAD_BINARY(SubOp, "sub", a - b, T(1), T(-1))
 TAPEGRAD_BINARY(MulOp, "mul", a * b, b, a)
 TAPEGRAD_BINARY(DivOp, "div", a / b, T(1) / b, -y * (T(1) / b))  // d(a/b)/db = -(a/b)/b; one division, shared
-// d a^b/da = b a^(b-1) (0 for b = 0, also at a = 0, as PyTorch); d a^b/db = a^b log a (taken as 0
-// where a^b = 0, the limit for b > 0).
+/// d a^b/da = b a^(b-1) (0 for b = 0, also at a = 0, as PyTorch); d a^b/db = a^b log a (taken as 0
+/// where a^b = 0, the limit for b > 0).
 TAPEGRAD_BINARY(PowOp, "pow", std::pow(a, b),
                 b == 0 ? T(0) : b * std::pow(a, b - T(1)),
                 y == 0 ? T(0) : y * std::log(a))
-// atan2 and hypot have no derivative at (0, 0): 0 there, as PyTorch.
+/// atan2 and hypot have no derivative at (0, 0): 0 there, as PyTorch.
 TAPEGRAD_BINARY(Atan2Op, "atan2", std::atan2(a, b),
                 a * a + b * b == 0 ? T(0) : b / (a * a + b * b),
                 a * a + b * b == 0 ? T(0) : -a / (a * a + b * b))
 TAPEGRAD_BINARY(HypotOp, "hypot", std::hypot(a, b), y == 0 ? T(0) : a / y, y == 0 ? T(0) : b / y)
-// min/max: the gradient goes to the selected operand; a tie splits it evenly.
+/// min/max: the gradient goes to the selected operand; a tie splits it evenly.
 TAPEGRAD_BINARY(MinOp, "min", std::min(a, b), a < b ? T(1) : (a == b ? T(0.5) : T(0)), b < a ? T(1) : (a == b ? T(0.5) : T(0)))
 TAPEGRAD_BINARY(MaxOp, "max", std::max(a, b), a > b ? T(1) : (a == b ? T(0.5) : T(0)), b > a ? T(1) : (a == b ? T(0.5) : T(0)))
 #undef TAPEGRAD_BINARY

@@ -1,6 +1,7 @@
 #pragma once
-// The error hierarchy. Users catch tapegrad::Error; tests match on the subtype.
-// Messages follow "<op>: <what is wrong>, got <lhs> and <rhs>".
+/// \file
+/// The error hierarchy. Users catch tapegrad::Error; tests match on the subtype.
+/// Messages follow "<op>: <what is wrong>, got <lhs> and <rhs>".
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -30,6 +31,7 @@ struct NumericError : Error {
   using Error::Error;
 };
 
+/// Throws E (Error by default) with a fmt-formatted message: `raise<ValueError>("bad {}", x)`.
 template <class E = Error, class... Args>
 [[noreturn]] void raise(fmt::format_string<Args...> format, Args&&... args) {
   throw E(fmt::format(format, std::forward<Args>(args)...));

@@ -1,13 +1,14 @@
 #pragma once
-// Per-thread autodiff state: the active tape, grad mode (NoGradGuard) and anomaly mode.
+/// \file
+/// Per-thread autodiff state: the active tape, grad mode (NoGradGuard) and anomaly mode.
 namespace tapegrad {
 
 class Tape;
 
 namespace detail {
 struct ThreadState {
-  Tape* tape = nullptr;       // innermost active tape
-  Tape* recording = nullptr;  // == tape while grad mode is on, else nullptr (one load on the hot path)
+  Tape* tape = nullptr;       ///< innermost active tape
+  Tape* recording = nullptr;  ///< == tape while grad mode is on, else nullptr (one load on the hot path)
   bool grad_enabled = true;
   bool anomaly = false;
 };
@@ -15,7 +16,9 @@ inline thread_local ThreadState tls;
 inline void refresh_recording() { tls.recording = tls.grad_enabled ? tls.tape : nullptr; }
 }  // namespace detail
 
+/// False inside a NoGradGuard on this thread.
 inline bool is_grad_enabled() { return detail::tls.grad_enabled; }
+/// True inside an AnomalyGuard(true) on this thread.
 inline bool is_anomaly_enabled() { return detail::tls.anomaly; }
 
 /// Pauses recording on this thread for its lifetime (c10's pattern): ops compute values only.
@@ -40,6 +43,7 @@ class NoGradGuard {
 /// (backward) raises NumericError naming it. Costs time; meant for debugging.
 class AnomalyGuard {
  public:
+  /// Turns anomaly mode on (or off, with false) on this thread until destroyed.
   explicit AnomalyGuard(bool enabled = true) : saved_(detail::tls.anomaly) { detail::tls.anomaly = enabled; }
   ~AnomalyGuard() { detail::tls.anomaly = saved_; }
   AnomalyGuard(const AnomalyGuard&) = delete;

@@ -1,20 +1,21 @@
 #pragma once
-// Writing an op: the public API every op of tapegrad is written with (autodiff/ops/*.cpp, nn/'s
-// fused ops) and yours can be too. Forward and backward sit side by side:
-//
-//   Tensor scaled_exp(const Tensor& x, double c) {          // y = exp(c x)
-//     OpRecord record("scaled_exp", {&x});
-//     const Array& xv = record.in(0);
-//     Array& y = record.output(xv.shape(), xv.dtype());
-//     ... y = exp(c x) ...
-//     return record.finish([c](BackwardContext& ctx) {           // dL/dx = c y dL/dy
-//       ... ctx.accumulate(0, c * ctx.output() * ctx.grad_output()) ...
-//     });
-//   }
-//
-// The closure captures only trivially destructible data (scalars, pointers to buffers from
-// save_for_backward): it lives in the tape's arena, and clear() runs no destructors.
-// docs/writing-ops.md walks through a whole op; examples/custom_op.cpp is one that compiles.
+/// \file
+/// Writing an op: the public API every op of tapegrad is written with (autodiff/ops/*.cpp, nn/'s
+/// fused ops) and yours can be too. Forward and backward sit side by side:
+///
+///   Tensor scaled_exp(const Tensor& x, double c) {          // y = exp(c x)
+///     OpRecord record("scaled_exp", {&x});
+///     const Array& xv = record.in(0);
+///     Array& y = record.output(xv.shape(), xv.dtype());
+///     ... y = exp(c x) ...
+///     return record.finish([c](BackwardContext& ctx) {           // dL/dx = c y dL/dy
+///       ... ctx.accumulate(0, c * ctx.output() * ctx.grad_output()) ...
+///     });
+///   }
+///
+/// The closure captures only trivially destructible data (scalars, pointers to buffers from
+/// save_for_backward): it lives in the tape's arena, and clear() runs no destructors.
+/// docs/writing-ops.md walks through a whole op; examples/custom_op.cpp is one that compiles.
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -30,15 +31,20 @@ namespace tapegrad {
 /// What a backward closure sees: its node's inputs, output and output gradient.
 class BackwardContext {
  public:
+  /// Made by the tape when it runs a node's backward closure; user code receives one, it does not build one.
   BackwardContext(detail::TensorSection& section, const detail::Node& node) : s_(section), n_(node) {}
+  /// Number of inputs the op was recorded with.
   size_t num_inputs() const;
+  /// Input i's value as recorded.
   const Array& input(size_t i) const;
+  /// The op's output value.
   const Array& output() const;
   /// dL/d(output): zeros when only the second output's gradient flowed here.
   const Array& grad_output() const;
   /// An op with a second output (OpRecord::second_output): its value, and its gradient (zeros
   /// if none flowed), which the closure adds the output's share to before passing both on.
   const Array& second_output() const;
+  /// The second output's gradient buffer, to read and add into (see second_output()).
   Array& grad_second_output();
   /// Whether input i wants a gradient (skip the work otherwise).
   bool needs_grad(size_t i) const;
@@ -47,9 +53,11 @@ class BackwardContext {
   /// Input i's value and its gradient buffer, or null when it wants none: input(i), needs_grad(i)
   /// and grad_input(i) in one lookup, for ops that loop over many inputs.
   struct InputAndGrad {
+    /// Input i's value.
     const Array& value;
-    Array* grad;
+    Array* grad;  ///< Input i's gradient buffer, or nullptr when it needs none.
   };
+  /// input(i), needs_grad(i) and grad_input(i) in one lookup.
   InputAndGrad input_and_grad(size_t i);
   /// Adds g into input i's gradient; g may have the output's (broadcast) shape: it is summed down
   /// to the input's shape here, the one place un-broadcasting happens.
@@ -67,8 +75,12 @@ class BackwardContext {
 /// records its backward closure when some input needs a gradient and grad mode is on.
 class OpRecord {
  public:
+  /// Starts recording op `name` (a string literal: kept by pointer) over the given inputs, which must
+  /// be defined tensors on the active tape or leaves (TapeError otherwise).
   OpRecord(const char* name, std::initializer_list<const Tensor*> inputs);
+  /// The same, inputs in a span (variadic ops: concat, stack).
   OpRecord(const char* name, std::span<const Tensor> inputs);
+  /// The same, inputs given by pointer.
   OpRecord(const char* name, std::span<const Tensor* const> inputs);
   /// n inputs, input(i) giving the i-th (const Tensor&): for ops whose inputs are not in one
   /// container (a neuron reading its sources out of a model's table), with no list built per op.
@@ -77,7 +89,10 @@ class OpRecord {
       : name_(name), s_(Tape::active().tensors()), begin_(static_cast<uint32_t>(s_.inputs_.size())) {
     add_inputs(n, input);
   }
+  /// Input i's value.
   const Array& in(size_t i) const;
+  /// The output buffer of the given shape and dtype (contents unspecified: the forward writes every
+  /// element). Call once, before finish().
   Array& output(const Shape& shape, DType dtype);
   /// A second output computed on the way (a neuron's psi beside its activation): a tensor of its
   /// own (second() after finish), differentiable like the first. The backward closure runs when
@@ -93,6 +108,9 @@ class OpRecord {
     return s_.stash(data);
   }
 
+  /// Ends the op: returns its output tensor and records `backward`, a callable taking
+  /// (BackwardContext&), when an input needs a gradient and grad mode is on (otherwise it is dropped
+  /// unrun). The closure is stored on the tape: capture buffers and sizes by value.
   template <class F>
   Tensor finish(F&& backward) {
     const bool record = any_needs_grad_ && is_grad_enabled();
@@ -111,7 +129,7 @@ class OpRecord {
 
  private:
   template <class Input>
-  void add_inputs(size_t n, Input input);  // input(i): the i-th input Tensor
+  void add_inputs(size_t n, Input input);  ///< input(i): the i-th input Tensor
   uint32_t finish_slot(bool record);
   const char* name_;
   detail::TensorSection& s_;
@@ -124,12 +142,12 @@ class OpRecord {
 
 template <class Input>
 inline void OpRecord::add_inputs(size_t n, Input input) {
-  // One growth check for the op, entries written in place; any error takes them back out.
+  /// One growth check for the op, entries written in place; any error takes them back out.
   std::vector<uint32_t>& entries = s_.inputs_;
   entries.resize(begin_ + n);
   uint32_t* entry = entries.data() + begin_;
   bool any_needs_grad = false;
-  DType dtype = DType::f64;  // the first input's
+  DType dtype = DType::f64;  ///< the first input's
   try {
     for (size_t i = 0; i < n; ++i) {
       const Tensor& t = input(i);

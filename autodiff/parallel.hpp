@@ -1,7 +1,8 @@
 #pragma once
-// Parallel loops for ops and optimizers: tapegrad's own small thread pool (its workers sleep
-// between loops, so they do not compete with the BLAS's threads). How many threads it uses is
-// set with set_num_threads (autodiff/threads.hpp).
+/// \file
+/// Parallel loops for ops and optimizers: tapegrad's own small thread pool (its workers sleep
+/// between loops, so they do not compete with the BLAS's threads). How many threads it uses is
+/// set with set_num_threads (autodiff/threads.hpp).
 #include <cstdint>
 
 #include "autodiff/detail/parallel.hpp"

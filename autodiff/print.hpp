@@ -1,14 +1,15 @@
 #pragma once
-// Printing arrays, tensors and scalars the way PyTorch does:
-//
-//   fmt::print("{}\n", t);   // tensor([[ 0.1000, -2.5000],
-//                            //         [ 3.0000,  4.0000]], dtype=float32, requires_grad=true)
-//
-// All elements of one array share a format: integers print as "3.", moderate values in fixed point,
-// values spanning more than three decades (or tiny or huge ones) in scientific notation. Arrays with
-// more than `threshold` elements are summarised: each long dimension shows its first and last
-// `edge_items` entries around "...". A Var formats as its value and takes a double's format spec
-// (`fmt::format("{:.3f}", x * y)`).
+/// \file
+/// Printing arrays, tensors and scalars the way PyTorch does:
+///
+///   fmt::print("{}\n", t);   // tensor([[ 0.1000, -2.5000],
+///                            //         [ 3.0000,  4.0000]], dtype=float32, requires_grad=true)
+///
+/// All elements of one array share a format: integers print as "3.", moderate values in fixed point,
+/// values spanning more than three decades (or tiny or huge ones) in scientific notation. Arrays with
+/// more than `threshold` elements are summarised: each long dimension shows its first and last
+/// `edge_items` entries around "...". A Var formats as its value and takes a double's format spec
+/// (`fmt::format("{:.3f}", x * y)`).
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -21,11 +22,12 @@
 
 namespace tapegrad {
 
+/// How to_string and format_values lay out values (NumPy's printoptions).
 struct PrintOptions {
-  int precision = 4;         // digits after the point
-  int64_t threshold = 1000;  // more elements than this: summarise
-  int64_t edge_items = 3;    // entries kept at each end of a summarised dimension
-  int line_width = 80;       // the innermost dimension wraps before this column
+  int precision = 4;         ///< digits after the point
+  int64_t threshold = 1000;  ///< more elements than this: summarise
+  int64_t edge_items = 3;    ///< entries kept at each end of a summarised dimension
+  int line_width = 80;       ///< the innermost dimension wraps before this column
 };
 
 /// The body of the printout, "[[1., 2.],\n [3., 4.]]", each continuation line indented by `indent`.
@@ -34,10 +36,14 @@ std::string format_values(const Array& values, const PrintOptions& options = {},
 /// "array([...])" / "tensor([...])" with ", dtype=float32" for non-default dtypes (and
 /// ", requires_grad=true" for tensors that require gradients).
 std::string to_string(const Array& array, const PrintOptions& options = {});
+/// The same for a tensor's value.
 std::string to_string(const Tensor& tensor, const PrintOptions& options = {});
 
 }  // namespace tapegrad
 
+// fmt::formatter specialisations, so `fmt::print("{}", x)` prints as to_string / str does (left out
+// of the API reference: Doxygen cannot place a specialisation of a namespace it does not see).
+/// \cond
 template <>
 struct fmt::formatter<tapegrad::Array> : fmt::formatter<std::string_view> {
   auto format(const tapegrad::Array& a, format_context& ctx) const {
@@ -52,9 +58,10 @@ struct fmt::formatter<tapegrad::Tensor> : fmt::formatter<std::string_view> {
   }
 };
 
-// A Var, or an unevaluated scalar expression such as `x * 2`, prints its value.
+/// A Var, or an unevaluated scalar expression such as `x * 2`, prints its value.
 template <class E>
 requires tapegrad::Expression<E>
 struct fmt::formatter<E> : fmt::formatter<double> {
   auto format(const E& x, format_context& ctx) const { return fmt::formatter<double>::format(x.value(), ctx); }
 };
+/// \endcond

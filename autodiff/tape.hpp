@@ -1,19 +1,20 @@
 #pragma once
-// Tape: an append-only linear record in creation order (a topological order by construction),
-// replayed backwards in one loop. Constructing a Tape makes it this thread's active tape; tapes
-// nest like a stack (an inner problem inside an outer one). clear() keeps capacity, so a reused tape
-// allocates nothing.
-//
-// Scalar section (Adept layout, 12 bytes per operand): entry e holds the local partial
-// partial_[e] and index_[e] = (operand id << 1) | first, where `first` marks the first operand of
-// its statement. Statement s writes id s = 0, 1, 2, ...; leaves take ids -2, -3, ... and cost no
-// entries. Id -1 is a sink: a constant operand is recorded with it (so recording has no branch on
-// constants) and its adjoint is never read. The adjoint array is addressed from its middle (leaves
-// below 0), so the sweep is
-//   adj[index >> 1] += partial * a;   if (index & 1) a = adj[--out];
-//
-// Every handle carries the generation it was recorded under. Generations come from one global
-// counter, so a handle from a cleared tape or from another tape is detected, and explained.
+/// \file
+/// Tape: an append-only linear record in creation order (a topological order by construction),
+/// replayed backwards in one loop. Constructing a Tape makes it this thread's active tape; tapes
+/// nest like a stack (an inner problem inside an outer one). clear() keeps capacity, so a reused tape
+/// allocates nothing.
+///
+/// Scalar section (Adept layout, 12 bytes per operand): entry e holds the local partial
+/// partial_[e] and index_[e] = (operand id << 1) | first, where `first` marks the first operand of
+/// its statement. Statement s writes id s = 0, 1, 2, ...; leaves take ids -2, -3, ... and cost no
+/// entries. Id -1 is a sink: a constant operand is recorded with it (so recording has no branch on
+/// constants) and its adjoint is never read. The adjoint array is addressed from its middle (leaves
+/// below 0), so the sweep is
+///   adj[index >> 1] += partial * a;   if (index & 1) a = adj[--out];
+///
+/// Every handle carries the generation it was recorded under. Generations come from one global
+/// counter, so a handle from a cleared tape or from another tape is detected, and explained.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,7 @@ namespace detail {
 void set_next_generation(Generation next);
 }  // namespace detail
 
+/// Options of backward() (scalar and tensor).
 struct BackwardOptions {
   /// Allow a later backward() on the same recording; gradients then accumulate.
   bool retain_graph = false;
@@ -49,6 +51,8 @@ struct BackwardOptions {
   std::function<void(const Array& value, Array& grad)> on_grad_ready{};
 };
 
+/// The recording of this thread's scalar and tensor ops, swept backwards by backward(). Constructing a
+/// Tape makes it the thread's active tape until destroyed (tapes nest); it is not movable.
 class Tape {
  public:
   Tape();
@@ -64,6 +68,7 @@ class Tape {
   /// Forgets every recorded op (O(1), capacity kept). Handles recorded before become stale.
   void clear();
 
+  /// The current recording's id; clear() starts a new one, making older handles stale.
   Generation generation() const { return generation_; }
   /// Scalar statements recorded since the last clear (leaves are not statements).
   size_t scalar_statements() const { return n_stmts_; }
@@ -80,11 +85,11 @@ class Tape {
   /// d outputs / d inputs, row-major [outputs x inputs], replaying this recording once per output.
   std::vector<double> jacobian(std::span<const Var> outputs, std::span<const Var> inputs);
 
+  // ---- used by Var, OpRecord and the tensor ops; not part of the user API ----
+  /// \cond
   detail::TensorSection& tensors() { return *tensors_; }
-
-  // ---- used by Var; not part of the user API ----
   static constexpr int32_t kMaxIds = 1 << 29;
-  static constexpr int32_t kSinkId = -1;  // the adjoint constant operands are recorded with
+  static constexpr int32_t kSinkId = -1;  ///< the adjoint constant operands are recorded with
   struct Pusher;
   template <class E>
   void record(const E& expr, Var& out);
@@ -94,10 +99,11 @@ class Tape {
   /// Throws TapeError explaining why a handle of generation `gen` does not belong here.
   [[noreturn]] void throw_foreign(const char* what, Generation gen) const;
   bool owns(Generation gen) const { return gen == generation_; }
+  /// \endcond
 
  private:
   void grow(size_t needed);
-  void sweep(size_t first_entry);  // entries [first_entry, n_entries_), from the last
+  void sweep(size_t first_entry);  ///< entries [first_entry, n_entries_), from the last
   void sweep_checked(size_t first_entry);
   void name_slot(int32_t slot, const char* name, const char* nonfinite_op);
   void check_ids() const;
@@ -106,11 +112,11 @@ class Tape {
   Generation first_generation_;
   Tape* outer_;
 
-  void reset_adjoints();                                        // sized for the current recording, zeroed
+  void reset_adjoints();                                        ///< sized for the current recording, zeroed
   double* adjoints() { return adj_.data() + 1 + adj_leaves_; }  // id 0 = first statement
 
-  // The hot path reads raw pointers and 64-bit counts: stores through the int32 index array then
-  // cannot alias the counters, so they stay in registers.
+  /// The hot path reads raw pointers and 64-bit counts: stores through the int32 index array then
+  /// cannot alias the counters, so they stay in registers.
   std::vector<double> partial_;
   std::vector<int32_t> index_;
   double* partial_ptr_ = nullptr;
@@ -118,16 +124,16 @@ class Tape {
   size_t capacity_ = 0;
   size_t n_entries_ = 0;
   int64_t n_stmts_ = 0;
-  int64_t n_leaves_ = 1;     // leaf ids start at -2: id -1 is the sink of constant operands
-  std::vector<double> adj_;  // [pad | leaves reversed | statements], sized at backward
-  int64_t adj_leaves_ = 0;   // the recording adj_ was sized for
+  int64_t n_leaves_ = 1;     ///< leaf ids start at -2: id -1 is the sink of constant operands
+  std::vector<double> adj_;  ///< [pad | leaves reversed | statements], sized at backward
+  int64_t adj_leaves_ = 0;   ///< the recording adj_ was sized for
   int64_t adj_stmts_ = 0;
-  std::vector<double> retained_;       // earlier gradients while a retained recording is swept again
-  bool scalar_backward_done_ = false;  // swept without retain_graph: only what came after may be swept
-  size_t swept_entries_ = 0;           // the recording at the last sweep
+  std::vector<double> retained_;       ///< earlier gradients while a retained recording is swept again
+  bool scalar_backward_done_ = false;  ///< swept without retain_graph: only what came after may be swept
+  size_t swept_entries_ = 0;           ///< the recording at the last sweep
   int64_t swept_stmts_ = 0;
   bool scalar_has_adjoints_ = false;
-  std::vector<const char*> names_;  // per slot, only filled in anomaly mode
+  std::vector<const char*> names_;  ///< per slot, only filled in anomaly mode
 
   std::unique_ptr<detail::TensorSection> tensors_;
 };

@@ -1,13 +1,14 @@
 #pragma once
-// Tensor: a dense row-major float/double tensor handle. Copying a Tensor copies the handle, not the
-// data (flashlight's shallow-copy semantics).
-//
-// Two kinds of tensor:
-//  - leaves (`Tensor(Array)`, `Tensor::zeros`, ...) own their value and gradient and outlive every
-//    tape; parameters are leaves with requires_grad(true). Gradients accumulate across backward
-//    calls until zero_grad().
-//  - results of ops live on the active tape and become stale at tape.clear() (using one afterwards
-//    throws TapeError).
+/// \file
+/// Tensor: a dense row-major float/double tensor handle. Copying a Tensor copies the handle, not the
+/// data (flashlight's shallow-copy semantics).
+///
+/// Two kinds of tensor:
+///  - leaves (`Tensor(Array)`, `Tensor::zeros`, ...) own their value and gradient and outlive every
+///    tape; parameters are leaves with requires_grad(true). Gradients accumulate across backward
+///    calls until zero_grad().
+///  - results of ops live on the active tape and become stale at tape.clear() (using one afterwards
+///    throws TapeError).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -24,11 +25,11 @@ struct LeafData {
   Array grad;
   bool requires_grad = false;
   bool has_grad = false;
-  Generation gen = 0;  // recording whose slot table holds this leaf, and its slot there
+  Generation gen = 0;  ///< recording whose slot table holds this leaf, and its slot there
   uint32_t slot = 0;
-  // A leaf is recorded by one thread at a time: `thread` is the token of the thread whose live
-  // recordings hold it (0: none), `recordings` how many of them (touched only by that thread).
-  // Another thread's tape that meets it raises TapeError instead of racing on gen/slot and grad.
+  /// A leaf is recorded by one thread at a time: `thread` is the token of the thread whose live
+  /// recordings hold it (0: none), `recordings` how many of them (touched only by that thread).
+  /// Another thread's tape that meets it raises TapeError instead of racing on gen/slot and grad.
   std::atomic<uintptr_t> thread{0};
   uint32_t recordings = 0;
 };
@@ -36,14 +37,19 @@ class TensorSection;
 }  // namespace detail
 class OpRecord;
 
+/// A tensor handle: a leaf that owns its value and gradient, or an op's result on the active tape.
+/// Copying copies the handle (see the file comment).
 class Tensor {
  public:
   /// An undefined tensor; using it throws.
   Tensor() = default;
   /// A leaf holding `value`.
   explicit Tensor(Array value, bool requires_grad = false);
+  /// A leaf of zeros.
   static Tensor zeros(const Shape& shape, DType dtype = DType::f64) { return Tensor(Array(shape, dtype)); }
+  /// A leaf of ones.
   static Tensor ones(const Shape& shape, DType dtype = DType::f64) { return full(shape, 1.0, dtype); }
+  /// A leaf with every element v.
   static Tensor full(const Shape& shape, double v, DType dtype = DType::f64) {
     return Tensor(Array::full(shape, v, dtype));
   }
@@ -52,6 +58,7 @@ class Tensor {
   /// Uniform(lo, hi) entries drawn from rng.
   static Tensor uniform(const Shape& shape, std::mt19937_64& rng, double lo, double hi, DType dtype = DType::f64);
 
+  /// The value (TapeError if the tensor is stale or undefined).
   const Array& value() const;
   /// The gradient accumulated by backward (zeros if nothing reached this tensor).
   const Array& grad() const;
@@ -64,6 +71,7 @@ class Tensor {
 
   /// Leaves only: mark as a parameter (gradients are accumulated into it).
   Tensor& requires_grad(bool on);
+  /// Whether gradients accumulate into this leaf (false for op results).
   bool requires_grad() const;
   /// Leaves only: set the accumulated gradient to zero (storage kept).
   void zero_grad();
@@ -73,12 +81,19 @@ class Tensor {
   /// processes); zeros of the value's shape if nothing accumulated yet.
   Array& mutable_grad();
 
+  /// The value's shape.
   const Shape& shape() const { return value().shape(); }
+  /// The value's dtype.
   DType dtype() const { return value().dtype(); }
+  /// Number of elements.
   int64_t numel() const { return value().numel(); }
+  /// Number of dimensions.
   int rank() const { return value().rank(); }
+  /// The value of a one-element tensor.
   double item() const { return value().item(); }
+  /// True for leaves (tensors that own their value), false for op results.
   bool is_leaf() const { return leaf_ != nullptr; }
+  /// False for a default-constructed Tensor.
   bool defined() const { return leaf_ != nullptr || tape_ != nullptr; }
 
  private:

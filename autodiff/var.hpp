@@ -1,12 +1,13 @@
 #pragma once
-// Var: a scalar on the active tape. A Var is a 24-byte handle {value, slot, 64-bit generation}; copying it
-// copies the handle (shallow), not a node. A Var made with no recording tape (NoGradGuard,
-// detach(), default construction) is a constant: it records nothing and has zero gradient.
-//
-// Arithmetic builds small expression objects (statement-level taping, as in Adept): the whole
-// right-hand side of `Var y = a * b + sin(c);` becomes one tape statement whose operands are the
-// Vars it reads, each with its chain-ruled local partial. Values are computed eagerly and operands are
-// held by value, so an expression never dangles; assign it to a Var to record it.
+/// \file
+/// Var: a scalar on the active tape. A Var is a 24-byte handle {value, slot, 64-bit generation}; copying it
+/// copies the handle (shallow), not a node. A Var made with no recording tape (NoGradGuard,
+/// detach(), default construction) is a constant: it records nothing and has zero gradient.
+///
+/// Arithmetic builds small expression objects (statement-level taping, as in Adept): the whole
+/// right-hand side of `Var y = a * b + sin(c);` becomes one tape statement whose operands are the
+/// Vars it reads, each with its chain-ruled local partial. Values are computed eagerly and operands are
+/// held by value, so an expression never dangles; assign it to a Var to record it.
 #include <cmath>
 #include <concepts>
 #include <initializer_list>
@@ -28,11 +29,16 @@ concept Operands = (Expression<A> || Expression<B>)&&(Expression<A> ||
                                                       std::is_arithmetic_v<A>)&&(Expression<B> ||
                                                                                  std::is_arithmetic_v<B>);
 
+/// A scalar on the tape: a leaf (`Var x = 1.5;`) or the result of one recorded statement. Arithmetic
+/// on Vars builds expression templates that record as one statement when assigned to a Var.
 class Var {
  public:
+  ///@{
+  /// Expression protocol (see `Expression`): a Var is an expression of one leaf, recorded by copying.
   static constexpr bool kIsExpression = true;
   static constexpr int kLeaves = 1;
   static constexpr const char* kName = "copy";
+  ///@}
 
   /// A constant 0 (records nothing).
   Var() = default;
@@ -41,12 +47,15 @@ class Var {
   /// Records the expression as one statement.
   template <Expression E>
   Var(const E& expr);  // NOLINT
+  /// Records the expression as one statement and holds its result.
   template <Expression E>
   Var& operator=(const E& expr) {
     return *this = Var(expr);
   }
+  /// A new leaf with this value (as `Var(double)`).
   Var& operator=(double value) { return *this = Var(value); }
 
+  /// The value computed when the Var was recorded.
   double value() const { return value_; }
   /// dRoot/dthis after root.backward() on the active tape (0 for constants).
   double grad() const;
@@ -54,10 +63,15 @@ class Var {
   void backward(BackwardOptions options = {}) const;
   /// The same value as a constant: gradients stop here.
   Var detach() const { return Var(value_, kConstantSlot, 0); }
+  /// True for constants (made without a tape or under NoGradGuard): no gradient flows through them.
   bool is_constant() const { return gen_ == 0; }
+  /// The Var's id on its tape: negative for leaves, a statement index otherwise (for tools and tests).
   int32_t slot() const { return slot_; }
+  /// The recording the Var belongs to (0 for constants); a Var of an older recording is stale.
   Generation generation() const { return gen_; }
 
+  ///@{
+  /// `x op= e` records `x = x op e` as one statement (defined in var_math.hpp).
   template <Expression E>
   Var& operator+=(const E& e);
   template <Expression E>
@@ -70,21 +84,23 @@ class Var {
   Var& operator-=(double e);
   Var& operator*=(double e);
   Var& operator/=(double e);
+  ///@}
 
-  // Expression protocol.
+  /// Expression protocol.
   template <class P>
   void push(P& p, double partial) const {
     p.push(*this, partial);
   }
+  /// Expression protocol: a Var's value is finite by construction (it was checked when recorded).
   static const char* first_nonfinite() { return nullptr; }
 
  private:
   friend class Tape;
   Var(double v, int32_t slot, Generation gen) : value_(v), slot_(slot), gen_(gen) {}
   double value_ = 0.0;
-  // Statement id >= 0, leaf id <= -2. Constants hold -1, the tape's sink: a constant operand of a
-  // statement is recorded like any other, and its partial lands in an adjoint nobody reads. The
-  // recording path then has no branch on constants and every entry's position is known when compiled.
+  /// Statement id >= 0, leaf id <= -2. Constants hold -1, the tape's sink: a constant operand of a
+  /// statement is recorded like any other, and its partial lands in an adjoint nobody reads. The
+  /// recording path then has no branch on constants and every entry's position is known when compiled.
   static constexpr int32_t kConstantSlot = Tape::kSinkId;
   int32_t slot_ = kConstantSlot;
   Generation gen_ = 0;
@@ -172,13 +188,14 @@ struct Binary {
 
 // ---- recording ----
 
+/// \cond
 struct Tape::Pusher {
   double* partial;
   int32_t* index;
   Generation gen;
   const Tape* tape;
   uint32_t count = 0;
-  uint32_t constants = 0;  // only touched off the hot path
+  uint32_t constants = 0;  ///< only touched off the hot path
   void push(const Var& v, double d) {
     if (v.gen_ != gen) [[unlikely]] {
       if (v.gen_ != 0) tape->throw_foreign("operand", v.gen_);
@@ -218,6 +235,7 @@ inline void Tape::record_leaf(Var& out) {
   out.slot_ = static_cast<int32_t>(-++n_leaves_);  // a leaf records no entry; -1 is the sink
   out.gen_ = generation_;
 }
+/// \endcond
 
 inline Var::Var(double value) : value_(value) {
   if (Tape* t = detail::tls.recording) [[likely]]
@@ -236,6 +254,7 @@ template <Expression E>
 
 /// Gradient of f with respect to each of wrt (one reverse sweep).
 std::vector<double> gradient(const Var& f, std::span<const Var> wrt);
+/// The same, with the Vars listed in braces: `gradient(f, {x, y})`.
 inline std::vector<double> gradient(const Var& f, std::initializer_list<Var> wrt) {
   return gradient(f, std::span<const Var>(wrt.begin(), wrt.size()));
 }

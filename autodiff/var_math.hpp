@@ -1,7 +1,8 @@
 #pragma once
-// The scalar ops: the functions that build expressions from the op structs of
-// autodiff/elementwise_math.hpp (each op's value and partials, shared with the tensor ops).
-// The list of ops lives in autodiff/ops.def; tests check every one against central differences.
+/// \file
+/// The scalar ops: the functions that build expressions from the op structs of
+/// autodiff/elementwise_math.hpp (each op's value and partials, shared with the tensor ops).
+/// The list of ops lives in autodiff/ops.def; tests check every one against central differences.
 #include "autodiff/elementwise_math.hpp"
 #include "autodiff/var.hpp"  // var.hpp also includes this file at its end; either order works
 
@@ -16,6 +17,9 @@ auto binary(const A& a, const B& b) {
 }  // namespace detail
 
 // clang-format off
+///@{
+/// The elementwise function of a scalar expression, as an unevaluated expression that records when
+/// assigned to a Var (values and derivatives from autodiff/elementwise_math.hpp).
 template <Expression A> auto operator-(const A& a) { return detail::Unary<math::NegOp, A>(a); }
 template <Expression A> auto sqrt(const A& a)     { return detail::Unary<math::SqrtOp, A>(a); }
 template <Expression A> auto cbrt(const A& a)     { return detail::Unary<math::CbrtOp, A>(a); }
@@ -38,7 +42,11 @@ template <Expression A> auto relu(const A& a)     { return detail::Unary<math::R
 template <Expression A> auto abs(const A& a)      { return detail::Unary<math::AbsOp, A>(a); }
 template <Expression A> auto erf(const A& a)      { return detail::Unary<math::ErfOp, A>(a); }
 template <Expression A> auto erfc(const A& a)     { return detail::Unary<math::ErfcOp, A>(a); }
+///@}
 
+///@{
+/// Arithmetic and binary functions of two operands, at least one an expression (the other may be
+/// a number, recorded as a constant), as an unevaluated expression.
 template <class A, class B> requires Operands<A, B> auto operator+(const A& a, const B& b) { return detail::binary<math::AddOp>(a, b); }
 template <class A, class B> requires Operands<A, B> auto operator-(const A& a, const B& b) { return detail::binary<math::SubOp>(a, b); }
 template <class A, class B> requires Operands<A, B> auto operator*(const A& a, const B& b) { return detail::binary<math::MulOp>(a, b); }
@@ -48,16 +56,19 @@ template <class A, class B> requires Operands<A, B> auto atan2(const A& a, const
 template <class A, class B> requires Operands<A, B> auto hypot(const A& a, const B& b)     { return detail::binary<math::HypotOp>(a, b); }
 template <class A, class B> requires Operands<A, B> auto min(const A& a, const B& b)       { return detail::binary<math::MinOp>(a, b); }
 template <class A, class B> requires Operands<A, B> auto max(const A& a, const B& b)       { return detail::binary<math::MaxOp>(a, b); }
+///@}
 
-// Comparisons compare values and record nothing.
+///@{
+/// Comparisons compare values and record nothing.
 template <class A, class B> requires Operands<A, B> bool operator==(const A& a, const B& b) { return detail::value_of(a) == detail::value_of(b); }
 template <class A, class B> requires Operands<A, B> bool operator<(const A& a, const B& b)  { return detail::value_of(a) < detail::value_of(b); }
 template <class A, class B> requires Operands<A, B> bool operator<=(const A& a, const B& b) { return detail::value_of(a) <= detail::value_of(b); }
 template <class A, class B> requires Operands<A, B> bool operator>(const A& a, const B& b)  { return detail::value_of(a) > detail::value_of(b); }
 template <class A, class B> requires Operands<A, B> bool operator>=(const A& a, const B& b) { return detail::value_of(a) >= detail::value_of(b); }
+///@}
 // clang-format on
 
-// Compound assignment records `x = x op e` as one statement.
+/// Compound assignment records `x = x op e` as one statement.
 template <Expression E>
 Var& Var::operator+=(const E& e) {
   return *this = *this + e;

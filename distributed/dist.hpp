@@ -1,5 +1,6 @@
 #pragma once
-// tapegrad::dist, data-parallel training over MPI, in one include.
+/// \file
+/// tapegrad::dist, data-parallel training over MPI, in one include.
 #include "distributed/environment.hpp"
 #include "distributed/model_sync.hpp"
 #include "distributed/reducer.hpp"

@@ -1,13 +1,14 @@
 #pragma once
-// MPI for data-parallel training: start-up and shutdown, this process's rank, and the rule that a
-// failing rank takes the whole job down with a message instead of leaving the others waiting.
-//
-//   int main(int argc, char** argv) {
-//     dist::Environment mpi(argc, argv);          // MPI_Init_thread ... MPI_Finalize
-//     return dist::run_or_abort([&] { ... });     // an exception on any rank ends every rank
-//   }
-//
-// Only this library (tapegrad::dist) links MPI; autodiff and nn know nothing of it.
+/// \file
+/// MPI for data-parallel training: start-up and shutdown, this process's rank, and the rule that a
+/// failing rank takes the whole job down with a message instead of leaving the others waiting.
+///
+///   int main(int argc, char** argv) {
+///     dist::Environment mpi(argc, argv);          // MPI_Init_thread ... MPI_Finalize
+///     return dist::run_or_abort([&] { ... });     // an exception on any rank ends every rank
+///   }
+///
+/// Only this library (tapegrad::dist) links MPI; autodiff and nn know nothing of it.
 #include <exception>
 #include <string_view>
 
@@ -28,6 +29,7 @@ bool launched_by_mpi();
 /// One per process; errors of MPI calls are returned and raised as DistError.
 class Environment {
  public:
+  /// With the command line, which MPI may read and edit.
   Environment(int& argc, char**& argv);
   /// Without the command line (MPI allows it).
   Environment();
@@ -39,8 +41,9 @@ class Environment {
   Environment(int* argc, char*** argv);
 };
 
-/// This process's rank in the job and the number of ranks (0 and 1 when MPI is not initialised).
+/// This process's rank in the job (0 when MPI is not initialised).
 int rank();
+/// The number of ranks in the job (1 without MPI).
 int size();
 
 /// Prints "tapegrad rank R of N: message" to stderr and ends every rank of the job (MPI_Abort) with

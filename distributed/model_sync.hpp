@@ -1,12 +1,13 @@
 #pragma once
-// Keeping the ranks' copies of a model the same: checked at start-up, parameters broadcast from one
-// rank, batch-norm running statistics averaged (each rank normalises with its own part of the batch
-// in training, so their running statistics drift apart: average them at the end of every epoch).
-//
-//   dist::check_same_model(model);      // every rank: DistError naming the first difference
-//   dist::broadcast_state(model);       // rank 0's parameters and buffers everywhere
-//   ... an epoch ...
-//   dist::average_buffers(model);
+/// \file
+/// Keeping the ranks' copies of a model the same: checked at start-up, parameters broadcast from one
+/// rank, batch-norm running statistics averaged (each rank normalises with its own part of the batch
+/// in training, so their running statistics drift apart: average them at the end of every epoch).
+///
+///   dist::check_same_model(model);      // every rank: DistError naming the first difference
+///   dist::broadcast_state(model);       // rank 0's parameters and buffers everywhere
+///   ... an epoch ...
+///   dist::average_buffers(model);
 #include <span>
 #include <string>
 #include <string_view>

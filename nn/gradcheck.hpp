@@ -1,10 +1,11 @@
 #pragma once
-// Gradient checks of whole models, for users' own test suites: every parameter's gradient from the
-// tape against central differences of the loss (double precision; convert with model.to(DType::f64)).
-//
-//   model.eval();   // or fix the random layers' seeds: the loss must be deterministic
-//   auto r = nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); });
-//   CHECK_MESSAGE(r.ok, r.message);   // names the parameter ("0.weight"), the element, both values
+/// \file
+/// Gradient checks of whole models, for users' own test suites: every parameter's gradient from the
+/// tape against central differences of the loss (double precision; convert with model.to(DType::f64)).
+///
+///   model.eval();   // or fix the random layers' seeds: the loss must be deterministic
+///   auto r = nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); });
+///   CHECK_MESSAGE(r.ok, r.message);   // names the parameter ("0.weight"), the element, both values
 #include <functional>
 
 #include "autodiff/gradcheck.hpp"

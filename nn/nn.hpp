@@ -1,12 +1,13 @@
 #pragma once
-// tapegrad::nn: the whole public nn API.
-//   functional/  losses, activations, batch_norm (seed | full), dropout and DropConnect, linear
-//   layers/      Module, Linear, DropConnect, Sequential, BatchNorm1d, Dropout, activations
-//   optim/       Optimizer, SGD, Adam, AdamW, RMSProp, schedules, implicit SGD
-//   seed/        Network, JSON/DOT, SeedModel (a Module)
-//   reference/   hand-derived backprop without the tape
-//   data/        IDX reader, datasets, loader
-//   io/          checkpoints, atomic file writes
+/// \file
+/// tapegrad::nn: the whole public nn API.
+///   functional/  losses, activations, batch_norm (seed | full), dropout and DropConnect, linear
+///   layers/      Module, Linear, DropConnect, Sequential, BatchNorm1d, Dropout, activations
+///   optim/       Optimizer, SGD, Adam, AdamW, RMSProp, schedules, implicit SGD
+///   seed/        Network, JSON/DOT, SeedModel (a Module)
+///   reference/   hand-derived backprop without the tape
+///   data/        IDX reader, datasets, loader
+///   io/          checkpoints, atomic file writes
 #include "nn/data/dataset.hpp"
 #include "nn/data/idx.hpp"
 #include "nn/data/loader.hpp"

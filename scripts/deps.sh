@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tapegrad needs, only those missing (idempotent). Open MPI is for
-# tapegrad::dist (data-parallel training) and its tests; the rest builds without it.
+# tapegrad::dist (data-parallel training) and its tests, doxygen for the API reference and its
+# test; the rest builds without them.
 # `deps.sh bench` adds what scripts/bench.sh uses: python3 for the tables and chart, and libtorch
 # as the MLP benchmark's peer; `deps.sh ci` adds clang-format for the format check and clang, the
 # second compiler CI builds the suite with.
 set -euo pipefail
 packages=(cmake g++ make libfmt-dev doctest-dev libbenchmark-dev libopenblas-dev nlohmann-json3-dev zlib1g-dev
-  libcli11-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+  libcli11-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin doxygen)
 if [ "${1:-}" = bench ]; then
   packages+=(python3 libtorch-dev)
 elif [ "${1:-}" = ci ]; then

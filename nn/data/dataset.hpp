@@ -1,6 +1,7 @@
 #pragma once
-// Image-classification data sets held in memory: images as rows of float32 or float64 values in
-// [0, 1] (optionally normalised), labels as class indices.
+/// \file
+/// Image-classification data sets held in memory: images as rows of float32 or float64 values in
+/// [0, 1] (optionally normalised), labels as class indices.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,15 +10,20 @@
 
 namespace tapegrad::nn {
 
+/// A labelled image data set in memory: images flattened to rows.
 struct Dataset {
-  Array images;                 // [n, features]
-  std::vector<int64_t> labels;  // n class indices
-  Shape image_shape;            // e.g. [28, 28]
+  Array images;                 ///< [n, features]
+  std::vector<int64_t> labels;  ///< n class indices
+  Shape image_shape;            ///< e.g. [28, 28]
+  /// Number of examples.
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  /// Pixels per example (0 for an empty set).
   int64_t features() const { return images.rank() == 2 ? images.shape()[1] : 0; }
+  /// 1 + the largest label (0 for an empty set).
   int64_t num_classes() const;
 };
 
+/// Which part of an MNIST-format data set to read.
 enum class Split { train, test };
 
 /// An MNIST-format directory (MNIST, Fashion-MNIST, KMNIST): {train,t10k}-{images-idx3,labels-idx1}-ubyte,

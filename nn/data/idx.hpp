@@ -1,16 +1,18 @@
 #pragma once
-// The IDX format of MNIST and Fashion-MNIST (gzip-compressed or plain; zlib reads both): a magic
-// number 0x0000TTNN (type TT, NN dimensions), NN big-endian u32 dimensions, then the data. Only
-// unsigned bytes (type 0x08) are supported, as the image and label files use.
+/// \file
+/// The IDX format of MNIST and Fashion-MNIST (gzip-compressed or plain; zlib reads both): a magic
+/// number 0x0000TTNN (type TT, NN dimensions), NN big-endian u32 dimensions, then the data. Only
+/// unsigned bytes (type 0x08) are supported, as the image and label files use.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace tapegrad::nn {
 
+/// An IDX file's contents (the MNIST format): its dimensions and its unsigned bytes.
 struct IdxData {
-  std::vector<int64_t> dims;
-  std::vector<uint8_t> bytes;  // row-major, product(dims) of them
+  std::vector<int64_t> dims;   ///< the dimensions, outermost first
+  std::vector<uint8_t> bytes;  ///< row-major, product(dims) of them
 };
 
 /// ValueError naming the file and what is wrong: missing, wrong magic, unsupported type, a size

@@ -1,12 +1,14 @@
 #pragma once
-// A neuron activation sigma (seed eq. 16) applied as its tensor op; the tape-free scalar forms are
-// in nn/reference/activation.hpp (the reference's own).
+/// \file
+/// A neuron activation sigma (seed eq. 16) applied as its tensor op; the tape-free scalar forms are
+/// in nn/reference/activation.hpp (the reference's own).
 #include "autodiff/elementwise_math.hpp"
 #include "autodiff/tensor.hpp"
 #include "nn/functional/activation_kind.hpp"
 
 namespace tapegrad::nn {
 
+/// sigma(x) for a seed network's activation kind, as tape ops (leaky_relu with kLeakySlope).
 Tensor activate(const Tensor& x, Activation a);
 
 /// Calls f(Op{}) with the autodiff math struct of a (value and partial, elementwise_math.hpp) and

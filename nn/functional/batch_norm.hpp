@@ -1,20 +1,22 @@
 #pragma once
-// Batch normalisation of x [m, features] per feature (seed eq. 16-25), one fused tape op:
-//   mu = mean_i x_i (eq. 18),  sigma^2 = mean_i (x_i - mu)^2 (eq. 19, biased),
-//   xhat = (x - mu) / sqrt(sigma^2 + eps),  y = gamma xhat + beta (eq. 17).
-// Backward, with lambdahat = dL/dxhat = gamma dL/dy (eq. 20):
-//   full mode (Ioffe-Szegedy):  dL/dx = (lambdahat - mean(lambdahat) - xhat mean(lambdahat xhat)) / sqrt(sigma^2 + eps)
-//   seed mode (eq. 21, mu and sigma held fixed): dL/dx = lambdahat / sqrt(sigma^2 + eps)
-//   dL/dgamma = sum_i dL/dy xhat (eq. 22), dL/dbeta = sum_i dL/dy (eq. 23).
-// Evaluation normalises with the running statistics (constants, so its backward is seed mode's).
+/// \file
+/// Batch normalisation of x [m, features] per feature (seed eq. 16-25), one fused tape op:
+///   mu = mean_i x_i (eq. 18),  sigma^2 = mean_i (x_i - mu)^2 (eq. 19, biased),
+///   xhat = (x - mu) / sqrt(sigma^2 + eps),  y = gamma xhat + beta (eq. 17).
+/// Backward, with lambdahat = dL/dxhat = gamma dL/dy (eq. 20):
+///   full mode (Ioffe-Szegedy):  dL/dx = (lambdahat - mean(lambdahat) - xhat mean(lambdahat xhat)) / sqrt(sigma^2 +
+///   eps) seed mode (eq. 21, mu and sigma held fixed): dL/dx = lambdahat / sqrt(sigma^2 + eps) dL/dgamma = sum_i dL/dy
+///   xhat (eq. 22), dL/dbeta = sum_i dL/dy (eq. 23).
+/// Evaluation normalises with the running statistics (constants, so its backward is seed mode's).
 #include "autodiff/tensor.hpp"
 #include "nn/functional/options.hpp"
 
 namespace tapegrad::nn {
 
+/// Batch normalisation's options, as PyTorch's BatchNorm1d (plus the seed's mode).
 struct BatchNormOptions {
-  BatchNormMode mode = BatchNormMode::full;
-  double eps = 1e-5;
+  BatchNormMode mode = BatchNormMode::full;  ///< full batch norm, or the seed's eq. 21
+  double eps = 1e-5;                         ///< epsilon added to the variance (eq. 18)
   /// Running-statistics update weight (PyTorch's): r <- (1 - momentum) r + momentum batch_stat.
   double momentum = 0.1;
 };
@@ -24,8 +26,9 @@ void check_options(const char* who, const BatchNormOptions& options);
 
 /// What a training pass computed, for users of the seed note: the batch statistics and psihat.
 struct BatchNormInternals {
-  Array mean, var;  // [features], var biased (eq. 19)
-  Array xhat;       // [m, features], psihat before gamma and beta
+  Array mean;  ///< [features], the batch mean (eq. 18)
+  Array var;   ///< [features], the biased batch variance (eq. 19)
+  Array xhat;  ///< [m, features], psihat before gamma and beta
 };
 
 /// training: batch statistics, and running_mean/var (if given, [features], the tensor's dtype)

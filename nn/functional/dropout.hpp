@@ -1,10 +1,11 @@
 #pragma once
-// Dropout of units and of connections.
-//  - dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p) in training
-//    (inverted dropout, Srivastava et al.), so evaluation is the identity.
-//  - DropConnect (seed eq. 10-14): each connection w_kl is kept with probability p_kl (r_kl ~
-//    Bernoulli(p_kl), eq. 10) and psi uses w_kl r_kl (eq. 11); evaluation uses w_kl p_kl (eq. 14).
-//    Note the seed's p is a keep probability and its training pass is not rescaled.
+/// \file
+/// Dropout of units and of connections.
+///  - dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p) in training
+///    (inverted dropout, Srivastava et al.), so evaluation is the identity.
+///  - DropConnect (seed eq. 10-14): each connection w_kl is kept with probability p_kl (r_kl ~
+///    Bernoulli(p_kl), eq. 10) and psi uses w_kl r_kl (eq. 11); evaluation uses w_kl p_kl (eq. 14).
+///    Note the seed's p is a keep probability and its training pass is not rescaled.
 #include <random>
 
 #include "autodiff/tensor.hpp"

@@ -1,6 +1,7 @@
 #pragma once
-// Losses. Each takes a Reduction: mean (the default), sum (the seed networks: seed eq. 7-9) or none
-// (the per-example terms). cross_entropy is one fused, numerically stable op from the logits.
+/// \file
+/// Losses. Each takes a Reduction: mean (the default), sum (the seed networks: seed eq. 7-9) or none
+/// (the per-example terms). cross_entropy is one fused, numerically stable op from the logits.
 #include <cstdint>
 #include <span>
 

@@ -1,6 +1,7 @@
 #pragma once
-// Tape-free vocabulary shared by the functional ops, the layers, the seed networks and the
-// closed-form reference.
+/// \file
+/// Tape-free vocabulary shared by the functional ops, the layers, the seed networks and the
+/// closed-form reference.
 namespace tapegrad::nn {
 
 /// How a loss combines its per-example (or per-element) terms. The general losses default to mean
@@ -15,10 +16,11 @@ enum class LossKind {
 
 /// How DropConnect draws its connection masks (eq. 11).
 enum class MaskMode {
-  per_minibatch,  // one mask shared by the minibatch (the seed note)
-  per_example,    // one mask per example (common practice)
+  per_minibatch,  ///< one mask shared by the minibatch (the seed note)
+  per_example,    ///< one mask per example (common practice)
 };
 
+/// How batch normalisation is differentiated.
 enum class BatchNormMode {
   /// Ioffe & Szegedy: differentiate through the batch mean and variance (a true gradient).
   full,

@@ -1,6 +1,7 @@
 #pragma once
-// Random draws and seeds shared by the tape's dropout ops and the tape-free references, so that one generator
-// state gives the same masks in both (no tape here: nn/reference may include it).
+/// \file
+/// Random draws and seeds shared by the tape's dropout ops and the tape-free references, so that one generator
+/// state gives the same masks in both (no tape here: nn/reference may include it).
 #include <cmath>
 #include <cstdint>
 #include <random>

@@ -1,23 +1,30 @@
 #pragma once
-// Stateless layers: activations and Flatten.
+/// \file
+/// Stateless layers: activations and Flatten.
 #include "nn/layers/module.hpp"
 
 namespace tapegrad::nn {
 
+/// max(x, 0).
 struct ReLU : Module {
   Tensor forward(const Tensor& x) override;
 };
+/// x for x > 0, negative_slope * x otherwise.
 struct LeakyReLU : Module {
+  /// With the given negative slope (PyTorch's default 0.01).
   explicit LeakyReLU(double slope = 0.01) : negative_slope(slope) {}
   Tensor forward(const Tensor& x) override;
-  double negative_slope;
+  double negative_slope;  ///< the slope for x <= 0
 };
+/// tanh(x).
 struct Tanh : Module {
   Tensor forward(const Tensor& x) override;
 };
+/// 1 / (1 + exp(-x)).
 struct Sigmoid : Module {
   Tensor forward(const Tensor& x) override;
 };
+/// log(1 + exp(x)), computed stably.
 struct Softplus : Module {
   Tensor forward(const Tensor& x) override;
 };

@@ -1,16 +1,21 @@
 #pragma once
-// Dropout: inverted dropout in training (drop probability p, kept elements scaled by 1/(1 - p)),
-// the identity in evaluation.
+/// \file
+/// Dropout: inverted dropout in training (drop probability p, kept elements scaled by 1/(1 - p)),
+/// the identity in evaluation.
 #include <random>
 
 #include "nn/layers/module.hpp"
 
 namespace tapegrad::nn {
 
+/// Inverted dropout: in training each element is zeroed with probability p and the rest scaled by
+/// 1 / (1 - p); the identity in evaluation.
 class Dropout : public Module {
  public:
+  /// ValueError unless 0 <= p < 1; `seed` seeds the layer's own generator.
   explicit Dropout(double p = 0.5, uint64_t seed = 0);
   Tensor forward(const Tensor& x) override;
+  /// The drop probability.
   double p() const { return p_; }
 
  private:

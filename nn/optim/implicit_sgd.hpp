@@ -1,12 +1,13 @@
 #pragma once
-// Implicit SGD (seed section 5.1, empty in the note; algorithm from shared/NOTES-seed.md c):
-//   Theta_n = Theta_(n-1) - eta grad L_B(Theta_n)            (the gradient at the NEW point)
-//           = argmin_Phi L_B(Phi) + ||Phi - Theta_(n-1)||^2 / (2 eta)   (a proximal step)
-// solved on the tape by L-BFGS with Armijo backtracking on that objective F. Each inner iteration
-// is one tape forward + backward at Phi. The step stops when the implicit equation's residual
-// rho = Phi - Theta_(n-1) + eta grad L(Phi) is small, and reports whether it got there: it never
-// silently falls back to an explicit step. The seed networks' entry point (with its closed forms)
-// is nn/seed/implicit_step.hpp.
+/// \file
+/// Implicit SGD (seed section 5.1, empty in the note; algorithm from shared/NOTES-seed.md c):
+///   Theta_n = Theta_(n-1) - eta grad L_B(Theta_n)            (the gradient at the NEW point)
+///           = argmin_Phi L_B(Phi) + ||Phi - Theta_(n-1)||^2 / (2 eta)   (a proximal step)
+/// solved on the tape by L-BFGS with Armijo backtracking on that objective F. Each inner iteration
+/// is one tape forward + backward at Phi. The step stops when the implicit equation's residual
+/// rho = Phi - Theta_(n-1) + eta grad L(Phi) is small, and reports whether it got there: it never
+/// silently falls back to an explicit step. The seed networks' entry point (with its closed forms)
+/// is nn/seed/implicit_step.hpp.
 #include <functional>
 #include <span>
 #include <vector>
@@ -15,12 +16,13 @@
 
 namespace tapegrad::nn::optim {
 
+/// Implicit SGD's step size and the inner solver's stopping rule (NOTES-seed c).
 struct ImplicitSGDOptions {
-  double lr = 0.1;         // eta
-  double tol_abs = 1e-12;  // scaled by (1 + ||Theta_(n-1)||_inf)
-  double tol_rel = 1e-9;   // times ||Phi - Theta_(n-1)||_inf
-  int max_inner = 100;     // tape evaluations' outer loop
-  int memory = 10;         // L-BFGS history
+  double lr = 0.1;         ///< eta
+  double tol_abs = 1e-12;  ///< scaled by (1 + ||Theta_(n-1)||_inf)
+  double tol_rel = 1e-9;   ///< times ||Phi - Theta_(n-1)||_inf
+  int max_inner = 100;     ///< tape evaluations' outer loop
+  int memory = 10;         ///< L-BFGS history
 
   /// ValueError naming `who` and the option: lr positive and finite, tolerances >= 0, counts >= 1.
   void check(const char* who) const;
@@ -37,26 +39,33 @@ struct ImplicitSGDOptions {
   double rho_rounding(double curvature, double phi_norm) const;
 };
 
+/// How an implicit step ended.
 struct ImplicitStepReport {
-  bool converged = false;
-  bool at_rounding_level = false;  // converged by the rounding floor, not the tolerance
-  int iterations = 0;              // inner iterations (each one forward + backward, plus line-search trials)
-  double residual = 0.0;           // ||rho||_inf at the returned point
+  bool converged = false;          ///< the stopping rule was met (else max_inner ran out)
+  bool at_rounding_level = false;  ///< converged by the rounding floor, not the tolerance
+  int iterations = 0;              ///< inner iterations (each one forward + backward, plus line-search trials)
+  double residual = 0.0;           ///< ||rho||_inf at the returned point
 };
 
 /// max(acc, |v|), keeping a NaN once seen (std::max drops a NaN second argument, which would report
 /// a NaN residual as zero); inf_norm folds it over a vector.
 double max_abs(double acc, double v);
+/// max |v_i| (NaN if any v_i is NaN).
 double inf_norm(std::span<const double> v);
 
+/// Implicit (proximal) SGD, seed section 5.1: the step solves Phi = Theta - eta grad L(Phi) by
+/// minimising F(Phi) = L(Phi) + ||Phi - Theta||^2 / (2 eta) with L-BFGS.
 class ImplicitSGD {
  public:
+  /// The parameters to update (ValueError for a bad option).
   ImplicitSGD(std::vector<Tensor> params, ImplicitSGDOptions options);
   /// One implicit step. `loss` records the minibatch loss at the parameters' current values on
   /// the active tape (the step runs it on an inner tape of its own; keep random masks fixed).
   /// The parameters hold the returned point afterwards, converged or not (see the report).
   ImplicitStepReport step(const std::function<Tensor()>& loss);
+  /// The step size eta.
   double lr() const { return options_.lr; }
+  /// Sets eta (ValueError unless positive and finite).
   void set_lr(double lr);
 
  private:

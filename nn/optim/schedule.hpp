@@ -1,5 +1,6 @@
 #pragma once
-// Learning-rate schedules as functions of the epoch (or step): call opt.set_lr(schedule(...)).
+/// \file
+/// Learning-rate schedules as functions of the epoch (or step): call opt.set_lr(schedule(...)).
 namespace tapegrad::nn::optim {
 
 /// Step decay: lr0 * gamma^floor(epoch / step_size).

@@ -1,6 +1,7 @@
 #pragma once
-// Neuron activations sigma_k (seed eq. 1, 16) and their derivatives as plain scalar functions, for
-// the closed-form reference: no tape, and no code shared with the tape's activations.
+/// \file
+/// Neuron activations sigma_k (seed eq. 1, 16) and their derivatives as plain scalar functions, for
+/// the closed-form reference: no tape, and no code shared with the tape's activations.
 #include <cstddef>
 
 #include "nn/functional/activation_kind.hpp"
@@ -11,9 +12,11 @@ namespace tapegrad::nn {
 double activate(Activation a, double x);
 /// sigma'(x) read from y = sigma(x) alone (every activation here allows it).
 double activate_derivative_from_output(Activation a, double y);
+///@{
 /// The same over a row of n values (the switch hoisted out of the loop). The derivative row reads
 /// y = sigma(x) too: sigmoid' = y (1 - y) and tanh' = 1 - y^2 need no second exp/tanh.
 void activate_row(Activation a, const double* x, double* y, size_t n);
 void activate_derivative_row(Activation a, const double* x, const double* y, double* dy, size_t n);
+///@}
 
 }  // namespace tapegrad::nn

@@ -1,6 +1,7 @@
 #pragma once
-// Implicit SGD (seed section 5.1) on a seed network's minibatch: the general tape solver
-// (optim::ImplicitSGD), or the closed form where the network is one linear neuron.
+/// \file
+/// Implicit SGD (seed section 5.1) on a seed network's minibatch: the general tape solver
+/// (optim::ImplicitSGD), or the closed form where the network is one linear neuron.
 #include <span>
 
 #include "autodiff/array.hpp"

@@ -1,7 +1,8 @@
 #pragma once
-// The sums over a minibatch in the seed networks' backward (d beta_k, d w_kl: eq. 2-3, 12), written
-// once for the tape's neuron op and the closed-form reference, so the two race on the same loops.
-// Tape-free.
+/// \file
+/// The sums over a minibatch in the seed networks' backward (d beta_k, d w_kl: eq. 2-3, 12), written
+/// once for the tape's neuron op and the closed-form reference, so the two race on the same loops.
+/// Tape-free.
 #include <cstdint>
 
 namespace tapegrad::nn {

@@ -1,10 +1,11 @@
 #pragma once
-// The seed network on the tape, as a Module: each neuron is one tape op over the whole minibatch
-// giving o_k = sigma_k(psi_k) (eq. 1 / 11, 16) with psi_k as its second output; a batch-norm neuron
-// is its psi op, the library's batch_norm op (nn/functional, seed or full mode, eq. 17-25) and the
-// activation's tape op on psihat_k. Backprop is the tape's
-// reverse sweep; the lambdas dL/dpsi are the psi tensors' gradients and lambdahat = dL/dpsihat
-// (eq. 20) the psihat tensors'. Works in float64.
+/// \file
+/// The seed network on the tape, as a Module: each neuron is one tape op over the whole minibatch
+/// giving o_k = sigma_k(psi_k) (eq. 1 / 11, 16) with psi_k as its second output; a batch-norm neuron
+/// is its psi op, the library's batch_norm op (nn/functional, seed or full mode, eq. 17-25) and the
+/// activation's tape op on psihat_k. Backprop is the tape's
+/// reverse sweep; the lambdas dL/dpsi are the psi tensors' gradients and lambdahat = dL/dpsihat
+/// (eq. 20) the psihat tensors'. Works in float64.
 #include <cstdint>
 #include <random>
 #include <span>
@@ -17,16 +18,20 @@
 
 namespace tapegrad::nn {
 
+/// A seed network on the tape (see the file comment).
 class SeedModel : public Module {
  public:
   /// Copies the network's structure and parameters (the network is finalized if needed).
   explicit SeedModel(Network net);
 
+  ///@{
   /// Parameters: leaves that require grad, in the network's finalized order (named "w", "beta",
   /// "gamma", "theta"; buffers "running_mean", "running_var" per unit).
   Tensor w, beta, gamma, theta;
   Tensor running_mean, running_var;
+  ///@}
 
+  /// The network the model was made from (its structure; parameters live in the tensors).
   const Network& network() const { return net_; }
   // Training (batch statistics, masks as drawn) or evaluation (running statistics, w * p): Module's
   // train() / eval().
@@ -42,12 +47,14 @@ class SeedModel : public Module {
   void set_mask(std::span<const double> mask);
   /// Back to no dropout in training (r = 1).
   void clear_mask() { mask_.clear(); }
+  /// Whether a mask is set (drawn or supplied).
   bool has_mask() const { return !mask_.empty(); }
 
+  /// A forward pass's tensors: the outputs and, per unit, psi and psihat (for the seed's lambdas).
   struct Output {
-    Tensor z;                    // [m, outputs]
-    std::vector<Tensor> psi;     // per unit (undefined for inputs): its gradient is lambda
-    std::vector<Tensor> psihat;  // per batch-norm unit [m, 1]: its gradient is lambdahat (eq. 20)
+    Tensor z;                    ///< [m, outputs]
+    std::vector<Tensor> psi;     ///< per unit (undefined for inputs): its gradient is lambda
+    std::vector<Tensor> psihat;  ///< per batch-norm unit [m, 1]: its gradient is lambdahat (eq. 20)
   };
   /// Records the forward pass of a minibatch x [m, inputs] (any dtype; computed in float64) on the
   /// active tape. The result is reused by the next call.
@@ -70,13 +77,13 @@ class SeedModel : public Module {
   Neuron neuron_op(uint32_t unit, int64_t m, const double* r, bool per_example);
   Network net_;
   std::vector<double> mask_;
-  Array unit_mean_{Shape{1}}, unit_var_{Shape{1}};  // the running statistics of the unit in hand
-  // Buffers reused across passes (a warm step allocates nothing).
+  Array unit_mean_{Shape{1}}, unit_var_{Shape{1}};  ///< the running statistics of the unit in hand
+  /// Buffers reused across passes (a warm step allocates nothing).
   Output output_;
-  std::vector<Tensor> out_, zs_;  // out_: o_k per unit (eq. 16)
+  std::vector<Tensor> out_, zs_;  ///< out_: o_k per unit (eq. 16)
   std::vector<double> keep_;
-  Tensor target_;                // sse targets as a leaf (reused)
-  std::vector<int64_t> labels_;  // cross-entropy classes
+  Tensor target_;                ///< sse targets as a leaf (reused)
+  std::vector<int64_t> labels_;  ///< cross-entropy classes
 };
 
 }  // namespace tapegrad::nn
