@@ -62,7 +62,7 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
     if (d > std::numeric_limits<int>::max())
       raise<ShapeError>("matrix product of {} x {} by {} x {}: a dimension beyond the BLAS's limit of 2^31 - 1", m, k,
                         k, n);
-  int64_t multiply_adds = 0;  ///< saturates: three int-sized factors can pass 2^63
+  int64_t multiply_adds = 0;  // saturates: three int-sized factors can pass 2^63
   if (__builtin_mul_overflow(m * n, k, &multiply_adds)) multiply_adds = std::numeric_limits<int64_t>::max();
   use_threads_for(multiply_adds, max_threads);
   const int im = int(m), in = int(n), ik = int(k), ia = int(lda), ib = int(ldb), ic = int(ldc);

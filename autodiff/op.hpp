@@ -142,12 +142,12 @@ class OpRecord {
 
 template <class Input>
 inline void OpRecord::add_inputs(size_t n, Input input) {
-  /// One growth check for the op, entries written in place; any error takes them back out.
+  // One growth check for the op, entries written in place; any error takes them back out.
   std::vector<uint32_t>& entries = s_.inputs_;
   entries.resize(begin_ + n);
   uint32_t* entry = entries.data() + begin_;
   bool any_needs_grad = false;
-  DType dtype = DType::f64;  ///< the first input's
+  DType dtype = DType::f64;  // the first input's
   try {
     for (size_t i = 0; i < n; ++i) {
       const Tensor& t = input(i);

@@ -7,7 +7,8 @@ set(recipe --limit 1500 --hidden 32 --batch-size 100 --threads 1 --seed 5)
 set(common --data ${DATA} ${recipe})
 
 function(run expect_ok)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  # A hang (ranks waiting on each other) fails the test instead of blocking it.
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
   set(last_output "${out}${err}" PARENT_SCOPE)
   if(expect_ok AND NOT rc EQUAL 0)
     message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}${err}")
@@ -87,6 +88,16 @@ expect_in("output directory")
 run(FALSE ${TRAIN} ${common} --optimizer adagrad)
 expect_in("adagrad")
 
+# Batch norm needs 2+ rows per batch in training (issue 20, item 4): a last batch of 1 row is left
+# out with a note (1501 examples in batches of 100), a batch size of 1 is refused before training.
+list(TRANSFORM common REPLACE "^1500$" "1501" OUTPUT_VARIABLE one_more)
+run(TRUE ${TRAIN} ${one_more} --epochs 1 --out ${WORK_DIR}/one_more)
+expect_in("note: the last batch of each epoch (1 of 1501 examples) is left out")
+expect_in("test accuracy")
+list(TRANSFORM common REPLACE "^100$" "1" OUTPUT_VARIABLE single_rows)  # --batch-size 1
+run(FALSE ${TRAIN} ${single_rows} --epochs 1 --out ${WORK_DIR}/single_rows)
+expect_in("use --batch-size 2 or more, or --batch-norm none")
+
 if(MPIRUN)
   # Data parallel: 2 ranks, each on half of every batch, train as one process does (float32 sums
   # in another order: metrics agree to 1e-4). Without batch norm and dropout, whose statistics and
@@ -137,7 +148,26 @@ if(MPIRUN)
   expect_in("the ranks' jobs (same data and settings on every rank) differ; rank 1: entry 0 is training set: 1400 examples")
   run(FALSE ${mpiexec} ${np_flag} 1 ${TRAIN} ${plain} --out ${WORK_DIR}/z : ${np_flag} 1 ${TRAIN} ${narrower}
       --out ${WORK_DIR}/z)
-  expect_in("rank 1: entry 0 is '0.weight' float32 [16, 784] there and '0.weight' float32 [32, 784] on rank 0")
+  expect_in("rank 1: entry 12 is --hidden 16 there and --hidden 32 on rank 0")
+  # every setting that changes the computation is compared (issue 20, item 3), and a rank with
+  # --eval-only meets the others' start-up agreement instead of hanging (item 2)
+  run(FALSE ${mpiexec} ${np_flag} 1 ${TRAIN} ${plain} --out ${WORK_DIR}/z : ${np_flag} 1 ${TRAIN} ${plain} --lr 0.5
+      --optimizer sgd --label-smoothing 0 --stop-after 1 --out ${WORK_DIR}/z)
+  expect_in("rank 1: entry 4 is --stop-after 1 there and --stop-after 0 on rank 0, entry 6 is --lr 0.5 there")
+  expect_in("--optimizer sgd there and --optimizer adam on rank 0")
+  expect_in("--label-smoothing 0 there and --label-smoothing 0.1 on rank 0")
+  run(FALSE ${mpiexec} ${np_flag} 1 ${TRAIN} ${plain} --out ${WORK_DIR}/z : ${np_flag} 1 ${TRAIN} ${plain} --eval-only
+      --resume ${WORK_DIR}/two/last.tgc --out ${WORK_DIR}/z)
+  expect_in("entry 2 is mode: --eval-only there and mode: training on rank 0")
+  run(TRUE ${MPIRUN} ${TRAIN} ${plain} --eval-only --resume ${WORK_DIR}/two/last.tgc --out ${WORK_DIR}/z)
+  expect_in("test accuracy")
+  # batch norm on 2 ranks: a last batch of 2 rows would give each rank 1 (1500 = 7 * 214 + 2)
+  list(TRANSFORM common REPLACE "^100$" "7" OUTPUT_VARIABLE sevens)
+  run(TRUE ${MPIRUN} ${TRAIN} ${sevens} --epochs 1 --out ${WORK_DIR}/two_sevens)
+  expect_in("note: the last batch of each epoch (2 of 1500 examples) is left out: over 2 rank(s)")
+  list(TRANSFORM common REPLACE "^100$" "3" OUTPUT_VARIABLE threes)
+  run(FALSE ${MPIRUN} ${TRAIN} ${threes} --epochs 1 --out ${WORK_DIR}/two_threes)
+  expect_in("--batch-size 3 over 2 rank(s) gives a rank 1 row of each batch")
   # a failure ends every rank, naming the rank
   run(FALSE ${MPIRUN} ${TRAIN} ${recipe} --data ${WORK_DIR}/missing --out ${WORK_DIR}/z)
   expect_in(" of 2: error: data directory")  # "tapegrad rank R of 2: ...", whichever rank aborts first

@@ -70,11 +70,19 @@ std::vector<std::string> allgather_text(const std::string& mine) {
   return out;
 }
 
-std::string first_difference(const std::vector<std::string>& mine, const std::vector<std::string>& root) {
-  for (size_t i = 0; i < std::min(mine.size(), root.size()); ++i)
-    if (mine[i] != root[i]) return fmt::format("entry {} is {} there and {} on rank 0", i, mine[i], root[i]);
+/// Every entry that differs from rank 0's (the first 8, then a count), or "" if none does.
+std::string differences_from(const std::vector<std::string>& mine, const std::vector<std::string>& root) {
   if (mine.size() != root.size()) return fmt::format("{} entries there, {} on rank 0", mine.size(), root.size());
-  return {};
+  constexpr int kShown = 8;
+  std::string out;
+  int found = 0;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (mine[i] == root[i]) continue;
+    if (found++ < kShown)
+      out += fmt::format("{}entry {} is {} there and {} on rank 0", out.empty() ? "" : ", ", i, mine[i], root[i]);
+  }
+  if (found > kShown) out += fmt::format(", and {} more", found - kShown);
+  return out;
 }
 
 }  // namespace
@@ -88,7 +96,7 @@ void check_same_lines(const std::vector<std::string>& mine, std::string_view wha
     if (line.find('\n') != std::string::npos)
       raise<ValueError>("check_same_lines: a line holds a newline (one entry per line): '{}'", line.substr(0, 80));
   const std::vector<std::string> root = split(broadcast_text(join(mine)));
-  const std::vector<std::string> differences = allgather_text(first_difference(mine, root));
+  const std::vector<std::string> differences = allgather_text(differences_from(mine, root));
   std::string message;
   for (size_t r = 0; r < differences.size(); ++r)
     if (!differences[r].empty()) message += fmt::format("; rank {}: {}", r, differences[r]);

@@ -13,6 +13,7 @@ namespace detail {
 
 void TensorSection::clear() {
   release_leaves();
+  leaf_shapes_.clear();
   slots_.clear();
   nodes_.clear();
   inputs_.clear();
@@ -48,11 +49,17 @@ void TensorSection::release_leaves() {
 uint32_t TensorSection::resolve(const Tensor& t, const char* what) {
   if (t.leaf_) {  // not yet in this recording (slot_of returned those): register it
     LeafData& leaf = *t.leaf_;
+    if (leaf.thread.load(std::memory_order_relaxed) == this_thread_token() && leaf.gen == tape_.generation() &&
+        leaf.slot < slots_.size() && slots_[leaf.slot].leaf == &leaf) {  // in this recording: its dtype changed
+      for (size_t i = 0; i < leaves_.size(); ++i)
+        if (leaves_[i].get() == &leaf) throw_leaf_changed(what, i);
+    }
     claim(leaf, what);
     leaf.gen = tape_.generation();
     leaf.slot = static_cast<uint32_t>(slots_.size());
     slots_.push_back(Slot{&leaf.value, nullptr, &leaf, leaf.requires_grad, leaf.value.dtype()});
     leaves_.push_back(t.leaf_);  // the recording keeps the leaf alive (a temporary leaf is common)
+    leaf_shapes_.push_back(leaf.value.shape());
     return leaf.slot;
   }
   if (!t.tape_) raise<ValueError>("{}: the tensor is undefined (default-constructed)", what);
@@ -65,6 +72,31 @@ uint32_t TensorSection::resolve(const Tensor& t, const char* what) {
         what);
   }
   return t.slot_;
+}
+
+void TensorSection::check_leaves_unchanged(const char* what) const {
+  for (size_t i = 0; i < leaves_.size(); ++i) {
+    const Array& value = leaves_[i]->value;
+    if (!(value.shape() == leaf_shapes_[i]) || value.dtype() != slots_[leaves_[i]->slot].dtype)
+      throw_leaf_changed(what, i);
+  }
+}
+
+void TensorSection::throw_leaf_changed(const char* what, size_t leaf) const {
+  const uint32_t slot = leaves_[leaf]->slot;
+  const Array& value = leaves_[leaf]->value;
+  const auto first_reader = [&]() -> const char* {  // the first recorded op that reads the leaf
+    for (const Node& node : nodes_)
+      for (uint32_t e = node.inputs_begin; e < node.inputs_end; ++e)
+        if ((inputs_[e] & ~kNoGrad) == slot) return node.name;
+    return "(none recorded yet)";
+  };
+  raise<TapeError>(
+      "{}: a leaf tensor{} read by op '{}' changed after it was recorded: recorded as {} {}, now {} {}. A "
+      "recording reads its leaves' values when it is swept; changing a leaf's shape or dtype in between "
+      "(Module::to, resizing mutable_value()) invalidates it: record again after the change",
+      what, leaves_[leaf]->requires_grad ? " (a parameter)" : "", first_reader(), leaf_shapes_[leaf],
+      dtype_name(slots_[slot].dtype), value.shape(), dtype_name(value.dtype()));
 }
 
 void TensorSection::next_pool_chunk() {
@@ -125,6 +157,7 @@ void TensorSection::list_grad_ready(size_t first_node) {
 }
 
 void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOptions& options) {
+  check_leaves_unchanged("backward");
   Slot& r = slots_[root];
   if (!r.requires_grad)
     raise<TapeError>(

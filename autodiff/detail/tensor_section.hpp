@@ -71,7 +71,9 @@ class TensorSection {
   uint32_t slot_of(const Tensor& t, const char* what) {
     if (const LeafData* leaf = t.leaf_.get()) {
       // A leaf this recording holds already: this thread holds it, so no other writes gen or slot.
-      if (leaf->thread.load(std::memory_order_relaxed) == this_thread_token() && leaf->gen == tape_.generation())
+      // (Its dtype unchanged since: Module::to between two ops that read it is refused in resolve.)
+      if (leaf->thread.load(std::memory_order_relaxed) == this_thread_token() && leaf->gen == tape_.generation() &&
+          leaf->value.dtype() == slots_[leaf->slot].dtype) [[likely]]
         return leaf->slot;
     } else if (t.tape_ == &tape_ && tape_.owns(t.gen_)) {
       return t.slot_;  // a result of this recording
@@ -121,7 +123,12 @@ class TensorSection {
  private:
   Tape& tape_;
   std::vector<Slot> slots_;
-  std::vector<std::shared_ptr<LeafData>> leaves_;       // leaves recorded since clear(), kept alive
+  std::vector<std::shared_ptr<LeafData>> leaves_;  // leaves recorded since clear(), kept alive
+  std::vector<Shape> leaf_shapes_;                 // each one's value shape when it was recorded
+  // TapeError unless every leaf still has the shape and dtype it was recorded with: a backward
+  // closure reads its inputs' values and sizes them by what it saw at recording.
+  void check_leaves_unchanged(const char* what) const;
+  [[noreturn]] void throw_leaf_changed(const char* what, size_t leaf) const;  // leaf: index into leaves_
   uint32_t resolve(const Tensor& t, const char* what);  // slot_of's slow path: a new leaf, or an error
   void claim(LeafData& leaf, const char* what);         // this thread's, or TapeError
   Array& first_grad(uint32_t slot);

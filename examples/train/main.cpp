@@ -177,26 +177,6 @@ std::vector<trainer::EpochMetrics> history_from(const nn::NamedArrays& extra, co
   throw Error(fmt::format("checkpoint '{}' was not written by tapegrad-train (no training history)", path));
 }
 
-/// What must be the same on every rank of a data-parallel job: the data (sizes, a checksum of
-/// every image and label) and the settings that fix the batches.
-std::vector<std::string> job_description(const Config& c, const nn::Dataset& train, const nn::Dataset& test,
-                                         size_t epochs_done) {
-  auto checksum = [](const nn::Dataset& d) {  // FNV-1a over 32-bit words of images and labels
-    uint64_t h = 0xcbf29ce484222325ULL;
-    auto add = [&](uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; };
-    const auto* words = d.images.data<uint32_t>();
-    const int64_t n = d.images.numel() * (d.images.dtype() == DType::f32 ? 1 : 2);
-    for (int64_t i = 0; i < n; ++i) add(words[i]);
-    for (int64_t label : d.labels) add(static_cast<uint64_t>(label));
-    return h;
-  };
-  return {
-      fmt::format("training set: {} examples of {} features, checksum {:016x}", train.size(), train.features(),
-                  checksum(train)),
-      fmt::format("test set: {} examples, checksum {:016x}", test.size(), checksum(test)),
-      fmt::format("batch size {}, seed {}, epochs {}, epochs done {}", c.batch_size, c.seed, c.epochs, epochs_done)};
-}
-
 /// What a run trains: the data, the model and its optimizer, and the epochs done so far.
 struct Session {
   nn::Dataset train, test;
@@ -209,6 +189,54 @@ struct Session {
   bool seed_dropconnect = false;        // ... with DropConnect arrows (keep < 1)
   std::vector<float> shift_buffer;      // shift_images' scratch, reused across batches
 };
+
+/// FNV-1a over the 32-bit words of arrays (and of labels): equal on two ranks when the data are.
+struct Checksum {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  void add(uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; }
+  void add(const Array& a) {
+    const auto* words = a.data<uint32_t>();
+    for (int64_t i = 0; i < a.numel() * (a.dtype() == DType::f32 ? 1 : 2); ++i) add(words[i]);
+  }
+};
+
+uint64_t checksum(const nn::Dataset& d) {
+  Checksum c;
+  c.add(d.images);
+  for (int64_t label : d.labels) c.add(static_cast<uint64_t>(label));
+  return c.h;
+}
+
+/// What must be the same on every rank of a data-parallel job, one line each so that a difference
+/// is named: the data (sizes, a checksum of every image and label), every setting that changes the
+/// computation, and where the run starts (epochs done, the optimizer state resumed). The model's
+/// structure is compared, and its values broadcast, by Ranks::start. Settings that may differ per
+/// rank: --threads (the gradients are averaged, so the models stay equal), --out and --data (paths;
+/// the data's checksum is compared) and --resume's path.
+std::vector<std::string> job_description(const Config& c, const Session& s) {
+  Checksum optimizer_state;
+  for (const auto& [name, array] : s.opt->state()) optimizer_state.add(array);
+  return {fmt::format("training set: {} examples of {} features, checksum {:016x}", s.train.size(), s.train.features(),
+                      checksum(s.train)),
+          fmt::format("test set: {} examples, checksum {:016x}", s.test.size(), checksum(s.test)),
+          fmt::format("mode: {}", c.eval_only ? "--eval-only" : "training"),
+          fmt::format("--epochs {}", c.epochs),
+          fmt::format("--stop-after {}", c.stop_after),
+          fmt::format("--batch-size {}", c.batch_size),
+          fmt::format("--lr {}", c.lr),
+          fmt::format("--optimizer {}", c.optimizer),
+          fmt::format("--weight-decay {}", c.weight_decay),
+          fmt::format("--dropout {}", c.dropout),
+          fmt::format("--dropconnect {}", c.dropconnect),
+          fmt::format("--batch-norm {}", c.batch_norm),
+          fmt::format("--hidden {}", fmt::join(c.hidden, ",")),
+          fmt::format("--network {}", c.network.empty() ? "(none: the MLP)" : "(a seed network)"),
+          fmt::format("--label-smoothing {}", c.label_smoothing),
+          fmt::format("--shift {}", c.shift),
+          fmt::format("--seed {}", c.seed),
+          fmt::format("--limit {}", c.limit),
+          fmt::format("epochs done {}, optimizer state checksum {:016x}", s.history.size(), optimizer_state.h)};
+}
 
 // ---- setup ----
 
@@ -342,6 +370,41 @@ EpochResult train_epoch(const Config& c, Session& s, nn::DataLoader& loader, Tap
   return result;
 }
 
+/// Batch norm normalises by a batch's own statistics, so in training each rank's part of a batch
+/// needs 2 rows or more (nn::batch_norm refuses 1). A --batch-size that gives a rank 1 row of a full
+/// batch is refused before training; a last batch that would is left out of every epoch (PyTorch's
+/// drop_last), with a note, rather than failing at the end of the first epoch.
+bool drop_last_batch(const Config& c, const Session& s, const trainer::Ranks& ranks) {
+  const nn::NamedTensors buffers = s.model->named_buffers();
+  const bool batch_norm =
+      std::ranges::any_of(buffers, [](const auto& entry) { return entry.first.ends_with("running_mean"); });
+  if (!batch_norm) return false;
+  const nn::DataLoader batches(s.train, {.batch_size = c.batch_size, .shuffle = false, .shards = ranks.size()});
+  const auto gives_a_rank_one_row = [&](int64_t b) {
+    for (int64_t rank = 0; rank < ranks.size(); ++rank)
+      if (batches.shard_rows(b, rank) == 1) return true;
+    return false;
+  };
+  const int64_t last = batches.num_batches() - 1;
+  if (gives_a_rank_one_row(0) && (last > 0 || batches.batch_rows(0) == c.batch_size))
+    throw Error(
+        fmt::format("--batch-size {} over {} rank(s) gives a rank 1 row of each batch, and batch norm needs 2 "
+                    "or more in training: use --batch-size {} or more, or --batch-norm none",
+                    c.batch_size, ranks.size(), 2 * ranks.size()));
+  if (!gives_a_rank_one_row(last)) return false;
+  if (last == 0)
+    throw Error(
+        fmt::format("the training set's {} example(s) give a rank 1 row over {} rank(s), and batch norm "
+                    "needs 2 or more in training: use more examples, or --batch-norm none",
+                    s.train.size(), ranks.size()));
+  if (ranks.root())
+    fmt::print(
+        "note: the last batch of each epoch ({} of {} examples) is left out: over {} rank(s) it gives a rank 1 "
+        "row, and batch norm needs 2 or more in training\n",
+        batches.batch_rows(last), s.train.size(), ranks.size());
+  return true;
+}
+
 // ---- reporting (rank 0) ----
 
 /// The epoch's line, then the checkpoint, metrics and curves, each written atomically.
@@ -374,9 +437,8 @@ void report_run(const Config& c, const Session& s, const Evaluation& e, const st
 
 // ---- the run ----
 
-/// --eval-only: the model alone, from last.tgc or the final model.tgc.
-int evaluate_only(const Config& c, Session& s, trainer::Ranks& ranks) {
-  nn::load_checkpoint(c.resume, *s.model);
+/// --eval-only: the model alone, loaded from last.tgc or the final model.tgc.
+int evaluate_only(Session& s, trainer::Ranks& ranks) {
   const Evaluation e = evaluate(*s.model, s.test, s.classes, ranks);
   if (ranks.root())
     fmt::print("test loss {:.4f}, test accuracy {:.2f}%\n{}", e.loss, 100 * e.accuracy,
@@ -386,10 +448,13 @@ int evaluate_only(const Config& c, Session& s, trainer::Ranks& ranks) {
 
 int run(const Config& c, trainer::Ranks& ranks) {
   Session s = setup(c, ranks);
-  if (c.eval_only) return evaluate_only(c, s, ranks);
-  if (!c.resume.empty()) resume(c, s, ranks);
-  ranks.start(*s.model,
-              ranks.size() > 1 ? job_description(c, s.train, s.test, s.history.size()) : std::vector<std::string>{});
+  if (c.eval_only)
+    nn::load_checkpoint(c.resume, *s.model);
+  else if (!c.resume.empty())
+    resume(c, s, ranks);
+  // Every rank, --eval-only or not, agrees on the job before its first collective call.
+  ranks.start(*s.model, ranks.size() > 1 ? job_description(c, s) : std::vector<std::string>{});
+  if (c.eval_only) return evaluate_only(s, ranks);
   const bool root = ranks.root();
   int64_t params = 0;
   for (const Tensor& p : s.model->parameters()) params += p.numel();
@@ -400,7 +465,7 @@ int run(const Config& c, trainer::Ranks& ranks) {
   // --batch-size is the whole batch: each rank takes its shard of it, so N ranks train as one would.
   nn::DataLoader loader(s.train, {.batch_size = c.batch_size,
                                   .shuffle = true,
-                                  .drop_last = false,
+                                  .drop_last = drop_last_batch(c, s, ranks),
                                   .seed = c.seed,
                                   .shards = ranks.size(),
                                   .shard = ranks.rank()});

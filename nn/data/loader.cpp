@@ -34,9 +34,17 @@ void DataLoader::set_epoch(int64_t epoch) {
   }
 }
 
+namespace {
+/// The first row of part k of `rows` split into `parts`: rows * k / parts without overflow.
+int64_t part_begin(int64_t rows, int64_t k, int64_t parts) {
+  __extension__ typedef __int128 Wide;  // rows * k needs up to 126 bits
+  return static_cast<int64_t>(static_cast<Wide>(rows) * k / parts);
+}
+}  // namespace
+
 int64_t DataLoader::num_batches() const {
   const int64_t n = data_.size(), b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  return n / b + (!options_.drop_last && n % b != 0);  // (n + b - 1) / b overflows for b near 2^63
 }
 
 int64_t DataLoader::batch_rows(int64_t b) const {
@@ -45,10 +53,16 @@ int64_t DataLoader::batch_rows(int64_t b) const {
   return std::min(options_.batch_size, data_.size() - b * options_.batch_size);
 }
 
-DataLoader::Batch DataLoader::batch(int64_t b) {
+int64_t DataLoader::shard_rows(int64_t b, int64_t shard) const {
+  if (shard < 0 || shard >= options_.shards)
+    raise<ValueError>("DataLoader: shard {} does not exist ({} shards)", shard, options_.shards);
   const int64_t all = batch_rows(b);
-  const int64_t begin = b * options_.batch_size + all * options_.shard / options_.shards;
-  const int64_t rows = b * options_.batch_size + all * (options_.shard + 1) / options_.shards - begin;
+  return part_begin(all, shard + 1, options_.shards) - part_begin(all, shard, options_.shards);
+}
+
+DataLoader::Batch DataLoader::batch(int64_t b) {
+  const int64_t begin = b * options_.batch_size + part_begin(batch_rows(b), options_.shard, options_.shards);
+  const int64_t rows = shard_rows(b, options_.shard);
   const int64_t f = data_.features();
   Array& x = x_.mutable_value();
   x.resize(Shape{rows, f}, data_.images.dtype());

@@ -50,6 +50,11 @@ class DataLoader {
   Batch batch(int64_t b);
   /// Rows of batch b over all shards.
   int64_t batch_rows(int64_t b) const;
+  /// Rows of batch b that shard `shard` gets (this loader's shard is options().shard): the shards
+  /// split a batch into contiguous parts whose sizes differ by at most one.
+  int64_t shard_rows(int64_t b, int64_t shard) const;
+  /// The options it was made with.
+  const LoaderOptions& options() const { return options_; }
 
  private:
   const Dataset& data_;

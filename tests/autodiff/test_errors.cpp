@@ -341,3 +341,49 @@ TEST_CASE("an op result used after its tape was destroyed raises TapeError inste
   CHECK_THROWS_AS((void)kept.value(), TapeError);
   CHECK_THROWS_AS((void)kept.grad(), TapeError);
 }
+
+// Issue 20, item 1: a leaf changed between recording and backward is refused, never read.
+TEST_CASE("a leaf whose shape or dtype changed after it was recorded is refused with TapeError") {
+  std::mt19937_64 rng(1);
+  SUBCASE("shrunk through mutable_value() before backward") {
+    Tape tape;
+    Tensor w = Tensor::randn({64, 64}, rng).requires_grad(true);
+    Tensor x = Tensor::randn({8, 64}, rng);
+    Tensor loss = sum(matmul(x, w));
+    w.mutable_value().resize(Shape{2, 2}, DType::f64);
+    const std::string message = test::message_of<TapeError>([&] { loss.backward(); });
+    CHECK(test::contains(message, "matmul"));
+    CHECK(test::contains(message, "[64, 64] float64"));
+    CHECK(test::contains(message, "now [2, 2] float64"));
+  }
+  SUBCASE("converted to float32 before backward") {
+    Tape tape;
+    Tensor w = Tensor::randn({4, 3}, rng).requires_grad(true);
+    Tensor loss = sum(tanh(w));
+    w.mutable_value() = Array(w.shape(), DType::f32);
+    const std::string message = test::message_of<TapeError>([&] { loss.backward(); });
+    CHECK(test::contains(message, "tanh"));
+    CHECK(test::contains(message, "now [4, 3] float32"));
+  }
+  SUBCASE("converted between two ops of one recording") {
+    Tape tape;
+    Tensor w = Tensor::randn({5}, rng).requires_grad(true);
+    Tensor y = exp(w);
+    w.mutable_value() = Array(w.shape(), DType::f32);
+    CHECK(test::contains(test::message_of<TapeError>([&] { (void)(y * w); }), "changed after it was recorded"));
+  }
+  SUBCASE("an unchanged leaf, and the same leaf recorded afresh after clear(), work") {
+    Tape tape;
+    Tensor w = Tensor::randn({3}, rng).requires_grad(true);
+    Tensor loss = sum(square(w));
+    w.mutable_value().fill(1.0);  // new values of the same shape and dtype: allowed (as PyTorch's
+    loss.backward();              // leaves without version counters); the gradient reads them
+    CHECK(w.grad().to_vector() == std::vector<double>{2.0, 2.0, 2.0});
+    tape.clear();
+    w.mutable_value() = Array(Shape{2}, DType::f32);
+    w.zero_grad();
+    Tensor again = sum(w * 3.0);
+    again.backward();
+    CHECK(w.grad().to_vector() == std::vector<double>{3.0, 3.0});
+  }
+}

@@ -283,3 +283,16 @@ TEST_SUITE("layers") {
     }
   }
 }
+
+// Issue 20, item 1: the outside probe's program, which segfaulted.
+TEST_CASE("Module::to between forward and backward: TapeError naming the parameter's recorded and current dtype") {
+  std::mt19937_64 rng(0);
+  Tape tape;
+  nn::Linear lin(512, 512, rng);
+  Tensor x = data({4, 512}, 3);
+  Tensor loss = sum(lin(x));
+  lin.to(DType::f32);
+  const std::string message = test::message_of<TapeError>([&] { loss.backward(); });
+  CHECK(test::contains(message, "a parameter"));
+  CHECK(test::contains(message, "[512, 512] float64, now [512, 512] float32"));
+}
