@@ -246,6 +246,20 @@ TEST_SUITE("data") {
     fs::remove_all(dir);
   }
 
+  // Issue 20, item 5: the reader used to inflate the whole stream before reading the header.
+  TEST_CASE("IDX: a gzip bomb is refused after the declared size, not inflated whole") {
+    const fs::path dir = temp_dir("idx_bomb");
+    std::string bomb = idx_bytes({28, 28}, std::vector<uint8_t>(784, 1));
+    bomb.resize(bomb.size() + (size_t{64} << 20), '\0');  // 64 MiB of zeros after the declared 784 bytes
+    write_gz(dir / "bomb.gz", bomb);
+    CHECK(fs::file_size(dir / "bomb.gz") < (size_t{1} << 20));
+    bomb = {};
+    const auto msg = test::message_of<ValueError>([&] { (void)nn::read_idx((dir / "bomb.gz").string()); });
+    // The message cannot name the stream's full size: reading stopped one byte past the data.
+    CHECK_MESSAGE(test::contains(msg, "need 784 data bytes but the file has more (trailing data)"), msg);
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("every mutation of an IDX file is refused cleanly or parses to a consistent result") {
     const std::string good = idx_bytes({3, 2, 2}, std::vector<uint8_t>(12, 5));
     CHECK(test::load_idx_bytes(good) == test::Outcome::loaded);
