@@ -15,6 +15,19 @@
 namespace tapegrad::math {
 
 /// 1 / (1 + exp(-x)), never taking exp of a large positive number.
+/// max and min that return NaN when either operand is NaN (std::max(1, NaN) is 1), as NumPy's
+/// maximum and PyTorch's do.
+template <class T>
+T nan_max(T a, T b) {
+  return a > b || a != a ? a : b;
+}
+/// See nan_max.
+template <class T>
+T nan_min(T a, T b) {
+  return a < b || a != a ? a : b;
+}
+
+/// 1 / (1 + exp(-x)), never taking exp of a large positive number.
 template <class T>
 T stable_sigmoid(T x) {
   if (x >= 0) return T(1) / (T(1) + std::exp(-x));
@@ -51,7 +64,7 @@ TAPEGRAD_UNARY(TanhOp,     "tanh",     std::tanh(x),             T(1) - y * y)  
 TAPEGRAD_UNARY(SigmoidOp,  "sigmoid",  stable_sigmoid(x),        y * (T(1) - y))             // d sigmoid = s (1 - s)
 TAPEGRAD_UNARY(SoftplusOp, "softplus", std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))),
                                                                  stable_sigmoid(x))          // d softplus = sigmoid
-TAPEGRAD_UNARY(ReluOp,     "relu",     x > 0 ? x : T(0),         x > 0 ? T(1) : T(0))
+TAPEGRAD_UNARY(ReluOp,     "relu",     x > 0 || x != x ? x : T(0), x > 0 ? T(1) : T(0))  // NaN stays NaN
 TAPEGRAD_UNARY(AbsOp,      "abs",      std::abs(x),              x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)))
 TAPEGRAD_UNARY(ErfOp,      "erf",      std::erf(x),              T(2 * std::numbers::inv_sqrtpi) * std::exp(-x * x))
 TAPEGRAD_UNARY(ErfcOp,     "erfc",     std::erfc(x),             T(-2 * std::numbers::inv_sqrtpi) * std::exp(-x * x))
@@ -81,9 +94,9 @@ TAPEGRAD_BINARY(Atan2Op, "atan2", std::atan2(a, b),
                 a * a + b * b == 0 ? T(0) : b / (a * a + b * b),
                 a * a + b * b == 0 ? T(0) : -a / (a * a + b * b))
 TAPEGRAD_BINARY(HypotOp, "hypot", std::hypot(a, b), y == 0 ? T(0) : a / y, y == 0 ? T(0) : b / y)
-/// min/max: the gradient goes to the selected operand; a tie splits it evenly.
-TAPEGRAD_BINARY(MinOp, "min", std::min(a, b), a < b ? T(1) : (a == b ? T(0.5) : T(0)), b < a ? T(1) : (a == b ? T(0.5) : T(0)))
-TAPEGRAD_BINARY(MaxOp, "max", std::max(a, b), a > b ? T(1) : (a == b ? T(0.5) : T(0)), b > a ? T(1) : (a == b ? T(0.5) : T(0)))
+/// min/max: the gradient goes to the selected operand; a tie splits it evenly; NaN propagates.
+TAPEGRAD_BINARY(MinOp, "min", nan_min(a, b), a < b ? T(1) : (a == b ? T(0.5) : T(0)), b < a ? T(1) : (a == b ? T(0.5) : T(0)))
+TAPEGRAD_BINARY(MaxOp, "max", nan_max(a, b), a > b ? T(1) : (a == b ? T(0.5) : T(0)), b > a ? T(1) : (a == b ? T(0.5) : T(0)))
 #undef TAPEGRAD_BINARY
 // clang-format on
 

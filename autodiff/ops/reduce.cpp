@@ -46,7 +46,7 @@ Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Bett
   Array& y = op.output(kept, xv.dtype());
   visit(xv.dtype(), [&]<class T>(T) {
     fold<T>(xv, kept, y, better(T(1), T(0)) ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity(),
-            [&](T acc, T v) { return better(v, acc) ? v : acc; });
+            [&](T acc, T v) { return better(v, acc) || v != v ? v : acc; });  // a NaN wins, and stays
   });
   y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
   return op.finish([kept](BackwardContext& c) {
@@ -105,7 +105,8 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
   Array& y = op.output(kept, xv.dtype());
   Array& m = op.save_for_backward(kept, xv.dtype());
   visit(xv.dtype(), [&]<class T>(T) {
-    fold<T>(xv, kept, m, -std::numeric_limits<T>::infinity(), [](T acc, T v) { return v > acc ? v : acc; });
+    fold<T>(xv, kept, m, -std::numeric_limits<T>::infinity(),
+            [](T acc, T v) { return v > acc || v != v ? v : acc; });  // a NaN max makes lse NaN
     const T* pm = m.data<T>();
     const T* px = xv.data<T>();
     T* py = y.data<T>();

@@ -40,7 +40,8 @@ Header parse_header(std::string_view bytes, const std::string& name) {
   if (ndims < 1 || ndims > kMaxDims) bad(fmt::format("{} dimensions (expected 1 to {})", ndims, kMaxDims));
   Header h;
   h.size = 4 + 4 * static_cast<size_t>(ndims);
-  if (bytes.size() < h.size) bad(fmt::format("truncated header: {} bytes, the dimensions need {}", bytes.size(), h.size));
+  if (bytes.size() < h.size)
+    bad(fmt::format("truncated header: {} bytes, the dimensions need {}", bytes.size(), h.size));
   for (int d = 0; d < ndims; ++d) {
     const size_t at = 4 + 4 * static_cast<size_t>(d);
     const uint64_t n = (uint64_t{byte(at)} << 24) | (uint64_t{byte(at + 1)} << 16) | (uint64_t{byte(at + 2)} << 8) |
@@ -96,7 +97,8 @@ IdxData read_idx(const std::string& path) {
   // small compressed file cannot make the reader inflate gigabytes (a gzip bomb).
   std::string bytes;
   read_at_most(file.get(), 4, bytes, path);
-  if (bytes.size() == 4) read_at_most(file.get(), 4 * std::min<uint64_t>(static_cast<uint8_t>(bytes[3]), kMaxDims), bytes, path);
+  if (bytes.size() == 4)
+    read_at_most(file.get(), 4 * std::min<uint64_t>(static_cast<uint8_t>(bytes[3]), kMaxDims), bytes, path);
   const Header h = parse_header(bytes, path);
   read_at_most(file.get(), h.data_bytes + 1, bytes, path);
   return parse_idx(bytes, path);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "autodiff/error.hpp"
 #include "autodiff/op.hpp"
@@ -55,20 +56,28 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Red
     for (int64_t i = 0; i < m; ++i) {
       const T* row = pz + i * classes;
       T* prow = pp + i * classes;
-      const T top = *std::max_element(row, row + classes);
-      T sum_exp = 0, sum_z = 0;
-#pragma omp simd reduction(+ : sum_exp, sum_z)
+      T top = -std::numeric_limits<T>::infinity();
+      for (int64_t j = 0; j < classes; ++j) top = row[j] > top || row[j] != row[j] ? row[j] : top;  // NaN wins
+      T sum_exp = 0;
+#pragma omp simd reduction(+ : sum_exp)
       for (int64_t j = 0; j < classes; ++j) {
         prow[j] = std::exp(row[j] - top);
         sum_exp += prow[j];
-        sum_z += row[j];
       }
       const T inv = T(1) / sum_exp;
 #pragma omp simd
       for (int64_t j = 0; j < classes; ++j) prow[j] *= inv;
-      // -sum_j q_j log p_j with q = on * onehot + spread: lse - on z_t - spread sum_j z_j
-      const double lse = static_cast<double>(top) + std::log(static_cast<double>(sum_exp));
-      const double term = lse - on * static_cast<double>(row[targets[i]]) - spread * static_cast<double>(sum_z);
+      // -sum_j q_j log p_j with q = on * onehot + spread and -log p_j = log(sum_exp) - (z_j - top):
+      // the max stays out of the log (exact for huge logits), and a class with q_j = 0 adds nothing
+      // even where log p_j = -inf (never 0 * inf).
+      const double log_sum = std::log(static_cast<double>(sum_exp)), shift = static_cast<double>(top);
+      const auto neg_log_p = [&](int64_t j) { return log_sum - (static_cast<double>(row[j]) - shift); };
+      double term = on > 0.0 ? on * neg_log_p(targets[i]) : 0.0;
+      if (spread > 0.0) {
+        double smoothed = 0.0;
+        for (int64_t j = 0; j < classes; ++j) smoothed += neg_log_p(j);
+        term += spread * smoothed;
+      }
       if (reduction == Reduction::none)
         pl[i] = static_cast<T>(term);
       else

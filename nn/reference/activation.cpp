@@ -14,6 +14,7 @@ double sigmoid(double x) {
   const double e = std::exp(x);
   return e / (1.0 + e);
 }
+double relu(double x) { return x > 0 || std::isnan(x) ? x : 0.0; }  // NaN propagates
 }  // namespace
 
 double activate(Activation a, double x) {
@@ -21,7 +22,7 @@ double activate(Activation a, double x) {
     case Activation::identity: return x;
     case Activation::sigmoid: return sigmoid(x);
     case Activation::tanh: return std::tanh(x);
-    case Activation::relu: return x > 0 ? x : 0.0;
+    case Activation::relu: return relu(x);
     case Activation::leaky_relu: return x > 0 ? x : kLeakySlope * x;
     case Activation::softplus: return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x)));
   }
@@ -50,7 +51,7 @@ void activate_row(Activation a, const double* x, double* y, size_t n) {
       for (size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
       break;
     case Activation::relu:
-      for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : 0.0;
+      for (size_t i = 0; i < n; ++i) y[i] = relu(x[i]);
       break;
     case Activation::leaky_relu:
       for (size_t i = 0; i < n; ++i) y[i] = x[i] > 0 ? x[i] : kLeakySlope * x[i];

@@ -237,9 +237,13 @@ const std::map<std::string, TensorCase> kTensorCases = {
      }},
     {"logsumexp",
      [] {
-       auto r = check(FN(logsumexp(t[0], {1})), {randn({3, 4}, 3.0)});
+       return check(FN(logsumexp(t[0], {1})), {randn({3, 4}, 3.0)});
+     }},
+    {"log_softmax",
+     [] {
+       auto r = check(FN(log_softmax(t[0], 0)), {randn({3, 4})});
        if (!r) return r;
-       r = check(FN(log_softmax(t[0], 0)), {randn({3, 4})});
+       r = check(FN(log_softmax(t[0], 1)), {randn({2, 3, 4}, 3.0)});  // a middle axis: outer and inner
        if (!r) return r;
        return check(FN(softmax(t[0])), {randn({2, 5})});
      }},

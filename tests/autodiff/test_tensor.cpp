@@ -391,3 +391,40 @@ TEST_CASE("Arena: aligned, disjoint allocations across blocks; reset hands out t
   for (int round = 0; round < 40; ++round)
     for (auto [bytes, align] : requests) CHECK(arena.allocate(bytes, align) == first[k++].first);
 }
+
+// Issue 20, item 7: log_softmax keeps log(sum) apart from the max, as PyTorch does.
+TEST_CASE("softmax and log_softmax are exact for huge logits, in float32 and float64") {
+  Tape tape;
+  const Tensor f32(Array({2}, {1e8, 1e8}, DType::f32));
+  check_values(softmax(f32).value(), {0.5, 0.5});
+  check_values(log_softmax(f32).value(), {-std::log(2.0), -std::log(2.0)}, 1e-7);
+  check_values(log_softmax(Tensor(Array({2}, {-1e30, -1e30}))).value(), {-std::log(2.0), -std::log(2.0)}, 1e-15);
+  check_values(softmax(Tensor(Array({3}, {1e300, 1e300, -1e300}))).value(), {0.5, 0.5, 0.0});
+}
+
+// Issue 20, item 8: NaN propagates through every op, as in NumPy and PyTorch.
+TEST_CASE("NaN propagates through relu, max/min reductions, maximum/minimum, softmax; anomaly mode flags it") {
+  Tape tape;
+  const double nan = std::nan("");
+  const Tensor x(Array({3}, {1.0, nan, 2.0}));
+  CHECK(std::isnan(relu(Tensor(Array::scalar(nan))).item()));
+  CHECK(std::isnan(max(x).item()));
+  CHECK(std::isnan(min(x).item()));
+  CHECK(std::isnan(max(Tensor(Array({2}, {nan, nan}))).item()));
+  CHECK(std::isnan(max(Tensor(Array({2}, {nan, 1.0}))).item()));
+  CHECK(std::isnan(logsumexp(x).item()));
+  const Tensor one = Tensor::full({3}, 1.0);
+  const Array mx = maximum(one, x).value(), mn = minimum(x, one).value();
+  CHECK(std::isnan(mx.at(1)));
+  CHECK(std::isnan(mn.at(1)));
+  CHECK(std::isnan(maximum(x, one).value().at(1)));
+  const Array s = softmax(x).value();
+  for (int64_t i = 0; i < 3; ++i) CHECK(std::isnan(s.at(i)));
+  Var a = nan, b = 1.0;
+  CHECK(std::isnan(Var(max(b, a)).value()));
+  CHECK(std::isnan(Var(min(a, b)).value()));
+  CHECK(std::isnan(Var(relu(a)).value()));
+  AnomalyGuard anomaly;
+  CHECK_THROWS_AS((void)relu(Tensor(Array::scalar(nan), true)), NumericError);
+  CHECK_THROWS_AS((void)max(Tensor(Array({2}, {nan, 1.0}), true)), NumericError);
+}

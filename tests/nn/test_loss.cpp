@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
@@ -127,4 +128,23 @@ TEST_SUITE("loss") {
           std::vector<Array>{randn({3, 2}), randn({3, 2})}));
     }
   }
+}
+
+// Issue 20, items 6 and 7: finite losses that came out NaN, and precision lost to the max.
+TEST_CASE("cross_entropy: -inf logits, overflowing sums and huge equal logits give the exact loss") {
+  Tape tape;
+  const std::vector<int64_t> second{1}, first{0};
+  // p = [0, 1]: the loss is exactly 0 (not 0 * inf from the smoothing term's sum of logits)
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK(nn::cross_entropy(Tensor(Array({1, 2}, {-inf, 0.0})), second).item() == 0.0);
+  // with smoothing, q puts mass on the class of probability 0: the loss is +inf, not NaN
+  CHECK(nn::cross_entropy(Tensor(Array({1, 2}, {-inf, 0.0})), second, nn::Reduction::mean, 0.1).item() == inf);
+  // float32 logits whose sum overflows: log 2
+  const Tensor big(Array({1, 2}, {3e38, 3e38}, DType::f32));
+  CHECK(nn::cross_entropy(big, first).item() == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+  CHECK(nn::cross_entropy(big, first, nn::Reduction::mean, 0.1).item() == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+  // float64 logits of -1e30: log 2 exactly (the max used to absorb it)
+  CHECK(nn::cross_entropy(Tensor(Array({1, 2}, {-1e30, -1e30})), first).item() == std::log(2.0));
+  // a NaN logit makes the loss NaN
+  CHECK(std::isnan(nn::cross_entropy(Tensor(Array({1, 2}, {std::nan(""), 0.0})), first).item()));
 }
