@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <new>
 #include <vector>
 
 #include "autodiff/error.hpp"
@@ -81,15 +81,53 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   }
 }
 
-std::string read_file(const std::string& path, const char* who) {
+std::string read_file(const std::string& path, const char* who, uint64_t max_stream_bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) raise<ValueError>("{}: cannot read '{}': it is a directory", who, path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) raise<ValueError>("{}: cannot open '{}': {}", who, path, std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) raise<ValueError>("{}: cannot read '{}'", who, path);
-  return std::move(text).str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) raise<ValueError>("{}: cannot open '{}': {}", who, path, std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) raise<ValueError>("{}: cannot read '{}': {}", who, path, std::strerror(errno));
+  // A regular file is read to its size; a device or pipe (/dev/zero, a FIFO) up to max_stream_bytes,
+  // so that no input can make the reader grow without bound.
+  const bool regular = S_ISREG(st.st_mode);
+  const uint64_t limit = regular ? static_cast<uint64_t>(st.st_size) : max_stream_bytes;
+  std::string bytes;
+  try {
+    bytes.resize(static_cast<size_t>(regular ? limit : std::min<uint64_t>(limit, 1 << 16)));
+  } catch (const std::bad_alloc&) {
+    raise<ValueError>("{}: cannot read '{}': its {} bytes do not fit in memory", who, path, limit);
+  }
+  size_t done = 0;
+  for (;;) {
+    if (done == bytes.size()) {
+      if (regular || done >= limit) {
+        char probe;  // one byte more: a file that grew, or a stream past the limit
+        const ssize_t extra = ::read(fd, &probe, 1);
+        if (extra == 0) break;
+        if (extra < 0 && errno == EINTR) continue;
+        if (extra < 0) raise<ValueError>("{}: cannot read '{}': {}", who, path, std::strerror(errno));
+        if (regular) raise<ValueError>("{}: '{}' grew while it was read", who, path);
+        raise<ValueError>("{}: '{}' is not a regular file and gives more than {} bytes", who, path, limit);
+      }
+      try {
+        bytes.resize(std::min<uint64_t>(bytes.size() * 2, limit));
+      } catch (const std::bad_alloc&) {
+        raise<ValueError>("{}: cannot read '{}': more than {} bytes do not fit in memory", who, path, done);
+      }
+    }
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) raise<ValueError>("{}: cannot read '{}': {}", who, path, std::strerror(errno));
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bytes.resize(done);  // a regular file that shrank while it was read: what it holds now
+  return bytes;
 }
 
 }  // namespace tapegrad::nn

@@ -119,8 +119,9 @@ NamedArrays checkpoint_from_bytes(std::string_view bytes, const std::string& pat
     for (int d = 0; d < rank; ++d) {
       dims[static_cast<size_t>(d)] = r.get<int64_t>("a dimension");
       const int64_t n = dims[static_cast<size_t>(d)];
-      if (n < 0 || static_cast<uint64_t>(n) > r.left() ||
-          __builtin_mul_overflow(numel, static_cast<uint64_t>(n), &numel))
+      // (Not bounded by the bytes left: an empty [0, 64] array holds no data, whatever its other
+      // dimensions; the element count is checked against them below.)
+      if (n < 0 || n > kMaxElements || __builtin_mul_overflow(numel, static_cast<uint64_t>(n), &numel))
         r.bad(fmt::format("entry '{}' has an impossible dimension {}", name, n));
     }
     if (numel > r.left() / elem)

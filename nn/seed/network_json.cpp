@@ -1,5 +1,6 @@
 #include "nn/seed/network_json.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -60,26 +61,60 @@ std::string describe(const json& value) {
   return text.size() <= kMaxQuoted ? fmt::format("'{}'", text) : fmt::format("'{}...'", text.substr(0, kMaxQuoted));
 }
 
-/// Parses with limits the format needs and a generic parser lacks: nesting at most kMaxDepth deep
-/// (the format needs 3 levels) and no duplicate keys in an object (nlohmann would keep the last).
-json parse_strict(std::string_view text) {
-  constexpr int kMaxDepth = 32;
-  std::vector<std::set<std::string>> keys;  // keys seen in each open object
-  const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth > kMaxDepth) raise<ValueError>("network JSON: nested deeper than {} levels", kMaxDepth);
-    switch (event) {
-      case json::parse_event_t::object_start: keys.emplace_back(); break;
-      case json::parse_event_t::object_end: keys.pop_back(); break;
-      case json::parse_event_t::key:
-        if (!keys.back().insert(parsed.get<std::string>()).second)
-          raise<ValueError>("network JSON: duplicate key {}", describe(parsed));
-        break;
-      default: break;
-    }
+/// Checks, in one linear pass over the text, the limits the format needs and a generic parser
+/// lacks: nesting at most kMaxDepth deep (the format needs 3 levels) and no duplicate keys in an
+/// object (nlohmann would keep the last). A SAX pass of its own rather than nlohmann's parser
+/// callback, which rescans the enclosing array after every object it ends (quadratic: 160k neurons
+/// took 14 s).
+class StrictChecker : public json::json_sax_t {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(json::number_integer_t) override { return true; }
+  bool number_unsigned(json::number_unsigned_t) override { return true; }
+  bool number_float(json::number_float_t, const std::string&) override { return true; }
+  bool string(std::string&) override { return true; }
+  bool binary(json::binary_t&) override { return true; }
+  bool start_object(size_t) override {
+    open();
+    keys_.emplace_back();
     return true;
-  };
+  }
+  bool key(std::string& k) override {
+    if (!keys_.back().insert(k).second) raise<ValueError>("network JSON: duplicate key {}", describe(json(k)));
+    return true;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(size_t) override {
+    open();
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(size_t byte, const std::string&, const nlohmann::detail::exception& e) override {
+    raise<ValueError>("network JSON: malformed at byte {}: {}", byte, e.what());
+  }
+
+ private:
+  static constexpr int kMaxDepth = 32;
+  void open() {
+    if (++depth_ > kMaxDepth) raise<ValueError>("network JSON: nested deeper than {} levels", kMaxDepth);
+  }
+  int depth_ = 0;
+  std::vector<std::set<std::string>> keys_;  // keys seen in each open object
+};
+
+json parse_strict(std::string_view text) {
   try {
-    return json::parse(text.begin(), text.end(), check);
+    StrictChecker checker;
+    json::sax_parse(text.begin(), text.end(), &checker);
+    return json::parse(text.begin(), text.end());  // within the limits: nlohmann's iterative parser
   } catch (const json::parse_error& e) {
     raise<ValueError>("network JSON: malformed at byte {}: {}", e.byte, e.what());
   } catch (const json::exception& e) {  // e.g. a number too large for a double
@@ -102,6 +137,15 @@ const json& array_field(const json& root, const char* key) {
 }  // namespace
 
 std::string to_json(const Network& net) {
+  // JSON has no NaN or infinity (nlohmann writes null, which the loader refuses): a non-finite
+  // value is an error here, so no file is written that load_network would refuse.
+  // `what` names the value, formatted only for the error.
+  const auto number = [](double v, const auto& what) {
+    if (!std::isfinite(v))
+      raise<ValueError>("to_json: {} is {}; JSON cannot hold it, and the file would not load (did training diverge?)",
+                        what(), v);
+    return v;
+  };
   json j;
   j["format"] = "tapegrad-network";
   j["version"] = 1;
@@ -110,21 +154,30 @@ std::string to_json(const Network& net) {
   json neurons = json::array();
   for (int64_t id : net.input_ids()) neurons.push_back({{"id", id}, {"type", "input"}});
   for (const NeuronSpec& n : net.neuron_specs()) {
-    json o{{"id", n.id}, {"type", "neuron"}, {"activation", activation_name(n.activation)}, {"beta", n.beta}};
-    if (n.batch_norm) o["batch_norm"] = {{"gamma", n.gamma}, {"theta", n.theta}};
+    json o{{"id", n.id},
+           {"type", "neuron"},
+           {"activation", activation_name(n.activation)},
+           {"beta", number(n.beta, [&] { return fmt::format("beta of neuron {}", n.id); })}};
+    if (n.batch_norm)
+      o["batch_norm"] = {{"gamma", number(n.gamma, [&] { return fmt::format("gamma of neuron {}", n.id); })},
+                         {"theta", number(n.theta, [&] { return fmt::format("theta of neuron {}", n.id); })}};
     neurons.push_back(o);
   }
   j["neurons"] = neurons;
   json arrows = json::array();
   for (const ArrowSpec& a : net.arrow_specs()) {
-    json o{{"from", a.from}, {"to", a.to}, {"w", a.w}};
-    if (a.keep) o["keep"] = *a.keep;
+    json o{{"from", a.from},
+           {"to", a.to},
+           {"w", number(a.w, [&] { return fmt::format("the weight of arrow ({}, {})", a.from, a.to); })}};
+    if (a.keep)
+      o["keep"] = number(*a.keep, [&] { return fmt::format("the keep probability of arrow ({}, {})", a.from, a.to); });
     arrows.push_back(o);
   }
   j["arrows"] = arrows;
-  j["dropout"] = {{"default_keep", net.default_keep}};
-  j["batch_norm"] = {
-      {"mode", mode_name(net.batch_norm_mode)}, {"eps", net.batch_norm_eps}, {"momentum", net.batch_norm_momentum}};
+  j["dropout"] = {{"default_keep", number(net.default_keep, [&] { return fmt::format("default_keep"); })}};
+  j["batch_norm"] = {{"mode", mode_name(net.batch_norm_mode)},
+                     {"eps", number(net.batch_norm_eps, [&] { return fmt::format("batch_norm eps"); })},
+                     {"momentum", number(net.batch_norm_momentum, [&] { return fmt::format("batch_norm momentum"); })}};
   return j.dump(2) + "\n";
 }
 

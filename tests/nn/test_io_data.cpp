@@ -374,3 +374,32 @@ TEST_SUITE("data") {
     CHECK_THROWS_AS(nn::DataLoader(d, {.shard = -1}), ValueError);
   }
 }
+
+// Issue 20, items 11 and 12.
+TEST_CASE("checkpoint bytes: empty arrays of any shape round-trip") {
+  const nn::NamedArrays entries{{"empty_rows", Array(Shape{0, 64})},
+                                {"empty_middle", Array(Shape{3, 0, 1000000}, DType::f32)},
+                                {"scalar", Array::scalar(2.5)}};
+  const nn::NamedArrays back = nn::checkpoint_from_bytes(nn::checkpoint_to_bytes(entries), "mem");
+  REQUIRE(back.size() == entries.size());
+  for (size_t i = 0; i < back.size(); ++i) {
+    CHECK(back[i].first == entries[i].first);
+    CHECK(back[i].second.shape() == entries[i].second.shape());
+    CHECK(back[i].second.dtype() == entries[i].second.dtype());
+  }
+}
+
+TEST_CASE("read_file: a device or pipe is read up to a bound, a regular file to its size") {
+  const auto msg =
+      test::message_of<ValueError>([] { (void)nn::read_file("/dev/zero", "checkpoint", uint64_t{1} << 20); });
+  CHECK(test::contains(msg, "'/dev/zero' is not a regular file and gives more than 1048576 bytes"));
+  CHECK(nn::read_file("/dev/null", "checkpoint").empty());
+  const fs::path dir = temp_dir("read_file");
+  std::string big(300000, 'x');
+  big[123456] = 'y';
+  write_bytes(dir / "big", big);
+  CHECK(nn::read_file((dir / "big").string(), "t") == big);
+  write_bytes(dir / "empty", "");
+  CHECK(nn::read_file((dir / "empty").string(), "t").empty());
+  fs::remove_all(dir);
+}

@@ -1,6 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -183,4 +187,21 @@ TEST_CASE("network json: an id too large for an integer is a type error (found b
 
 TEST_CASE("network json: a number beyond double range is an error, not a crash (found by the fuzzer)") {
   CHECK_THROWS_AS(network_from_json("9E99999999999999999999999999999999 "), ValueError);
+}
+
+// Issue 20, item 10: a diverged network was saved with `null` weights that load_network refused.
+TEST_CASE("network json: a non-finite parameter is refused when saving, naming it, and no file is written") {
+  Network net = network_from_json(corpus_file());
+  Parameters p = net.parameters();
+  p.w[net.edge_of(0, 3)] = std::nan("");
+  net.set_parameters(p);
+  CHECK(test::contains(test::message_of<ValueError>([&] { (void)to_json(net); }), "the weight of arrow (0, 3) is nan"));
+  const std::string path = (std::filesystem::temp_directory_path() / "tapegrad-test-diverged-network.json").string();
+  std::remove(path.c_str());
+  CHECK_THROWS_AS(save_network(net, path), ValueError);
+  CHECK(!std::ifstream(path).good());
+  p.w[net.edge_of(0, 3)] = 0.5;
+  p.beta[net.unit_of(3)] = -std::numeric_limits<double>::infinity();
+  net.set_parameters(p);
+  CHECK(test::contains(test::message_of<ValueError>([&] { (void)to_json(net); }), "beta of neuron 3 is -inf"));
 }
