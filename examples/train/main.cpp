@@ -6,9 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <random>
 #include <thread>
@@ -35,7 +37,7 @@ struct Config {
   double dropout = 0.2;
   double dropconnect = 0.0;  // drop probability of a connection (keep = 1 - this)
   std::string batch_norm = "full";
-  std::vector<int64_t> hidden{512, 256};
+  std::vector<int64_t> hidden{512, 256};  // --hidden, parsed by parse_widths
   std::string network;
   double label_smoothing = 0.1;
   int shift = 0;  // augmentation: random shifts of up to this many pixels
@@ -247,12 +249,18 @@ void use_threads(const Config& c, const trainer::Ranks& ranks) {
     set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks.size()));
 }
 
-/// The output directory, made and probed for writing: fails before minutes of training.
+/// The output directory, made and probed for writing, and none of its outputs a directory or other
+/// non-file: fails before minutes of training.
 void prepare_output(const Config& c) {
   std::error_code ec;
   fs::create_directories(c.out, ec);
   if (ec || !fs::is_directory(c.out))
     throw Error(fmt::format("cannot create output directory '{}': {}", c.out, ec.message()));
+  for (const char* name : {"last.tgc", "model.tgc", "metrics.csv", "curves.svg", "confusion.csv"}) {
+    const fs::path file = fs::path(c.out) / name;
+    if (fs::exists(file, ec) && !fs::is_regular_file(file, ec))
+      throw Error(fmt::format("output '{}' exists and is not a regular file", file.string()));
+  }
   const std::string probe = (fs::path(c.out) / ".tapegrad-write-test").string();
   nn::write_file_atomically(probe, "");  // fails here, with the cause, if the directory is not writable
   fs::remove(probe, ec);
@@ -264,7 +272,13 @@ void load_data(const Config& c, Session& s) {
   s.test = nn::load_mnist(c.data, nn::Split::test);
   keep_first(s.train, c.limit);
   keep_first(s.test, c.limit);
-  s.classes = std::max(s.train.num_classes(), s.test.num_classes());
+  // The training labels decide the model's outputs; a test label beyond them is an error, never a
+  // reason for a bigger model.
+  try {
+    s.classes = nn::check_splits(s.train, s.test);
+  } catch (const ValueError& e) {
+    throw Error(fmt::format("data in '{}': {}", c.data, e.what()));
+  }
   double sum = 0, sq = 0;
   const float* px = s.train.images.data<float>();
   for (int64_t i = 0; i < s.train.images.numel(); ++i) {
@@ -474,10 +488,15 @@ int run(const Config& c, trainer::Ranks& ranks) {
   const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
   const bool terminal = root && ::isatty(STDOUT_FILENO);
   const int last_epoch = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
-  for (int epoch = static_cast<int>(s.history.size()); epoch < last_epoch; ++epoch) {
+  const int first_epoch = static_cast<int>(s.history.size());
+  for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
     const EpochResult r = train_epoch(c, s, loader, tape, epoch, ranks, terminal);
     if (r.interrupted) {
-      if (root) fmt::print("interrupted: '{}' holds the last completed epoch ({})\n", checkpoint, s.history.size());
+      if (root && (s.history.empty() || epoch == first_epoch))
+        fmt::print("interrupted before this run completed an epoch: it wrote no checkpoint{}\n",
+                   c.resume.empty() ? "" : fmt::format(" ('{}' is unchanged)", c.resume));
+      else if (root)
+        fmt::print("interrupted: '{}' holds the last completed epoch ({})\n", checkpoint, s.history.size());
       return 130;
     }
     const Evaluation e = evaluate(*s.model, s.test, s.classes, ranks);
@@ -487,6 +506,53 @@ int run(const Config& c, trainer::Ranks& ranks) {
   const Evaluation e = evaluate(*s.model, s.test, s.classes, ranks);
   if (root) report_run(c, s, e, checkpoint, ranks);
   return 0;
+}
+
+/// A number option's check: finite, within [lo, hi] (or (lo, hi] when lo_open), named plainly in
+/// the error (CLI11's Range lets NaN through and prints DBL_MAX in full).
+CLI::Validator number_in(double lo, double hi, bool lo_open = false) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool ok = !text.empty() && *end == '\0' && std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi;
+        if (ok) return {};
+        const std::string range = hi < 1e300 ? fmt::format("{}{}, {}]", lo_open ? "(" : "[", lo, hi)
+                                             : fmt::format("{} {}", lo_open ? ">" : ">=", lo);
+        return fmt::format("must be a finite number {}, got '{}'", hi < 1e300 ? "in " + range : range, text);
+      },
+      "NUMBER");
+}
+
+/// Comma-separated layer widths, each a whole number from 1 to 2^20: "" on success, else the error.
+std::string parse_widths(const std::string& text, std::vector<int64_t>& widths) {
+  widths.clear();
+  size_t begin = 0;
+  for (;;) {
+    const size_t end = std::min(text.find(',', begin), text.size());
+    int64_t w = 0;
+    const auto [stop, ec] = std::from_chars(text.data() + begin, text.data() + end, w);
+    if (begin == end || ec != std::errc() || stop != text.data() + end || w < 1 || w > (int64_t{1} << 20))
+      return fmt::format("each width must be a whole number from 1 to 1048576, got '{}' in '{}'",
+                         text.substr(begin, end - begin), text);
+    widths.push_back(w);
+    if (end == text.size()) return {};
+    begin = end + 1;
+  }
+}
+
+/// A non-negative integer option that fits `T` (CLI11 reads "-1" as 2^64 - 1 for an unsigned).
+template <class T>
+CLI::Validator whole_number(T max = std::numeric_limits<T>::max()) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        T v{};
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < T{0} || v > max)
+          return fmt::format("must be a whole number from 0 to {}, got '{}'", max, text);
+        return {};
+      },
+      "INT");
 }
 
 }  // namespace
@@ -500,37 +566,43 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", c.batch_size, "Examples per minibatch")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  app.add_option("--lr", c.lr, "Initial learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", c.lr, "Initial learning rate")->check(number_in(0, 1e308, true))->capture_default_str();
   app.add_option("--optimizer", c.optimizer, "sgd, momentum (SGD with 0.9, seed eq. 26-27), adam or adamw")
       ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}))
       ->capture_default_str();
   app.add_option("--weight-decay", c.weight_decay, "L2 weight decay (decoupled for adamw)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(number_in(0, 1e308))
       ->capture_default_str();
   app.add_option("--dropout", c.dropout, "Drop probability of hidden units (0: off)")
-      ->check(CLI::Range(0.0, 0.99))
+      ->check(number_in(0.0, 0.99))
       ->capture_default_str();
   app.add_option("--dropconnect", c.dropconnect,
                  "Drop probability of hidden-layer connections, seed eq. 10-14 (0: off)")
-      ->check(CLI::Range(0.0, 0.99))
+      ->check(number_in(0.0, 0.99))
       ->capture_default_str();
   app.add_option("--batch-norm", c.batch_norm,
                  "none, full (Ioffe-Szegedy) or seed (statistics fixed in backward, eq. 21)")
       ->check(CLI::IsMember({"none", "full", "seed"}))
       ->capture_default_str();
-  app.add_option("--hidden", c.hidden, "Hidden layer widths, e.g. 256,256")
-      ->delimiter(',')
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+  std::string hidden = "512,256";  // parsed here: CLI11's list splitting drops empty widths silently
+  app.add_option("--hidden", hidden, "Hidden layer widths, e.g. 256,256")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            std::vector<int64_t> widths;
+            return parse_widths(text, widths);
+          },
+          "WIDTHS"))
       ->capture_default_str();
   app.add_option("--network", c.network, "Train a seed network (JSON file, 784 inputs, 10 outputs) instead of the MLP")
       ->check(CLI::ExistingFile);
   app.add_option("--label-smoothing", c.label_smoothing, "Cross-entropy label smoothing")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(number_in(0.0, 1.0))
       ->capture_default_str();
   app.add_option("--shift", c.shift, "Augment: shift training images by up to this many pixels (0: off)")
       ->check(CLI::Range(0, 8))
       ->capture_default_str();
   app.add_option("--seed", c.seed, "Seed of initialisation, shuffling and dropout (same seed and threads: same run)")
+      ->check(whole_number<uint64_t>())
       ->capture_default_str();
   app.add_option("--threads", c.threads, "Threads (0: TAPEGRAD_NUM_THREADS or every core)")
       ->check(CLI::Range(0, 1024))
@@ -541,11 +613,12 @@ int main(int argc, char** argv) {
   app.add_option("--resume", c.resume, "Continue from a checkpoint written by this program (its out/last.tgc)")
       ->check(CLI::ExistingFile);
   app.add_option("--limit", c.limit, "Use only the first N training and test examples (quick runs; 0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number<int64_t>());
   app.add_option("--stop-after", c.stop_after, "Stop after this epoch; continue later with --resume OUT/last.tgc")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number<int>());
   app.add_flag("--eval-only", c.eval_only, "Only evaluate the --resume checkpoint on the test set");
   CLI11_PARSE(app, argc, argv);
+  (void)parse_widths(hidden, c.hidden);  // checked by the option
   if (c.eval_only && c.resume.empty()) {
     fmt::print(stderr, "error: --eval-only needs --resume CHECKPOINT\n");
     return 2;

@@ -12,6 +12,20 @@ int64_t Dataset::num_classes() const {
   return labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
 }
 
+int64_t check_splits(const Dataset& train, const Dataset& test) {
+  if (train.size() == 0 || train.features() == 0)
+    raise<ValueError>("the training set has no {}", train.size() == 0 ? "examples" : "pixels");
+  if (!(train.image_shape == test.image_shape) || train.features() != test.features())
+    raise<ValueError>("the training images are {} and the test images {}: they must match", train.image_shape,
+                      test.image_shape);
+  const int64_t classes = train.num_classes();
+  for (size_t i = 0; i < test.labels.size(); ++i)
+    if (test.labels[i] < 0 || test.labels[i] >= classes)
+      raise<ValueError>("test example {} has label {}, but the training set's labels are 0 to {}", i, test.labels[i],
+                        classes - 1);
+  return classes;
+}
+
 namespace {
 std::string find_file(const std::string& dir, const std::string& stem) {
   namespace fs = std::filesystem;

@@ -31,6 +31,12 @@ enum class Split { train, test };
 /// no such files it says where Debian's data sets are.
 Dataset load_mnist(const std::string& dir, Split split, DType dtype = DType::f32);
 
+/// The number of classes a model trained on `train` and tested on `test` needs: the training set's
+/// (its labels decide it), after checking that the two splits fit together. ValueError for a
+/// training set without examples or pixels, images of different shapes, or a test label that is not
+/// a training class.
+int64_t check_splits(const Dataset& train, const Dataset& test);
+
 /// Where Debian's dataset-fashion-mnist package puts the data.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 

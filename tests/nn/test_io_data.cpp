@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "autodiff/autodiff.hpp"
@@ -402,4 +403,53 @@ TEST_CASE("read_file: a device or pipe is read up to a bound, a regular file to 
   write_bytes(dir / "empty", "");
   CHECK(nn::read_file((dir / "empty").string(), "t").empty());
   fs::remove_all(dir);
+}
+
+// Issue 20, items 13 and 14: the test set must not choose the architecture, and the splits must fit.
+TEST_CASE("check_splits: the training labels decide the classes; a foreign test label, other shapes, no pixels") {
+  const auto split = [](Shape image, std::vector<int64_t> labels) {
+    nn::Dataset d;
+    d.image_shape = image;
+    d.labels = std::move(labels);
+    d.images = Array(Shape{static_cast<int64_t>(d.labels.size()), image.numel()}, DType::f32);
+    return d;
+  };
+  const nn::Dataset train = split({2, 2}, {0, 3, 1, 2});
+  CHECK(nn::check_splits(train, split({2, 2}, {3, 0})) == 4);
+  CHECK(test::contains(test::message_of<ValueError>([&] {
+                         (void)nn::check_splits(train, split({2, 2}, {1, 77}));
+                       }),
+                       "test example 1 has label 77, but the training set's labels are 0 to 3"));
+  CHECK(test::contains(test::message_of<ValueError>([&] {
+                         (void)nn::check_splits(train, split({3, 3}, {1}));
+                       }),
+                       "the training images are [2, 2] and the test images [3, 3]"));
+  CHECK(test::contains(test::message_of<ValueError>([&] {
+                         (void)nn::check_splits(split({0, 0}, {0}), train);
+                       }),
+                       "no pixels"));
+  CHECK(test::contains(test::message_of<ValueError>([&] {
+                         (void)nn::check_splits(split({2, 2}, {}), train);
+                       }),
+                       "no examples"));
+}
+
+// Issue 20, item 22.
+TEST_CASE("DataLoader: a batch size near INT64_MAX is one batch of everything, shards split it") {
+  nn::Dataset d;
+  d.labels = {0, 1, 2, 3, 4};
+  d.images = Array(Shape{5, 2}, DType::f32);
+  d.image_shape = Shape{1, 2};
+  nn::DataLoader all(d, {.batch_size = std::numeric_limits<int64_t>::max(), .shuffle = false});
+  CHECK(all.num_batches() == 1);
+  CHECK(all.batch(0).y.size() == 5);
+  nn::DataLoader shard(d, {.batch_size = std::numeric_limits<int64_t>::max() - 1,
+                           .shuffle = false,
+                           .shards = std::numeric_limits<int64_t>::max(),
+                           .shard = 3});
+  CHECK(shard.num_batches() == 1);
+  CHECK(shard.batch(0).y.size() <= 1);
+  int64_t rows = 0;
+  for (int64_t k = 0; k < 8; ++k) rows += shard.shard_rows(0, std::numeric_limits<int64_t>::max() - 1 - k);
+  CHECK(rows <= 5);
 }
