@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace tapegrad {
 
@@ -32,6 +33,13 @@ struct NumericError : Error {
 };
 
 /// Throws E (Error by default) with a fmt-formatted message: `raise<ValueError>("bad {}", x)`.
+/// Untrusted text for an error message: quoted, and cut to its first `max` bytes with the length
+/// said ("'abc...' (10485760 bytes)"), so a huge input never floods the message.
+inline std::string quote_excerpt(std::string_view text, size_t max = 40) {
+  if (text.size() <= max) return fmt::format("'{}'", text);
+  return fmt::format("'{}...' ({} bytes)", text.substr(0, max), text.size());
+}
+
 template <class E = Error, class... Args>
 [[noreturn]] void raise(fmt::format_string<Args...> format, Args&&... args) {
   throw E(fmt::format(format, std::forward<Args>(args)...));

@@ -1,5 +1,7 @@
 #include "autodiff/tensor.hpp"
 
+#include <cmath>
+
 #include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/error.hpp"
 
@@ -11,6 +13,8 @@ Tensor::Tensor(Array value, bool requires_grad) : leaf_(std::make_shared<detail:
 }
 
 Tensor Tensor::randn(const Shape& shape, std::mt19937_64& rng, DType dtype, double stddev) {
+  if (!(stddev >= 0.0 && std::isfinite(stddev)))
+    raise<ValueError>("randn: stddev must be finite and >= 0, got {}", stddev);
   std::normal_distribution<double> normal(0.0, stddev);
   Array a(shape, dtype);
   for (int64_t i = 0; i < a.numel(); ++i) a.set(i, normal(rng));
@@ -18,6 +22,9 @@ Tensor Tensor::randn(const Shape& shape, std::mt19937_64& rng, DType dtype, doub
 }
 
 Tensor Tensor::uniform(const Shape& shape, std::mt19937_64& rng, double lo, double hi, DType dtype) {
+  // std::uniform_real_distribution needs lo <= hi and hi - lo finite (else undefined behaviour).
+  if (!(lo <= hi && std::isfinite(hi - lo)))
+    raise<ValueError>("uniform: need finite bounds lo <= hi, got lo {} and hi {}", lo, hi);
   std::uniform_real_distribution<double> u(lo, hi);
   Array a(shape, dtype);
   for (int64_t i = 0; i < a.numel(); ++i) a.set(i, u(rng));

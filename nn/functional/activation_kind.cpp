@@ -25,7 +25,8 @@ std::string_view activation_name(Activation a) {
 Activation activation_from_name(std::string_view name) {
   for (auto [act, n] : kNames)
     if (n == name) return act;
-  raise<ValueError>("unknown activation '{}' (known: identity, sigmoid, tanh, relu, leaky_relu, softplus)", name);
+  raise<ValueError>("unknown activation {} (known: identity, sigmoid, tanh, relu, leaky_relu, softplus)",
+                    quote_excerpt(name));
 }
 
 }  // namespace tapegrad::nn

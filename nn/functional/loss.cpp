@@ -15,10 +15,17 @@ namespace tapegrad::nn {
 namespace {
 
 /// Combines per-term losses: their mean over `count` terms, their sum, or the terms themselves.
-Tensor reduce(const Tensor& terms, int64_t count, Reduction reduction) {
+/// A mean over no terms is undefined (0/0): an error, as mean() raises, never NaN.
+void check_mean_of(const char* loss, int64_t count, const Shape& shape) {
+  if (count == 0) raise<ShapeError>("{}: Reduction::mean over zero elements (shape {}) is undefined", loss, shape);
+}
+
+Tensor reduce(const char* loss, const Tensor& terms, int64_t count, Reduction reduction) {
   switch (reduction) {
     case Reduction::sum: return sum(terms);
-    case Reduction::mean: return sum(terms) * (1.0 / static_cast<double>(count));
+    case Reduction::mean:
+      check_mean_of(loss, count, terms.shape());
+      return sum(terms) * (1.0 / static_cast<double>(count));
     case Reduction::none: return terms;
   }
   return terms;
@@ -109,14 +116,14 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Red
 Tensor nll_loss(const Tensor& log_probs, std::span<const int64_t> targets, Reduction reduction) {
   check_classes("nll_loss", log_probs.shape(), targets);
   const int64_t m = log_probs.shape()[0];
-  return reduce(-reshape(gather(log_probs, 1, targets, Shape{m, 1}), {m}), m, reduction);
+  return reduce("nll_loss", -reshape(gather(log_probs, 1, targets, Shape{m, 1}), {m}), m, reduction);
 }
 
 Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction reduction) {
   if (!(prediction.shape() == target.shape()))
     raise<ShapeError>("mse_loss: prediction and target shapes differ, got {} and {}", prediction.shape(),
                       target.shape());
-  return reduce(square(prediction - target), prediction.numel(), reduction);
+  return reduce("mse_loss", square(prediction - target), prediction.numel(), reduction);
 }
 
 Tensor sse_loss(const Tensor& prediction, const Tensor& target, Reduction reduction) {
@@ -127,14 +134,14 @@ Tensor sse_loss(const Tensor& prediction, const Tensor& target, Reduction reduct
   const int64_t m = prediction.shape()[0];
   if (m == 0) raise<ValueError>("sse_loss: the batch is empty (its mean would be NaN)");
   const Tensor per_example = reshape(square(prediction - target), {m, -1});
-  return reduce(sum(per_example, {1}) * 0.5, m, reduction);
+  return reduce("sse_loss", sum(per_example, {1}) * 0.5, m, reduction);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
   if (!(logits.shape() == target.shape()))
     raise<ShapeError>("binary_cross_entropy_with_logits: logits and target shapes differ, got {} and {}",
                       logits.shape(), target.shape());
-  return reduce(softplus(logits) - logits * target, logits.numel(), reduction);
+  return reduce("binary_cross_entropy_with_logits", softplus(logits) - logits * target, logits.numel(), reduction);
 }
 
 }  // namespace tapegrad::nn

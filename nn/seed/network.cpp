@@ -112,7 +112,11 @@ void Network::finalize() {
     std::vector<int64_t> cycle(path.begin() + static_cast<std::ptrdiff_t>(where[at]), path.end());
     std::reverse(cycle.begin(), cycle.end());
     cycle.push_back(cycle.front());
-    raise<ValueError>("network: the arrows contain a cycle: {}", fmt::join(cycle, " -> "));
+    constexpr size_t kShown = 8;  // a cycle of a million neurons is named by its start and length
+    if (cycle.size() <= kShown + 1)
+      raise<ValueError>("network: the arrows contain a cycle: {}", fmt::join(cycle, " -> "));
+    raise<ValueError>("network: the arrows contain a cycle of {} neurons: {} -> ... -> {}", cycle.size() - 1,
+                      fmt::join(cycle.begin(), cycle.begin() + kShown, " -> "), cycle.back());
   }
 
   units_.clear();

@@ -56,9 +56,7 @@ const json* optional_object(const json& obj, const char* key, const std::string&
 /// (a dump of a value nested 100k deep would overflow the stack, and a huge one would flood the log).
 std::string describe(const json& value) {
   if (!value.is_string()) return fmt::format("of type {}", value.type_name());
-  const auto& text = value.get_ref<const std::string&>();
-  constexpr size_t kMaxQuoted = 40;
-  return text.size() <= kMaxQuoted ? fmt::format("'{}'", text) : fmt::format("'{}...'", text.substr(0, kMaxQuoted));
+  return quote_excerpt(value.get_ref<const std::string&>());
 }
 
 /// Checks, in one linear pass over the text, the limits the format needs and a generic parser
@@ -186,6 +184,9 @@ Network network_from_json(std::string_view text) {
   if (!root.is_object()) raise<ValueError>("network JSON: the top level must be an object");
   if (root.contains("format") && root["format"] != "tapegrad-network")
     raise<ValueError>("network JSON: unknown format {} (expected 'tapegrad-network')", describe(root["format"]));
+  if (root.contains("version") && !(root["version"].is_number_integer() && root["version"] == 1))
+    raise<ValueError>("network JSON: version {} is not supported (this build reads version 1)",
+                      root["version"].is_number() ? root["version"].dump() : describe(root["version"]));
   Network net;
   const json& inputs = array_field(root, "inputs");
   const json& outputs = array_field(root, "outputs");
@@ -209,7 +210,7 @@ Network network_from_json(std::string_view text) {
       continue;
     }
     if (type != "neuron" && type != "hidden" && type != "output")
-      raise<ValueError>("network JSON: {} (id {}): unknown type '{}' (input, neuron)", where, id, type);
+      raise<ValueError>("network JSON: {} (id {}): unknown type {} (input, neuron)", where, id, quote_excerpt(type));
     NeuronSpec n;
     n.id = id;
     try {
@@ -246,7 +247,7 @@ Network network_from_json(std::string_view text) {
     const json& bn = *bn_ptr;
     const auto mode = field_or<std::string>(bn, "mode", "full", "batch_norm");
     if (mode != "full" && mode != "seed")
-      raise<ValueError>("network JSON: batch_norm.mode must be 'full' or 'seed', got '{}'", mode);
+      raise<ValueError>("network JSON: batch_norm.mode must be 'full' or 'seed', got {}", quote_excerpt(mode));
     net.batch_norm_mode = mode == "full" ? BatchNormMode::full : BatchNormMode::seed;
     net.batch_norm_eps = field_or<double>(bn, "eps", 1e-5, "batch_norm");
     net.batch_norm_momentum = field_or<double>(bn, "momentum", 0.1, "batch_norm");

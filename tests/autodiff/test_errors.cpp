@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <thread>
+#include <utility>
 
 #include "autodiff/autodiff.hpp"
 #include "support/check.hpp"
@@ -386,4 +388,18 @@ TEST_CASE("a leaf whose shape or dtype changed after it was recorded is refused 
     again.backward();
     CHECK(w.grad().to_vector() == std::vector<double>{3.0, 3.0});
   }
+}
+
+// Issue 20, item 21.
+TEST_CASE("randn and uniform refuse negative, NaN or infinite scales and reversed bounds") {
+  std::mt19937_64 rng(2);
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  for (double stddev : {-1.0, nan, inf})
+    CHECK(test::contains(test::message_of<ValueError>([&] { (void)Tensor::randn({2}, rng, DType::f64, stddev); }),
+                         "randn: stddev must be finite and >= 0"));
+  for (auto [lo, hi] : {std::pair{1.0, 0.0}, std::pair{nan, 1.0}, std::pair{0.0, inf}, std::pair{-1e308, 1e308}})
+    CHECK(test::contains(test::message_of<ValueError>([&] { (void)Tensor::uniform({2}, rng, lo, hi); }),
+                         "uniform: need finite bounds lo <= hi"));
+  CHECK(Tensor::randn({3}, rng, DType::f64, 0.0).value().to_vector() == std::vector<double>{0, 0, 0});
+  CHECK(Tensor::uniform({2}, rng, 2.0, 2.0).value().to_vector() == std::vector<double>{2, 2});
 }

@@ -148,3 +148,17 @@ TEST_CASE("cross_entropy: -inf logits, overflowing sums and huge equal logits gi
   // a NaN logit makes the loss NaN
   CHECK(std::isnan(nn::cross_entropy(Tensor(Array({1, 2}, {std::nan(""), 0.0})), first).item()));
 }
+
+// Issue 20, item 23: the mean of no terms raises, as mean() does, instead of returning NaN.
+TEST_CASE("losses: Reduction::mean of an empty batch raises (sum is 0), as cross_entropy's does") {
+  Tape tape;
+  const Tensor empty = Tensor::zeros({0, 3});
+  for (const auto& loss : {+[](const Tensor& a) { return nn::mse_loss(a, a); },
+                           +[](const Tensor& a) { return nn::binary_cross_entropy_with_logits(a, a); }})
+    CHECK(
+        test::contains(test::message_of<ShapeError>([&] { (void)loss(empty); }), "Reduction::mean over zero elements"));
+  CHECK(nn::mse_loss(empty, empty, nn::Reduction::sum).item() == 0.0);
+  CHECK(
+      test::contains(test::message_of<ValueError>([&] { (void)nn::cross_entropy(empty, std::span<const int64_t>{}); }),
+                     "the batch is empty"));
+}

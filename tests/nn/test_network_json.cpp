@@ -205,3 +205,36 @@ TEST_CASE("network json: a non-finite parameter is refused when saving, naming i
   net.set_parameters(p);
   CHECK(test::contains(test::message_of<ValueError>([&] { (void)to_json(net); }), "beta of neuron 3 is -inf"));
 }
+
+// Issue 20, items 18 and 19.
+TEST_CASE("network json: an unknown version is refused; huge names and long cycles give short messages") {
+  const std::string good = corpus_file();
+  std::string v99 = good;
+  v99.replace(v99.find('{'), 1, R"({"version": 99, )");
+  CHECK(test::contains(error_for(v99), "version 99 is not supported (this build reads version 1)"));
+  std::string v1 = good;
+  v1.replace(v1.find('{'), 1, R"({"version": 1, )");
+  CHECK_NOTHROW((void)network_from_json(v1));
+  const std::string huge(10 << 20, 'q');
+  const std::string msg =
+      error_for(std::string(kHead) + R"({"id": 1, "activation": ")" + huge + R"("}], "arrows": []})");
+  CHECK(test::contains(msg, "unknown activation 'qqqq"));
+  CHECK(test::contains(msg, "(10485760 bytes)"));
+  CHECK(msg.size() < 400);
+  Network ring;
+  ring.add_input(0);
+  constexpr int64_t kRing = 100000;
+  for (int64_t id = 1; id <= kRing; ++id) {
+    NeuronSpec n;
+    n.id = id;
+    ring.add_neuron(n);
+    ArrowSpec a;
+    a.from = id;
+    a.to = id % kRing + 1;
+    ring.add_arrow(a);
+  }
+  ring.set_outputs({1});
+  const std::string cycle = test::message_of<ValueError>([&] { ring.finalize(); });
+  CHECK(test::contains(cycle, "a cycle of 100000 neurons"));
+  CHECK(cycle.size() < 300);
+}
