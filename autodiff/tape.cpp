@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/error.hpp"
@@ -34,6 +36,16 @@ bool Tape::is_live_here(const Tape* t) {
 }
 
 Tape::~Tape() {
+  // A tape destroyed on another thread would leave its own thread's active-tape pointer dangling,
+  // and that thread's next op would use freed memory: stop here, saying why (a destructor cannot
+  // throw; std::thread's destructor ends the program the same way for the same kind of misuse).
+  if (!is_live_here(this)) {
+    std::fputs(
+        "tapegrad: a Tape was destroyed on a thread other than the one that made it; a Tape is its thread's "
+        "active tape and must end on that thread (docs/threads.md)\n",
+        stderr);
+    std::abort();
+  }
   // Unlink from the thread's stack of tapes (normally the top, but tolerate any order).
   if (detail::tls.tape == this) {
     detail::tls.tape = outer_;

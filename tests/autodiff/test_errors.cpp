@@ -1,6 +1,10 @@
 // Bad input and misuse: each gets a clear error of the right type that names what went wrong.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -402,4 +406,31 @@ TEST_CASE("randn and uniform refuse negative, NaN or infinite scales and reverse
                          "uniform: need finite bounds lo <= hi"));
   CHECK(Tensor::randn({3}, rng, DType::f64, 0.0).value().to_vector() == std::vector<double>{0, 0, 0});
   CHECK(Tensor::uniform({2}, rng, 2.0, 2.0).value().to_vector() == std::vector<double>{2, 2});
+}
+
+// Issue 20, item 20: the tape's own thread kept a dangling active-tape pointer (a segfault at its
+// next op). Now the program stops at the destruction, with a message; checked in a child process.
+TEST_CASE("a Tape destroyed on another thread ends the program with a message, before any dangling use") {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(pipe_fds[1], 2);
+    auto* tape = new Tape;
+    std::thread([tape] { delete tape; }).join();
+    Var x = 1.0;  // reached only if the destruction did not stop the program
+    (void)x;
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string err;
+  char buffer[256];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) err.append(buffer, static_cast<size_t>(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+  CHECK(test::contains(err, "a Tape was destroyed on a thread other than the one that made it"));
 }
