@@ -1,11 +1,13 @@
 #include "nn/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <new>
@@ -42,37 +44,74 @@ struct TempFile {
   }
 };
 
+/// "<host>.<pid>": which process wrote a temporary file, so a later save on the same host can tell
+/// a temporary left by a killed writer from one being written right now.
+std::string writer_tag() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || !host[0]) std::strcpy(host, "localhost");
+  for (char* c = host; *c; ++c)
+    if (*c == '.' || *c == '/') *c = '_';
+  return fmt::format("{}.{}", host, ::getpid());
+}
+
+/// Removes the temporary files of `name` in `dir` that a writer on this host left when it was killed
+/// (its process no longer exists). Best effort: a file that cannot be removed stays.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& name, const std::string& host) {
+  namespace fs = std::filesystem;
+  const std::string prefix = fmt::format(".{}.tmp.{}.", name, host);
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    if (entry.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(entry.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (target.filename().empty()) raise<Error>("cannot write '{}': not a file name", path);
   std::error_code ec;
+  fs::path target(path);
+  if (target.filename().empty()) raise<Error>("cannot write '{}': not a file name", path);
+  // A symlink stays a symlink: the file it points to is replaced (a chain or loop of links resolved
+  // by the system, which refuses a loop).
+  if (fs::is_symlink(fs::symlink_status(target, ec))) {
+    const fs::path resolved = fs::weakly_canonical(target, ec);
+    if (ec) raise<Error>("cannot write '{}': cannot resolve the link: {}", path, ec.message());
+    target = resolved;
+  }
   if (fs::is_directory(target, ec)) raise<Error>("cannot write '{}': it is a directory", path);
-  if (fs::exists(target, ec) && !fs::is_regular_file(target, ec)) {
+  struct stat existing {};
+  const bool exists = ::stat(target.c_str(), &existing) == 0;
+  if (exists && !S_ISREG(existing.st_mode)) {
     // A device or pipe (e.g. /dev/full) cannot be replaced by rename: write it in place, checked.
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) fail("cannot open", path, errno);
     TempFile guard{fd, "", true};
     write_all(fd, bytes, path);
     return;
   }
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string pattern = (dir / fmt::format(".{}.tmp.XXXXXX", target.filename().string())).string();
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
+  const std::string name = target.filename().string();
+  const std::string tag = writer_tag();
+  remove_stale_temporaries(dir, name, tag.substr(0, tag.rfind('.')));
+  const std::string pattern = (dir / fmt::format(".{}.tmp.{}.XXXXXX", name, tag)).string();
+  std::vector<char> temp_name(pattern.begin(), pattern.end());
+  temp_name.push_back('\0');
   TempFile tmp;
-  tmp.fd = ::mkstemp(name.data());
+  tmp.fd = ::mkstemp(temp_name.data());
   if (tmp.fd < 0) fail("cannot create a temporary file in the directory of", path, errno);
-  tmp.path = name.data();
-  ::fchmod(tmp.fd, 0644);
+  tmp.path = temp_name.data();
+  // The replaced file's permissions are kept; a new file gets 0644.
+  if (::fchmod(tmp.fd, exists ? existing.st_mode & 07777 : 0644) != 0) fail("cannot set the mode of", path, errno);
   write_all(tmp.fd, bytes, path);
   if (::fsync(tmp.fd) != 0) fail("cannot flush", path, errno);
   const int fd = tmp.fd;
   tmp.fd = -1;
   if (::close(fd) != 0) fail("cannot close", path, errno);
-  if (::rename(tmp.path.c_str(), path.c_str()) != 0) fail("cannot replace", path, errno);
+  if (::rename(tmp.path.c_str(), target.c_str()) != 0) fail("cannot replace", path, errno);
   tmp.committed = true;
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {  // make the rename durable

@@ -1,6 +1,5 @@
 // Bad input and misuse: each gets a clear error of the right type that names what went wrong.
 #include <doctest/doctest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

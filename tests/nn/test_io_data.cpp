@@ -207,6 +207,42 @@ TEST_SUITE("checkpoints") {
     } catch (const ValueError&) {
     }
     CHECK((old_ok || new_ok));  // the file is one complete checkpoint, never a torn one
+    // whatever temporary file the killed writer left, the next save removes it (issue 20, item 16)
+    nn::save_checkpoint(path, model);
+    for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().filename() == "c.tgc");
+    fs::remove_all(dir);
+  }
+
+  // Issue 20, item 16.
+  TEST_CASE("saving keeps the file's mode and a symlink, and removes temporaries of dead writers only") {
+    const fs::path dir = temp_dir("atomic");
+    const fs::path file = dir / "f.txt";
+    nn::write_file_atomically(file.string(), "one");
+    CHECK((fs::status(file).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);  // 0600
+    nn::write_file_atomically(file.string(), "two");
+    CHECK((fs::status(file).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    fs::create_symlink("f.txt", dir / "link");
+    nn::write_file_atomically((dir / "link").string(), "three");
+    CHECK(fs::is_symlink(fs::symlink_status(dir / "link")));
+    CHECK(nn::read_file(file.string(), "t") == "three");
+    // a dead writer's temporary (its pid gone) is removed; a live one's is left alone
+    char host[256] = {};
+    REQUIRE(::gethostname(host, sizeof(host) - 1) == 0);
+    for (char* c = host; *c; ++c)
+      if (*c == '.' || *c == '/') *c = '_';
+    const pid_t dead = ::fork();
+    REQUIRE(dead >= 0);
+    if (dead == 0) ::_exit(0);
+    ::waitpid(dead, nullptr, 0);
+    const fs::path stale = dir / fmt::format(".f.txt.tmp.{}.{}.abcdef", host, dead);
+    const fs::path live = dir / fmt::format(".f.txt.tmp.{}.{}.abcdef", host, ::getpid());
+    write_bytes(stale, "partial");
+    write_bytes(live, "being written");
+    nn::write_file_atomically(file.string(), "four");
+    CHECK(!fs::exists(stale));
+    CHECK(fs::exists(live));
     fs::remove_all(dir);
   }
 }
