@@ -156,6 +156,13 @@ Evaluation evaluate(nn::Module& model, const nn::Dataset& data, int64_t classes,
   return e;
 }
 
+/// Settings a resumed run must share with the run that wrote the checkpoint and that the model and
+/// optimizer state cannot show (batch norm's mode has no parameter of its own; the optimizer's kind
+/// is in its state): saved as empty entries whose names carry them.
+std::vector<std::string> resume_settings(const Config& c) {
+  return {fmt::format("setting/--batch-norm {}", c.batch_norm), fmt::format("setting/--optimizer {}", c.optimizer)};
+}
+
 nn::NamedArrays history_entries(const std::vector<trainer::EpochMetrics>& history) {
   Array h(Shape{static_cast<int64_t>(history.size()), 5});
   for (size_t i = 0; i < history.size(); ++i) {
@@ -164,6 +171,12 @@ nn::NamedArrays history_entries(const std::vector<trainer::EpochMetrics>& histor
     for (int k = 0; k < 5; ++k) h.set(static_cast<int64_t>(i) * 5 + k, row[k]);
   }
   return {{"history", std::move(h)}};
+}
+
+nn::NamedArrays checkpoint_extras(const Config& c, const std::vector<trainer::EpochMetrics>& history) {
+  nn::NamedArrays extras = history_entries(history);
+  for (const std::string& setting : resume_settings(c)) extras.emplace_back(setting, Array(Shape{0}));
+  return extras;
 }
 
 std::vector<trainer::EpochMetrics> history_from(const nn::NamedArrays& extra, const std::string& path) {
@@ -330,6 +343,16 @@ void resume(const Config& c, Session& s, const trainer::Ranks& ranks) {
   nn::NamedArrays extra;
   nn::load_checkpoint(c.resume, *s.model, *s.opt, &extra);
   s.history = history_from(extra, c.resume);
+  for (const std::string& setting : resume_settings(c)) {
+    const std::string option = setting.substr(0, setting.find(' ') + 1);  // "setting/--batch-norm "
+    const auto saved = std::ranges::find_if(extra, [&](const auto& e) { return e.first.rfind(option, 0) == 0; });
+    if (saved == extra.end())
+      throw Error(fmt::format("checkpoint '{}' does not record {}(written by an older tapegrad-train?)", c.resume,
+                              option.substr(8)));
+    if (saved->first != setting)
+      throw Error(fmt::format("checkpoint '{}' was written with {}; this run has {}", c.resume, saved->first.substr(8),
+                              setting.substr(8)));
+  }
   if (ranks.root()) fmt::print("resumed from '{}' after epoch {}\n", c.resume, s.history.size());
 }
 
@@ -427,7 +450,7 @@ void report_epoch(const Config& c, const Session& s, const std::string& checkpoi
   fmt::print("epoch {:>3}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  {:.1f}s\n", m.epoch, c.epochs,
              m.train_loss, m.test_loss, 100 * m.test_accuracy, m.seconds);
   std::fflush(stdout);
-  nn::save_checkpoint(checkpoint, *s.model, *s.opt, history_entries(s.history));
+  nn::save_checkpoint(checkpoint, *s.model, *s.opt, checkpoint_extras(c, s.history));
   nn::write_file_atomically((fs::path(c.out) / "metrics.csv").string(), trainer::metrics_csv(s.history));
   nn::write_file_atomically((fs::path(c.out) / "curves.svg").string(), trainer::curves_svg(s.history, s.title));
 }

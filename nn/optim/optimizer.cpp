@@ -49,6 +49,7 @@ void Optimizer::begin_step() {
 
 NamedArrays Optimizer::state() const {
   NamedArrays out;
+  out.emplace_back(fmt::format("kind.{}", name_), Array(Shape{0}));  // the name carries the kind: Adam, AdamW, ...
   for (size_t k = 0; k < kinds_.size(); ++k)
     for (size_t i = 0; i < params_.size(); ++i) out.emplace_back(fmt::format("{}.{}", kinds_[k], i), buffers_[k][i]);
   Array scalars(Shape{static_cast<int64_t>(1 + num_groups())});
@@ -60,6 +61,10 @@ NamedArrays Optimizer::state() const {
 
 void Optimizer::load_state(const NamedArrays& state) {
   const NamedArrays expected = this->state();
+  if (state.empty() || state.front().first.rfind("kind.", 0) != 0)
+    raise<ValueError>("{}: the saved state does not say which optimizer wrote it", name_);
+  if (state.front().first != expected.front().first)
+    raise<ValueError>("{}: the saved state is {}'s, not {}'s", name_, state.front().first.substr(5), name_);
   if (state.size() != expected.size())
     raise<ValueError>("{}: the saved state has {} entries, this optimizer has {}", name_, state.size(),
                       expected.size());
@@ -79,7 +84,7 @@ void Optimizer::load_state(const NamedArrays& state) {
   }
   if (!(scalars.at(0) >= 0.0 && scalars.at(0) < 9e18)) raise<ValueError>("{}: saved step count is invalid", name_);
   // All checked: apply.
-  size_t e = 0;
+  size_t e = 1;  // after the kind
   for (auto& kind : buffers_)
     for (Array& b : kind) b.assign(state[e++].second);
   steps_ = static_cast<int64_t>(scalars.at(0));

@@ -59,8 +59,8 @@ class Optimizer {
   /// "SGD", "Adam", ...
   const char* name() const { return name_; }
 
-  /// The state a checkpoint saves: per-parameter buffers ("exp_avg.3") and "scalars" (steps, then
-  /// each group's rate).
+  /// The state a checkpoint saves: the kind ("kind.Adam", an empty array whose name says it),
+  /// per-parameter buffers ("exp_avg.3") and "scalars" (steps, then each group's rate).
   NamedArrays state() const;
   /// Restores state(): checks every name, shape and dtype first (ValueError naming the first
   /// mismatch) and changes nothing unless all match.

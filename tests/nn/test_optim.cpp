@@ -269,14 +269,23 @@ TEST_SUITE("optimizers") {
     CHECK(a.value().at(0) == doctest::Approx(0.9).epsilon(1e-6));
     CHECK(b.value().at(0) == doctest::Approx(0.99).epsilon(1e-6));
     const auto state = opt.state();
-    CHECK(state.size() == 5);  // exp_avg.0-1, exp_avg_sq.0-1, scalars
+    CHECK(state.size() == 6);  // kind.Adam, exp_avg.0-1, exp_avg_sq.0-1, scalars
+    CHECK(state.front().first == "kind.Adam");
     Tensor c = Tensor::full({2}, 1.0).requires_grad(true), d = Tensor::full({2}, 1.0).requires_grad(true);
     optim::Adam other({{{c}, {.lr = 0.5}}, {{d}, {.lr = 0.5}}});
     other.load_state(state);
     CHECK(other.lr(1) == 0.01);
     CHECK(other.steps() == 1);
     optim::SGD sgd({c}, {.lr = 0.1, .momentum = 0.9});
-    CHECK(test::contains(test::message_of<ValueError>([&] { sgd.load_state(state); }), "entries"));
+    CHECK(test::contains(test::message_of<ValueError>([&] { sgd.load_state(state); }), "the saved state is Adam's"));
+    // AdamW keeps the same buffers as Adam: only the kind tells them apart (issue 20, item 17)
+    optim::AdamW adamw({c, d}, {.lr = 0.5});
+    CHECK(test::contains(test::message_of<ValueError>([&] { adamw.load_state(state); }),
+                         "AdamW: the saved state is Adam's, not AdamW's"));
+    auto no_kind = state;
+    no_kind.erase(no_kind.begin());
+    CHECK(test::contains(test::message_of<ValueError>([&] { other.load_state(no_kind); }),
+                         "does not say which optimizer wrote it"));
   }
 
   TEST_CASE("step() needs no tape; a parameter converted after construction is reported") {
