@@ -506,7 +506,10 @@ int run(const Config& c, trainer::Ranks& ranks) {
                                   .seed = c.seed,
                                   .shards = ranks.size(),
                                   .shard = ranks.rank()});
+  // Ctrl-C, and the SIGTERM mpirun sends every rank when it gets Ctrl-C: stop after the current
+  // batch on every rank (they agree on the batch), leaving the last epoch's checkpoint.
   std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
   Tape tape;
   const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
   const bool terminal = root && ::isatty(STDOUT_FILENO);
