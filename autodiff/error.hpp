@@ -32,7 +32,6 @@ struct NumericError : Error {
   using Error::Error;
 };
 
-/// Throws E (Error by default) with a fmt-formatted message: `raise<ValueError>("bad {}", x)`.
 /// Untrusted text for an error message: quoted, and cut to its first `max` bytes with the length
 /// said ("'abc...' (10485760 bytes)"), so a huge input never floods the message.
 inline std::string quote_excerpt(std::string_view text, size_t max = 40) {
@@ -40,6 +39,7 @@ inline std::string quote_excerpt(std::string_view text, size_t max = 40) {
   return fmt::format("'{}...' ({} bytes)", text.substr(0, max), text.size());
 }
 
+/// Throws E (Error by default) with a fmt-formatted message: `raise<ValueError>("bad {}", x)`.
 template <class E = Error, class... Args>
 [[noreturn]] void raise(fmt::format_string<Args...> format, Args&&... args) {
   throw E(fmt::format(format, std::forward<Args>(args)...));

@@ -188,12 +188,13 @@ if(MPIRUN)
   list(TRANSFORM common REPLACE "^100$" "3" OUTPUT_VARIABLE threes)
   run(FALSE ${MPIRUN} ${TRAIN} ${threes} --epochs 1 --out ${WORK_DIR}/two_threes)
   expect_in("--batch-size 3 over 2 rank(s) gives a rank 1 row of each batch")
-  # Ctrl-C under mpirun (which sends every rank SIGTERM): the same graceful stop (issue 20, item 26)
+  # Ctrl-C under mpirun (which sends every rank SIGTERM, then SIGKILL about a second later): the
+  # ranks stop at the batch, and the last epoch's checkpoint loads (issue 20, item 26). The
+  # "interrupted" line may not reach the terminal: mpirun stops forwarding output as it ends the job.
   execute_process(COMMAND timeout --signal=INT 10 ${MPIRUN} ${TRAIN} ${common} --epochs 100000 --out ${WORK_DIR}/two_interrupted
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
-  set(last_output "${out}${err}")
-  expect_in("interrupted: '${WORK_DIR}/two_interrupted/last.tgc' holds the last completed epoch")
   run(TRUE ${TRAIN} ${common} --eval-only --resume ${WORK_DIR}/two_interrupted/last.tgc --out ${WORK_DIR}/eval)
+  expect_in("test accuracy")
   # a failure ends every rank, naming the rank
   run(FALSE ${MPIRUN} ${TRAIN} ${recipe} --data ${WORK_DIR}/missing --out ${WORK_DIR}/z)
   expect_in(" of 2: error: data directory")  # "tapegrad rank R of 2: ...", whichever rank aborts first
