@@ -121,7 +121,8 @@ NamedArrays checkpoint_from_bytes(std::string_view bytes, const std::string& pat
       const int64_t n = dims[static_cast<size_t>(d)];
       // (Not bounded by the bytes left: an empty [0, 64] array holds no data, whatever its other
       // dimensions; the element count is checked against them below.)
-      if (n < 0 || n > kMaxElements || __builtin_mul_overflow(numel, static_cast<uint64_t>(n), &numel))
+      if (n < 0 || n > kMaxElements || __builtin_mul_overflow(numel, static_cast<uint64_t>(n), &numel) ||
+          numel > static_cast<uint64_t>(kMaxElements))
         r.bad(fmt::format("entry '{}' has an impossible dimension {}", name, n));
     }
     if (numel > r.left() / elem)

@@ -413,6 +413,25 @@ TEST_SUITE("data") {
 }
 
 // Issue 20, items 11 and 12.
+// Found by fuzz_checkpoint once item 11 stopped bounding each dimension by the bytes left: two
+// dimensions whose product passes 2^62 (but not 2^64) reached Shape, which threw ShapeError instead
+// of the loader's ValueError.
+TEST_CASE("checkpoint bytes: dimensions whose product passes the element limit are refused by name") {
+  const auto le = [](uint64_t v, int n) {  // n little-endian bytes
+    std::string out;
+    for (int k = 0; k < n; ++k) out += static_cast<char>((v >> (8 * k)) & 0xff);
+    return out;
+  };
+  // magic, version 1, 1 entry: name "w", float64, rank 2, dims 2^40 x 2^23; then the CRC's 4 bytes
+  std::string bytes = std::string("TGCKPT\r\n") + le(1, 4) + le(1, 4) + le(1, 4) + "w" + le(1, 1) + le(2, 1) +
+                      le(uint64_t{1} << 40, 8) + le(uint64_t{1} << 23, 8) + le(0, 4);
+  CHECK(test::load_checkpoint_bytes(bytes) != test::Outcome::broken);
+  CHECK(test::load_checkpoint_bytes(test::with_valid_checksum(bytes)) != test::Outcome::broken);
+  const std::string msg =
+      test::message_of<ValueError>([&] { (void)nn::checkpoint_from_bytes(test::with_valid_checksum(bytes), "mem"); });
+  CHECK_MESSAGE(test::contains(msg, "entry 'w' has an impossible dimension 8388608"), msg);
+}
+
 TEST_CASE("checkpoint bytes: empty arrays of any shape round-trip") {
   const nn::NamedArrays entries{{"empty_rows", Array(Shape{0, 64})},
                                 {"empty_middle", Array(Shape{3, 0, 1000000}, DType::f32)},
