@@ -400,9 +400,10 @@ TEST_CASE("randn and uniform refuse negative, NaN or infinite scales and reverse
   for (double stddev : {-1.0, nan, inf})
     CHECK(test::contains(test::message_of<ValueError>([&] { (void)Tensor::randn({2}, rng, DType::f64, stddev); }),
                          "randn: stddev must be finite and >= 0"));
-  for (auto [lo, hi] : {std::pair{1.0, 0.0}, std::pair{nan, 1.0}, std::pair{0.0, inf}, std::pair{-1e308, 1e308}})
-    CHECK(test::contains(test::message_of<ValueError>([&] { (void)Tensor::uniform({2}, rng, lo, hi); }),
-                         "uniform: need finite bounds lo <= hi"));
+  for (const auto& bounds : {std::pair{1.0, 0.0}, std::pair{nan, 1.0}, std::pair{0.0, inf}, std::pair{-1e308, 1e308}})
+    CHECK(test::contains(
+        test::message_of<ValueError>([&] { (void)Tensor::uniform({2}, rng, bounds.first, bounds.second); }),
+        "uniform: need finite bounds lo <= hi"));
   CHECK(Tensor::randn({3}, rng, DType::f64, 0.0).value().to_vector() == std::vector<double>{0, 0, 0});
   CHECK(Tensor::uniform({2}, rng, 2.0, 2.0).value().to_vector() == std::vector<double>{2, 2});
 }
