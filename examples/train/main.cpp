@@ -159,8 +159,8 @@ Evaluation evaluate(nn::Module& model, const nn::Dataset& data, int64_t classes,
 /// Settings a resumed run must share with the run that wrote the checkpoint and that the model and
 /// optimizer state cannot show (batch norm's mode has no parameter of its own; the optimizer's kind
 /// is in its state): saved as empty entries whose names carry them.
-std::vector<std::string> resume_settings(const Config& c) {
-  return {fmt::format("setting/--batch-norm {}", c.batch_norm), fmt::format("setting/--optimizer {}", c.optimizer)};
+std::vector<std::pair<std::string, std::string>> resume_settings(const Config& c) {
+  return {{"--batch-norm", c.batch_norm}, {"--optimizer", c.optimizer}};
 }
 
 nn::NamedArrays history_entries(const std::vector<trainer::EpochMetrics>& history) {
@@ -175,7 +175,8 @@ nn::NamedArrays history_entries(const std::vector<trainer::EpochMetrics>& histor
 
 nn::NamedArrays checkpoint_extras(const Config& c, const std::vector<trainer::EpochMetrics>& history) {
   nn::NamedArrays extras = history_entries(history);
-  for (const std::string& setting : resume_settings(c)) extras.emplace_back(setting, Array(Shape{0}));
+  for (const auto& [option, value] : resume_settings(c))
+    extras.emplace_back(fmt::format("setting/{} {}", option, value), Array(Shape{0}));
   return extras;
 }
 
@@ -343,15 +344,16 @@ void resume(const Config& c, Session& s, const trainer::Ranks& ranks) {
   nn::NamedArrays extra;
   nn::load_checkpoint(c.resume, *s.model, *s.opt, &extra);
   s.history = history_from(extra, c.resume);
-  for (const std::string& setting : resume_settings(c)) {
-    const std::string option = setting.substr(0, setting.find(' ') + 1);  // "setting/--batch-norm "
-    const auto saved = std::ranges::find_if(extra, [&](const auto& e) { return e.first.rfind(option, 0) == 0; });
+  for (const auto& [option, value] : resume_settings(c)) {
+    const std::string prefix = fmt::format("setting/{} ", option);
+    const auto saved = std::ranges::find_if(extra, [&](const auto& e) { return e.first.starts_with(prefix); });
     if (saved == extra.end())
-      throw Error(fmt::format("checkpoint '{}' does not record {}(written by an older tapegrad-train?)", c.resume,
-                              option.substr(8)));
-    if (saved->first != setting)
-      throw Error(fmt::format("checkpoint '{}' was written with {}; this run has {}", c.resume, saved->first.substr(8),
-                              setting.substr(8)));
+      throw Error(
+          fmt::format("checkpoint '{}' does not record {} (written by an older tapegrad-train?)", c.resume, option));
+    const std::string saved_value = saved->first.substr(prefix.size());
+    if (saved_value != value)
+      throw Error(fmt::format("checkpoint '{}' was written with {} {}; this run has {} {}", c.resume, option,
+                              saved_value, option, value));
   }
   if (ranks.root()) fmt::print("resumed from '{}' after epoch {}\n", c.resume, s.history.size());
 }
@@ -416,29 +418,28 @@ bool drop_last_batch(const Config& c, const Session& s, const trainer::Ranks& ra
   const bool batch_norm =
       std::ranges::any_of(buffers, [](const auto& entry) { return entry.first.ends_with("running_mean"); });
   if (!batch_norm) return false;
-  const nn::DataLoader batches(s.train, {.batch_size = c.batch_size, .shuffle = false, .shards = ranks.size()});
-  const auto gives_a_rank_one_row = [&](int64_t b) {
+  const auto gives_a_rank_one_row = [&](int64_t rows) {  // a batch of `rows` split over the ranks
     for (int64_t rank = 0; rank < ranks.size(); ++rank)
-      if (batches.shard_rows(b, rank) == 1) return true;
+      if (nn::shard_rows(rows, rank, ranks.size()) == 1) return true;
     return false;
   };
-  const int64_t last = batches.num_batches() - 1;
-  if (gives_a_rank_one_row(0) && (last > 0 || batches.batch_rows(0) == c.batch_size))
+  const int64_t n = s.train.size(), remainder = n % c.batch_size;
+  if (n >= c.batch_size && gives_a_rank_one_row(c.batch_size))
     throw Error(
         fmt::format("--batch-size {} over {} rank(s) gives a rank 1 row of each batch, and batch norm needs 2 "
                     "or more in training: use --batch-size {} or more, or --batch-norm none",
                     c.batch_size, ranks.size(), 2 * ranks.size()));
-  if (!gives_a_rank_one_row(last)) return false;
-  if (last == 0)
+  if (remainder == 0 || !gives_a_rank_one_row(remainder)) return false;
+  if (n < c.batch_size)
     throw Error(
         fmt::format("the training set's {} example(s) give a rank 1 row over {} rank(s), and batch norm "
                     "needs 2 or more in training: use more examples, or --batch-norm none",
-                    s.train.size(), ranks.size()));
+                    n, ranks.size()));
   if (ranks.root())
     fmt::print(
         "note: the last batch of each epoch ({} of {} examples) is left out: over {} rank(s) it gives a rank 1 "
         "row, and batch norm needs 2 or more in training\n",
-        batches.batch_rows(last), s.train.size(), ranks.size());
+        remainder, n, ranks.size());
   return true;
 }
 

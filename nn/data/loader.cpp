@@ -53,11 +53,14 @@ int64_t DataLoader::batch_rows(int64_t b) const {
   return std::min(options_.batch_size, data_.size() - b * options_.batch_size);
 }
 
+int64_t shard_rows(int64_t rows, int64_t shard, int64_t shards) {
+  if (shards < 1 || shard < 0 || shard >= shards)
+    raise<ValueError>("shard_rows: shard {} of {} does not exist", shard, shards);
+  return part_begin(rows, shard + 1, shards) - part_begin(rows, shard, shards);
+}
+
 int64_t DataLoader::shard_rows(int64_t b, int64_t shard) const {
-  if (shard < 0 || shard >= options_.shards)
-    raise<ValueError>("DataLoader: shard {} does not exist ({} shards)", shard, options_.shards);
-  const int64_t all = batch_rows(b);
-  return part_begin(all, shard + 1, options_.shards) - part_begin(all, shard, options_.shards);
+  return nn::shard_rows(batch_rows(b), shard, options_.shards);
 }
 
 DataLoader::Batch DataLoader::batch(int64_t b) {

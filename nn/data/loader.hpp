@@ -31,6 +31,10 @@ struct LoaderOptions {
   int64_t shard = 0;        ///< this process's part, 0 <= shard < shards
 };
 
+/// The rows part `shard` of `shards` gets when a batch of `rows` rows is split into contiguous parts
+/// whose sizes differ by at most one (how DataLoader shards a batch). ValueError for a bad shard.
+int64_t shard_rows(int64_t rows, int64_t shard, int64_t shards);
+
 /// Minibatches of a Dataset, shuffled per epoch and split across shards (data-parallel ranks).
 class DataLoader {
  public:
@@ -50,11 +54,8 @@ class DataLoader {
   Batch batch(int64_t b);
   /// Rows of batch b over all shards.
   int64_t batch_rows(int64_t b) const;
-  /// Rows of batch b that shard `shard` gets (this loader's shard is options().shard): the shards
-  /// split a batch into contiguous parts whose sizes differ by at most one.
+  /// Rows of batch b that shard `shard` gets (see nn::shard_rows).
   int64_t shard_rows(int64_t b, int64_t shard) const;
-  /// The options it was made with.
-  const LoaderOptions& options() const { return options_; }
 
  private:
   const Dataset& data_;

@@ -44,14 +44,15 @@ struct TempFile {
   }
 };
 
-/// "<host>.<pid>": which process wrote a temporary file, so a later save on the same host can tell
-/// a temporary left by a killed writer from one being written right now.
-std::string writer_tag() {
+/// This host's name as it appears in temporary file names (no '.' or '/'): with the pid it says
+/// which process wrote a temporary, so a later save on the same host can tell one left by a killed
+/// writer from one being written right now.
+std::string writer_host() {
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) != 0 || !host[0]) std::strcpy(host, "localhost");
   for (char* c = host; *c; ++c)
     if (*c == '.' || *c == '/') *c = '_';
-  return fmt::format("{}.{}", host, ::getpid());
+  return host;
 }
 
 /// Removes the temporary files of `name` in `dir` that a writer on this host left when it was killed
@@ -95,9 +96,9 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   }
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   const std::string name = target.filename().string();
-  const std::string tag = writer_tag();
-  remove_stale_temporaries(dir, name, tag.substr(0, tag.rfind('.')));
-  const std::string pattern = (dir / fmt::format(".{}.tmp.{}.XXXXXX", name, tag)).string();
+  const std::string host = writer_host();
+  remove_stale_temporaries(dir, name, host);
+  const std::string pattern = (dir / fmt::format(".{}.tmp.{}.{}.XXXXXX", name, host, ::getpid())).string();
   std::vector<char> temp_name(pattern.begin(), pattern.end());
   temp_name.push_back('\0');
   TempFile tmp;
