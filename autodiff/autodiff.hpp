@@ -27,6 +27,7 @@
 #include "autodiff/error.hpp"
 #include "autodiff/grad_mode.hpp"
 #include "autodiff/gradcheck.hpp"
+#include "autodiff/higher_order.hpp"
 #include "autodiff/op.hpp"  // OpRecord, BackwardContext: writing your own ops
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/linalg.hpp"

@@ -14,7 +14,18 @@
 
 namespace tapegrad::math {
 
-/// 1 / (1 + exp(-x)), never taking exp of a large positive number.
+// The partials below call the functions unqualified, so that the same formula serves double,
+// float and math::Dual (autodiff/dual.hpp: a partial evaluated on dual numbers is its own tangent,
+// which is how the scalar tape gets second derivatives).
+using std::cos;
+using std::cosh;
+using std::exp;
+using std::log;
+using std::pow;
+using std::sin;
+using std::sinh;
+using std::sqrt;
+
 /// max and min that return NaN when either operand is NaN (std::max(1, NaN) is 1), as NumPy's
 /// maximum and PyTorch's do.
 template <class T>
@@ -30,8 +41,8 @@ T nan_min(T a, T b) {
 /// 1 / (1 + exp(-x)), never taking exp of a large positive number.
 template <class T>
 T stable_sigmoid(T x) {
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
+  if (x >= 0) return T(1) / (T(1) + exp(-x));
+  const T e = exp(x);
   return e / (T(1) + e);
 }
 
@@ -52,22 +63,22 @@ TAPEGRAD_UNARY(ExpOp,      "exp",      std::exp(x),              y)             
 TAPEGRAD_UNARY(Expm1Op,    "expm1",    std::expm1(x),            y + T(1))
 TAPEGRAD_UNARY(LogOp,      "log",      std::log(x),              T(1) / x)
 TAPEGRAD_UNARY(Log1pOp,    "log1p",    std::log1p(x),            T(1) / (T(1) + x))
-TAPEGRAD_UNARY(SinOp,      "sin",      std::sin(x),              std::cos(x))
-TAPEGRAD_UNARY(CosOp,      "cos",      std::cos(x),              -std::sin(x))
+TAPEGRAD_UNARY(SinOp,      "sin",      std::sin(x),              cos(x))
+TAPEGRAD_UNARY(CosOp,      "cos",      std::cos(x),              -sin(x))
 TAPEGRAD_UNARY(TanOp,      "tan",      std::tan(x),              T(1) + y * y)               // d tan = 1 + tan^2
-TAPEGRAD_UNARY(AsinOp,     "asin",     std::asin(x),             T(1) / std::sqrt(T(1) - x * x))
-TAPEGRAD_UNARY(AcosOp,     "acos",     std::acos(x),             T(-1) / std::sqrt(T(1) - x * x))
+TAPEGRAD_UNARY(AsinOp,     "asin",     std::asin(x),             T(1) / sqrt(T(1) - x * x))
+TAPEGRAD_UNARY(AcosOp,     "acos",     std::acos(x),             T(-1) / sqrt(T(1) - x * x))
 TAPEGRAD_UNARY(AtanOp,     "atan",     std::atan(x),             T(1) / (T(1) + x * x))
-TAPEGRAD_UNARY(SinhOp,     "sinh",     std::sinh(x),             std::cosh(x))
-TAPEGRAD_UNARY(CoshOp,     "cosh",     std::cosh(x),             std::sinh(x))
+TAPEGRAD_UNARY(SinhOp,     "sinh",     std::sinh(x),             cosh(x))
+TAPEGRAD_UNARY(CoshOp,     "cosh",     std::cosh(x),             sinh(x))
 TAPEGRAD_UNARY(TanhOp,     "tanh",     std::tanh(x),             T(1) - y * y)               // d tanh = 1 - tanh^2
 TAPEGRAD_UNARY(SigmoidOp,  "sigmoid",  stable_sigmoid(x),        y * (T(1) - y))             // d sigmoid = s (1 - s)
 TAPEGRAD_UNARY(SoftplusOp, "softplus", std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))),
                                                                  stable_sigmoid(x))          // d softplus = sigmoid
 TAPEGRAD_UNARY(ReluOp,     "relu",     x > 0 || x != x ? x : T(0), x > 0 ? T(1) : T(0))  // NaN stays NaN
 TAPEGRAD_UNARY(AbsOp,      "abs",      std::abs(x),              x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)))
-TAPEGRAD_UNARY(ErfOp,      "erf",      std::erf(x),              T(2 * std::numbers::inv_sqrtpi) * std::exp(-x * x))
-TAPEGRAD_UNARY(ErfcOp,     "erfc",     std::erfc(x),             T(-2 * std::numbers::inv_sqrtpi) * std::exp(-x * x))
+TAPEGRAD_UNARY(ErfOp,      "erf",      std::erf(x),              T(2 * std::numbers::inv_sqrtpi) * exp(-x * x))
+TAPEGRAD_UNARY(ErfcOp,     "erfc",     std::erfc(x),             T(-2 * std::numbers::inv_sqrtpi) * exp(-x * x))
 TAPEGRAD_UNARY(SquareOp,   "square",   x * x,                    T(2) * x)                   // d x^2 = 2x
 #undef TAPEGRAD_UNARY
 
@@ -87,8 +98,8 @@ TAPEGRAD_BINARY(DivOp, "div", a / b, T(1) / b, -y * (T(1) / b))  // d(a/b)/db = 
 /// d a^b/da = b a^(b-1) (0 for b = 0, also at a = 0, as PyTorch); d a^b/db = a^b log a (taken as 0
 /// where a^b = 0, the limit for b > 0).
 TAPEGRAD_BINARY(PowOp, "pow", std::pow(a, b),
-                b == 0 ? T(0) : b * std::pow(a, b - T(1)),
-                y == 0 ? T(0) : y * std::log(a))
+                b == 0 ? T(0) : b * pow(a, b - T(1)),
+                y == 0 ? T(0) : y * log(a))
 /// atan2 and hypot have no derivative at (0, 0): 0 there, as PyTorch.
 TAPEGRAD_BINARY(Atan2Op, "atan2", std::atan2(a, b),
                 a * a + b * b == 0 ? T(0) : b / (a * a + b * b),

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "autodiff/error.hpp"
+#include "autodiff/higher_order.hpp"
 
 namespace tapegrad {
 
@@ -15,6 +16,8 @@ struct Probe {
   std::function<std::vector<double>(const std::vector<double>&)> evaluate;
   std::function<std::vector<double>(const std::vector<double>& seed)> vjp;
   std::function<std::string(size_t input)> describe;
+  const char* check = "gradcheck";  ///< names the check and what it differentiates in messages
+  const char* output = "output";
 };
 
 bool close(double numeric, double analytic, const GradcheckOptions& o) {
@@ -58,7 +61,7 @@ GradcheckResult run(const Probe& p, const std::vector<double>& x, const Gradchec
       for (size_t j = 0; j < x.size(); ++j) {
         note(numeric[j][i], row[j]);
         if (!close(numeric[j][i], row[j], o))
-          fail(fmt::format("gradcheck: d output[{}] / d {} (value {}): numeric {:.12g}, analytic {:.12g}", i,
+          fail(fmt::format("{}: d {}[{}] / d {} (value {}): numeric {:.12g}, analytic {:.12g}", p.check, p.output, i,
                            p.describe(j), x[j], numeric[j][i], row[j]));
       }
     }
@@ -82,7 +85,7 @@ GradcheckResult run(const Probe& p, const std::vector<double>& x, const Gradchec
     const double analytic = dot(v, p.vjp(r));
     note(numeric, analytic);
     if (!close(numeric, analytic, o))
-      fail(fmt::format("gradcheck: random projection {}: numeric {:.12g}, analytic {:.12g}", k, numeric, analytic));
+      fail(fmt::format("{}: random projection {}: numeric {:.12g}, analytic {:.12g}", p.check, k, numeric, analytic));
   }
   return result;
 }
@@ -109,6 +112,23 @@ GradcheckResult gradcheck(const VarFunction& f, std::span<const double> x0, Grad
     return g;
   };
   p.describe = [](size_t j) { return fmt::format("x[{}]", j); };
+  return run(p, x, options);
+}
+
+GradcheckResult gradgradcheck(const VarFunction& f, std::span<const double> x0, GradcheckOptions options) {
+  const std::vector<double> x(x0.begin(), x0.end());
+  Probe p;  // the "function" checked is x -> grad f(x); its Jacobian is H, symmetric, so r^T H = H r
+  p.evaluate = [&](const std::vector<double>& xs) {
+    Tape tape;
+    std::vector<Var> vars(xs.begin(), xs.end());
+    const Var y = f(vars);
+    if (y.is_constant()) return std::vector<double>(xs.size(), 0.0);
+    return gradient(y, vars);
+  };
+  p.vjp = [&](const std::vector<double>& seed) { return hvp(f, x, seed); };
+  p.describe = [](size_t j) { return fmt::format("x[{}]", j); };
+  p.check = "gradgradcheck";
+  p.output = "gradient";
   return run(p, x, options);
 }
 

@@ -77,6 +77,8 @@ void Tape::clear() {
   swept_entries_ = 0;
   swept_stmts_ = 0;
   names_.clear();
+  leaf_tangent_.clear();
+  stmt_tangent_.clear();
   tensors_->clear();
 }
 
@@ -97,9 +99,84 @@ void Tape::grow(size_t needed) {
   const size_t cap = std::max<size_t>({1024, 2 * partial_.size(), n_entries_ + needed});
   partial_.resize(cap);
   index_.resize(cap);
+  if (tangents_ == Tangents::second_order) partial_tangent_.resize(cap);
   partial_ptr_ = partial_.data();
   index_ptr_ = index_.data();
-  capacity_ = cap;
+  storage_ = cap;
+  capacity_ = tangents_ == Tangents::none ? cap : 0;
+}
+
+// ---- tangent recordings ----
+
+void Tape::record_tangents(Tangents mode) {
+  clear();
+  tangents_ = mode;
+  capacity_ = mode == Tangents::none ? storage_ : 0;
+  if (mode == Tangents::second_order) partial_tangent_.resize(storage_);
+}
+
+void Tape::set_tangent(const Var& leaf, double tangent) {
+  if (!owns(leaf.gen_) || leaf.slot_ > -2)
+    raise<ValueError>("set_tangent: the Var is not a leaf of this recording (slot {})", leaf.slot_);
+  const auto k = static_cast<size_t>(-leaf.slot_ - 2);
+  if (k >= leaf_tangent_.size()) leaf_tangent_.resize(k + 1, 0.0);
+  leaf_tangent_[k] = tangent;
+}
+
+double Tape::tangent(const Var& v) const {
+  if (v.gen_ == 0) return 0.0;
+  if (!owns(v.gen_)) throw_foreign("tangent: Var", v.gen_);
+  if (tangents_ == Tangents::none) raise<TapeError>("tangent: this recording carries no tangents");
+  return tangent_of(v.slot_);
+}
+
+void Tape::check_no_tangents(const char* what) const {
+  if (tangents_ != Tangents::none)
+    raise<TapeError>(
+        "{}: called inside a function that jvp, hvp, hessian or gradgradcheck is differentiating; the scalar tape "
+        "differentiates one level, so a gradient taken inside that function would be a constant to the outer "
+        "derivative. Nest tensor functions instead (docs/higher-order.md)",
+        what);
+}
+
+void Tape::backward_second_order(const Var& root) {
+  if (tangents_ != Tangents::second_order)
+    raise<TapeError>("backward_second_order: the recording does not carry partials' tangents");
+  if (!owns(root.gen_)) throw_foreign("backward root", root.gen_);
+  reset_adjoints();
+  adj_tangent_.assign(adj_.size(), 0.0);
+  double* adj = adjoints();
+  double* adj_tangent = adj_tangent_.data() + (adj - adj_.data());
+  adj[root.slot_] = 1.0;
+  // d/dt of adj[id] += p a  is  adj_tangent[id] += p' a + p a': the gradient and H t in one sweep.
+  int64_t out = n_stmts_ - 1;
+  double a = out >= 0 ? adj[out] : 0.0, a_tangent = out >= 0 ? adj_tangent[out] : 0.0;
+  for (size_t e = n_entries_; e-- > 0;) {
+    const int32_t raw = index_[e];
+    const int32_t id = raw >> 1;
+    if (a != 0.0 || a_tangent != 0.0) {
+      adj[id] += partial_[e] * a;
+      adj_tangent[id] += partial_tangent_[e] * a + partial_[e] * a_tangent;
+    }
+    if (raw & 1) {
+      --out;
+      a = out >= 0 ? adj[out] : 0.0;
+      a_tangent = out >= 0 ? adj_tangent[out] : 0.0;
+    }
+  }
+  scalar_has_adjoints_ = true;
+  scalar_backward_done_ = true;
+  swept_entries_ = n_entries_;
+  swept_stmts_ = n_stmts_;
+}
+
+double Tape::grad_tangent(const Var& v) const {
+  if (v.gen_ == 0) return 0.0;
+  if (!owns(v.gen_)) throw_foreign("grad_tangent: Var", v.gen_);
+  if (!scalar_has_adjoints_ || adj_tangent_.size() != adj_.size())
+    raise<TapeError>("grad_tangent: read before backward_second_order()");
+  const bool swept = v.slot_ < 0 ? -v.slot_ <= adj_leaves_ : v.slot_ < adj_stmts_;
+  return swept ? adj_tangent_[static_cast<size_t>(1 + adj_leaves_ + v.slot_)] : 0.0;
 }
 
 void Tape::check_ids() const {
@@ -125,6 +202,7 @@ void throw_already_swept() {
 }  // namespace detail
 
 void Tape::backward(const Var& root, BackwardOptions options) {
+  check_no_tangents("backward");
   if (root.gen_ == 0) raise<TapeError>("backward: called on a constant Var (nothing was recorded)");
   if (!owns(root.gen_)) throw_foreign("backward root", root.gen_);
   // After a sweep without retain_graph, a root recorded since may still be swept (loss1.backward();
@@ -223,6 +301,7 @@ double Tape::grad(const Var& v) const {
 }
 
 std::vector<double> Tape::jacobian(std::span<const Var> outputs, std::span<const Var> inputs) {
+  check_no_tangents("jacobian");
   for (const Var& v : inputs)
     if (v.gen_ != 0 && !owns(v.gen_)) throw_foreign("jacobian: input", v.gen_);
   std::vector<double> jac(outputs.size() * inputs.size(), 0.0);

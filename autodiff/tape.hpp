@@ -13,6 +13,11 @@
 /// below 0), so the sweep is
 ///   adj[index >> 1] += partial * a;   if (index & 1) a = adj[--out];
 ///
+/// Tangent recordings (made by jvp and hvp on tapes of their own, autodiff/higher_order.hpp) also
+/// carry each id's tangent, the directional derivative along the leaves' tangents: forward mode keeps
+/// only those, and stores no entries; second order also stores each partial's tangent beside it,
+/// so one sweep carrying adjoints and their tangents gives the gradient and H v (forward over reverse).
+///
 /// Every handle carries the generation it was recorded under. Generations come from one global
 /// counter, so a handle from a cleared tape or from another tape is detected, and explained.
 #include <cstddef>
@@ -85,6 +90,23 @@ class Tape {
   /// d outputs / d inputs, row-major [outputs x inputs], replaying this recording once per output.
   std::vector<double> jacobian(std::span<const Var> outputs, std::span<const Var> inputs);
 
+  // ---- tangent recordings: what jvp, hvp and hessian run on (autodiff/higher_order.hpp), public
+  // for loops that reuse one warm tape for many of them ----
+  /// What a recording carries besides values: partials (none), tangents only (forward), or
+  /// partials with their tangents (second_order).
+  enum class Tangents : uint8_t { none, forward, second_order };
+  /// Starts a new recording (clear()) that carries the given tangents (none: a plain one again).
+  void record_tangents(Tangents mode);
+  /// Sets the tangent of a leaf of this recording (0 unless set).
+  void set_tangent(const Var& leaf, double tangent);
+  /// The tangent of a Var of this recording (0 for constants).
+  double tangent(const Var& v) const;
+  /// One sweep from root carrying adjoints and their tangents (a second_order recording): then
+  /// v.grad() is d root / d v and grad_tangent(v) its tangent, (H t)_v for a leaf v.
+  void backward_second_order(const Var& root);
+  /// The tangent of v's adjoint after backward_second_order.
+  double grad_tangent(const Var& v) const;
+
   // ---- used by Var, OpRecord and the tensor ops; not part of the user API ----
   /// \cond
   detail::TensorSection& tensors() { return *tensors_; }
@@ -99,10 +121,20 @@ class Tape {
   /// Throws TapeError explaining why a handle of generation `gen` does not belong here.
   [[noreturn]] void throw_foreign(const char* what, Generation gen) const;
   bool owns(Generation gen) const { return gen == generation_; }
+
+  struct TangentPusher;
+  template <class E>
+  void record_tangent(const E& expr, Var& out);
   /// \endcond
 
  private:
   void grow(size_t needed);
+  void check_no_tangents(const char* what) const;
+  double tangent_of(int32_t id) const {
+    if (id >= 0) return stmt_tangent_[static_cast<size_t>(id)];
+    const auto leaf = static_cast<size_t>(-id - 2);  // the sink (-1) wraps to a huge index: 0
+    return leaf < leaf_tangent_.size() ? leaf_tangent_[leaf] : 0.0;
+  }
   void sweep(size_t first_entry);  ///< entries [first_entry, n_entries_), from the last
   void sweep_checked(size_t first_entry);
   void name_slot(int32_t slot, const char* name, const char* nonfinite_op);
@@ -121,7 +153,11 @@ class Tape {
   std::vector<int32_t> index_;
   double* partial_ptr_ = nullptr;
   int32_t* index_ptr_ = nullptr;
+  /// Entries record() may write without looking further: the storage's, or 0 in a tangent
+  /// recording, which sends every statement down record()'s one unlikely branch and keeps the
+  /// plain recording free of a test for tangents.
   size_t capacity_ = 0;
+  size_t storage_ = 0;  ///< entries partial_ and index_ hold
   size_t n_entries_ = 0;
   int64_t n_stmts_ = 0;
   int64_t n_leaves_ = 1;     ///< leaf ids start at -2: id -1 is the sink of constant operands
@@ -134,6 +170,12 @@ class Tape {
   int64_t swept_stmts_ = 0;
   bool scalar_has_adjoints_ = false;
   std::vector<const char*> names_;  ///< per slot, only filled in anomaly mode
+
+  Tangents tangents_ = Tangents::none;
+  std::vector<double> partial_tangent_;  ///< second_order: each entry's partial's tangent
+  std::vector<double> leaf_tangent_;     ///< leaf -2 - k at k; leaves past the end have tangent 0
+  std::vector<double> stmt_tangent_;     ///< per statement
+  std::vector<double> adj_tangent_;      ///< the adjoints' tangents, laid out as adj_
 
   std::unique_ptr<detail::TensorSection> tensors_;
 };

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "autodiff/dual.hpp"
 #include "autodiff/tape.hpp"
 
 namespace tapegrad {
@@ -91,6 +92,16 @@ class Var {
   void push(P& p, double partial) const {
     p.push(*this, partial);
   }
+  /// Expression protocol, tangent recordings: the value with its tangent on p's tape.
+  template <class P>
+  math::Dual dual(const P& p) const {
+    return {value_, p.tangent(*this)};
+  }
+  /// Expression protocol, tangent recordings: the partial with its own tangent.
+  template <class P>
+  void push_dual(P& p, math::Dual partial) const {
+    p.push(*this, partial.v, partial.t);
+  }
   /// Expression protocol: a Var's value is finite by construction (it was checked when recorded).
   static const char* first_nonfinite() { return nullptr; }
 
@@ -116,6 +127,12 @@ struct Const {
   double value() const { return v; }
   template <class P>
   void push(P&, double) const {}
+  template <class P>
+  math::Dual dual(const P&) const {
+    return {v, 0.0};
+  }
+  template <class P>
+  void push_dual(P&, math::Dual) const {}
   static const char* first_nonfinite() { return nullptr; }
 };
 
@@ -150,6 +167,17 @@ struct Unary {
   void push(P& p, double d) const {
     a.push(p, d * Op::partial(a.value(), y));
   }
+  // Tangent recordings: the same partial formula evaluated on duals carries its own tangent.
+  math::Dual dual_at(math::Dual x) const { return {y, Op::partial(x.v, y) * x.t}; }
+  template <class P>
+  math::Dual dual(const P& p) const {
+    return dual_at(a.dual(p));
+  }
+  template <class P>
+  void push_dual(P& p, math::Dual d) const {
+    const math::Dual x = a.dual(p);
+    a.push_dual(p, d * Op::partial(x, dual_at(x)));
+  }
   const char* first_nonfinite() const {
     if (const char* n = a.first_nonfinite()) return n;
     return std::isfinite(y) ? nullptr : Op::kName;
@@ -176,6 +204,20 @@ struct Binary {
     [[maybe_unused]] const double gb = B::kLeaves > 0 ? d * Op::db(x, z, y) : 0.0;
     if constexpr (A::kLeaves > 0) a.push(p, ga);
     if constexpr (B::kLeaves > 0) b.push(p, gb);
+  }
+  // Tangent recordings (see Unary).
+  math::Dual dual_at(math::Dual x, math::Dual z) const {
+    return {y, Op::da(x.v, z.v, y) * x.t + Op::db(x.v, z.v, y) * z.t};
+  }
+  template <class P>
+  math::Dual dual(const P& p) const {
+    return dual_at(a.dual(p), b.dual(p));
+  }
+  template <class P>
+  void push_dual(P& p, math::Dual d) const {
+    const math::Dual x = a.dual(p), z = b.dual(p), yd = dual_at(x, z);
+    if constexpr (A::kLeaves > 0) a.push_dual(p, d * Op::da(x, z, yd));
+    if constexpr (B::kLeaves > 0) b.push_dual(p, d * Op::db(x, z, yd));
   }
   const char* first_nonfinite() const {
     if (const char* n = a.first_nonfinite()) return n;
@@ -207,6 +249,61 @@ struct Tape::Pusher {
   }
 };
 
+/// Tangent recordings' pusher: sums the statement's tangent from its operands' (forward), and in a
+/// second-order recording also stores each partial and its tangent (partial non-null).
+struct Tape::TangentPusher {
+  double* partial;
+  double* partial_tangent;
+  int32_t* index;
+  Generation gen;
+  const Tape* tape;
+  uint32_t count = 0;
+  uint32_t constants = 0;
+  double statement_tangent = 0.0;
+  double tangent(const Var& v) const {
+    if (v.gen_ == gen) return tape->tangent_of(v.slot_);
+    if (v.gen_ != 0) tape->throw_foreign("operand", v.gen_);
+    return 0.0;
+  }
+  void push(const Var& v, double d, double dt = 0.0) {
+    if (v.gen_ == gen)
+      statement_tangent += d * tape->tangent_of(v.slot_);
+    else if (v.gen_ != 0)
+      tape->throw_foreign("operand", v.gen_);
+    else
+      ++constants;
+    if (partial) {
+      partial[count] = d;
+      partial_tangent[count] = dt;
+      index[count] = v.slot_ * 2 + (count == 0);
+    }
+    ++count;
+  }
+};
+
+template <class E>
+[[gnu::noinline]] void Tape::record_tangent(const E& expr, Var& out) {
+  constexpr size_t k = static_cast<size_t>(E::kLeaves);
+  const size_t n = n_entries_;
+  const bool second_order = tangents_ == Tangents::second_order;
+  if (second_order && n + k > storage_) grow(k);
+  TangentPusher p{second_order ? partial_ptr_ + n : nullptr, partial_tangent_.data() + (second_order ? n : 0),
+                  index_ptr_ + n, generation_, this};
+  if (second_order)
+    expr.push_dual(p, math::Dual{1.0, 0.0});  // the partials' tangents need duals
+  else
+    expr.push(p, 1.0);
+  if (p.constants == k) return;  // only constants: the result is a constant
+  if (second_order) n_entries_ = n + k;
+  if (n_stmts_ == kMaxIds) [[unlikely]]
+    check_ids();
+  out.slot_ = static_cast<int32_t>(n_stmts_++);
+  out.gen_ = generation_;
+  stmt_tangent_.push_back(p.statement_tangent);
+  if (detail::tls.anomaly) [[unlikely]]
+    name_slot(out.slot_, E::kName, expr.first_nonfinite());
+}
+
 // Forced inline: GCC leaves these out of line for statements of 3-6 operands (the stochastic
 // volatility kernel), copying each expression tree to the stack and reading it back; inlined,
 // recording costs about half (issue 8's measurement).
@@ -214,8 +311,10 @@ template <class E>
 [[gnu::always_inline]] inline void Tape::record(const E& expr, Var& out) {
   constexpr size_t k = static_cast<size_t>(E::kLeaves);
   const size_t n = n_entries_;
-  if (n + k > capacity_) [[unlikely]]
+  if (n + k > capacity_) [[unlikely]] {
+    if (tangents_ != Tangents::none) return record_tangent(expr, out);  // capacity_ is 0 then
     grow(k);
+  }
   Pusher p{partial_ptr_ + n, index_ptr_ + n, generation_, this};
   expr.push(p, 1.0);
   if (p.constants == k) [[unlikely]]

@@ -92,6 +92,74 @@ void BM_StochVol<Var>(benchmark::State& state) {
   });
 }
 
+// ---- second derivatives and forward mode (issue 21): each on one warm tape, as the gradient ----
+
+/// One Hessian-vector product per iteration: record with tangents (the inputs' tangents set to a
+/// direction), one sweep carrying adjoints and their tangents, read an entry of H v.
+template <class Record>
+void hvp_loop(benchmark::State& state, double ops, Record record) {
+  Tape tape;
+  bench::run_counting_heap(state, [&] {
+    tape.record_tangents(Tape::Tangents::second_order);
+    auto [output, input] = record(tape);
+    tape.backward_second_order(output);
+    benchmark::DoNotOptimize(tape.grad_tangent(input));
+  });
+  set_counters(state, ops, double(tape.scalar_bytes()));
+}
+
+/// One Jacobian-vector product per iteration, forward mode: nothing stored for a sweep.
+template <class Record>
+void jvp_loop(benchmark::State& state, double ops, Record record) {
+  Tape tape;
+  bench::run_counting_heap(state, [&] {
+    tape.record_tangents(Tape::Tangents::forward);
+    auto [output, input] = record(tape);
+    benchmark::DoNotOptimize(tape.tangent(output));
+  });
+  set_counters(state, ops, 0);
+}
+
+/// The kernels' inputs as leaves with tangent 1 (the direction of all ones).
+void set_leaves(Tape& tape, std::vector<Var>& x, const std::vector<double>& values) {
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = values[i];
+    tape.set_tangent(x[i], 1.0);
+  }
+}
+
+template <bool kHvp>
+void BM_LseSecond(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Data d(n);
+  std::vector<Var> x(n);
+  auto record = [&](Tape& tape) {
+    set_leaves(tape, x, d.x);
+    return std::pair{bench::lse(x.data(), n), x[0]};
+  };
+  if constexpr (kHvp)
+    hvp_loop(state, 2.0 * double(n), record);
+  else
+    jvp_loop(state, 2.0 * double(n), record);
+}
+
+template <bool kHvp>
+void BM_StochVolSecond(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Data d(n);
+  std::vector<Var> h(n);
+  auto record = [&](Tape& tape) {
+    set_leaves(tape, h, d.h);
+    Var mu = -0.5, phi = 0.9, sigma = 0.3;
+    for (Var* p : {&mu, &phi, &sigma}) tape.set_tangent(*p, 1.0);
+    return std::pair{bench::stoch_vol(h.data(), mu, phi, sigma, d.y.data(), n), sigma};
+  };
+  if constexpr (kHvp)
+    hvp_loop(state, 13.0 * double(n), record);
+  else
+    jvp_loop(state, 13.0 * double(n), record);
+}
+
 // ---- sum and product loops (1 op per element) ----
 template <class T, bool kProduct>
 void BM_Loop(benchmark::State& state) {
@@ -118,6 +186,10 @@ BENCHMARK_TEMPLATE(BM_Lse, double)->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_Lse, Var)->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_StochVol, double)->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_StochVol, Var)->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_LseSecond, false)->Name("BM_Lse<jvp>")->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_LseSecond, true)->Name("BM_Lse<hvp>")->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_StochVolSecond, false)->Name("BM_StochVol<jvp>")->SCALAR_SIZES;
+BENCHMARK_TEMPLATE(BM_StochVolSecond, true)->Name("BM_StochVol<hvp>")->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_Loop, double, false)->Name("BM_Sum<double>")->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_Loop, Var, false)->Name("BM_Sum<Var>")->SCALAR_SIZES;
 BENCHMARK_TEMPLATE(BM_Loop, double, true)->Name("BM_Product<double>")->SCALAR_SIZES;

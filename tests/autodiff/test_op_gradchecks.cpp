@@ -53,16 +53,21 @@ struct OpNames<detail::Binary<Op, A, B>> {
   }
 };
 
-using VarCase = std::function<GradcheckResult()>;
-#define VAR_CASE(expr, ...)                          \
-  [] {                                               \
-    return gradcheck(                                \
-        [](std::span<const Var> v) -> Var {          \
-          const auto e = expr;                       \
-          OpNames<std::decay_t<decltype(e)>>::add(); \
-          return e;                                  \
-        },                                           \
-        {__VA_ARGS__});                              \
+/// A scalar op's case: a function using it and a point, checked to first and second order.
+struct VarCase {
+  VarFunction f;
+  std::vector<double> x;
+};
+#define VAR_CASE(expr, ...)                      \
+  VarCase {                                      \
+    [](std::span<const Var> v) -> Var {          \
+      const auto e = expr;                       \
+      OpNames<std::decay_t<decltype(e)>>::add(); \
+      return e;                                  \
+    },                                           \
+    {                                            \
+      __VA_ARGS__                                \
+    }                                            \
   }
 
 // Inputs sit away from kinks (relu/abs at 0, min/max ties) and inside each domain.
@@ -89,8 +94,8 @@ const std::map<std::string, VarCase> kVarCases = {
     {"abs", VAR_CASE(abs(v[0]) * abs(v[1]), 0.6, -0.8)},
     {"erf", VAR_CASE(erf(v[0]), 0.5)},
     {"erfc", VAR_CASE(erfc(v[0]), -0.5)},
-    {"add", VAR_CASE(v[0] + v[1] + 2.0, 0.5, -1.5)},
-    {"sub", VAR_CASE(v[0] - v[1] - (1.0 - v[0]), 0.5, -1.5)},
+    {"add", VAR_CASE((v[0] + v[1] + 2.0) * v[1], 0.5, -1.5)},  // times v[1]: a Hessian that is not 0
+    {"sub", VAR_CASE((v[0] - v[1] - (1.0 - v[0])) * v[0], 0.5, -1.5)},
     {"mul", VAR_CASE(v[0] * v[1] * 3.0, 0.5, -1.5)},
     {"div", VAR_CASE(v[0] / v[1] + 2.0 / v[0] + v[1] / 4.0, 0.5, -1.5)},
     {"pow", VAR_CASE(pow(v[0], v[1]) + pow(v[0], 2.5) + pow(1.7, v[1]), 1.3, 0.7)},
@@ -304,14 +309,16 @@ std::vector<std::pair<std::string, std::string>> matches(const std::string& text
 }  // namespace
 
 TEST_SUITE("op registry") {
-  TEST_CASE("every scalar op passes its gradient check") {
+  TEST_CASE("every scalar op passes its gradient check and its second-order check") {
     for (const auto& name : kVarOps) {
       CAPTURE(name);
       const auto it = kVarCases.find(name);
       REQUIRE_MESSAGE(it != kVarCases.end(), "scalar op '" << name << "' has no gradient-check case");
       recorded.clear();
-      CHECK_GRADCHECK(it->second());
+      const VarCase& c = it->second;
+      CHECK_GRADCHECK(gradcheck(c.f, c.x));
       CHECK_MESSAGE(recorded.count(name), "the case filed under scalar op '" << name << "' does not use it");
+      CHECK_GRADCHECK(gradgradcheck(c.f, c.x));  // H v (the op's tangent rule) against differences of the gradient
     }
   }
 

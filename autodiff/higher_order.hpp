@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// Second derivatives and forward mode: jvp (a Jacobian-vector product in forward mode), hvp (a
+/// Hessian-vector product), hessian, for the same functions gradcheck takes. Each call makes its own
+/// recording on a tape of its own, with or without an active tape, and returns exact derivatives.
+///
+/// Scalars: the tape records each statement's partials with their tangents (the partial formulas of
+/// autodiff/elementwise_math.hpp evaluated on dual numbers, autodiff/dual.hpp), and one reverse sweep
+/// carrying adjoints and their tangents gives H v: forward over reverse, about one recording and one
+/// sweep of twice the work of a gradient. See docs/higher-order.md for costs and limits.
+///
+///   VarFunction f = [](std::span<const Var> v) { return v[0] * sin(v[1]) + exp(v[0] * v[1]); };
+///   JvpResult j = jvp(f, x, v);              // f(x) and grad f(x) . v
+///   std::vector<double> hv = hvp(f, x, v);   // H(x) v
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "autodiff/gradcheck.hpp"
+
+namespace tapegrad {
+
+/// f(x) and its directional derivative grad f(x) . v.
+struct JvpResult {
+  double value = 0.0;    ///< f(x)
+  double tangent = 0.0;  ///< grad f(x) . v
+};
+
+/// f(x) and grad f(x) . v in one forward pass (forward mode: nothing is stored for a reverse sweep).
+JvpResult jvp(const VarFunction& f, std::span<const double> x, std::span<const double> v);
+/// H(x) v, the Hessian of f at x times v: one recording with tangents and one reverse sweep.
+std::vector<double> hvp(const VarFunction& f, std::span<const double> x, std::span<const double> v);
+/// The Hessian of f at x, row-major n x n (n Hessian-vector products); ValueError, naming the bytes,
+/// when n x n doubles cannot be held.
+std::vector<double> hessian(const VarFunction& f, std::span<const double> x);
+
+}  // namespace tapegrad
