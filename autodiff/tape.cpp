@@ -26,6 +26,7 @@ Tape::Tape()
       outer_(detail::tls.tape),
       tensors_(std::make_unique<detail::TensorSection>(*this)) {
   detail::tls.tape = this;
+  detail::tls.tangents = false;
   detail::refresh_recording();
 }
 
@@ -56,6 +57,7 @@ Tape::~Tape() {
         break;
       }
   }
+  detail::tls.tangents = detail::tls.tape && detail::tls.tape->tangents_ != Tangents::none;
   detail::refresh_recording();
 }
 
@@ -77,7 +79,7 @@ void Tape::clear() {
   swept_entries_ = 0;
   swept_stmts_ = 0;
   names_.clear();
-  leaf_tangent_.clear();
+  leaf_tangent_.assign(1, 0.0);  // the sink's
   stmt_tangent_.clear();
   tensors_->clear();
 }
@@ -102,8 +104,7 @@ void Tape::grow(size_t needed) {
   if (tangents_ == Tangents::second_order) partial_tangent_.resize(cap);
   partial_ptr_ = partial_.data();
   index_ptr_ = index_.data();
-  storage_ = cap;
-  capacity_ = tangents_ == Tangents::none ? cap : 0;
+  capacity_ = cap;
 }
 
 // ---- tangent recordings ----
@@ -111,16 +112,26 @@ void Tape::grow(size_t needed) {
 void Tape::record_tangents(Tangents mode) {
   clear();
   tangents_ = mode;
-  capacity_ = mode == Tangents::none ? storage_ : 0;
-  if (mode == Tangents::second_order) partial_tangent_.resize(storage_);
+  if (mode == Tangents::second_order) partial_tangent_.resize(capacity_);
+  if (detail::tls.tape == this) {
+    detail::tls.tangents = mode != Tangents::none;
+    detail::refresh_recording();
+  }
 }
 
-void Tape::set_tangent(const Var& leaf, double tangent) {
-  if (!owns(leaf.gen_) || leaf.slot_ > -2)
-    raise<ValueError>("set_tangent: the Var is not a leaf of this recording (slot {})", leaf.slot_);
-  const auto k = static_cast<size_t>(-leaf.slot_ - 2);
-  if (k >= leaf_tangent_.size()) leaf_tangent_.resize(k + 1, 0.0);
-  leaf_tangent_[k] = tangent;
+Tape::Id Tape::record_tangent_leaf() {
+  TAPEGRAD_ASSERT(tangents_ != Tangents::none);  // else Var's hot path recorded the leaf
+  if (n_leaves_ == kMaxIds) check_ids();
+  leaf_tangent_.push_back(0.0);  // the new leaf's tangent, at -1 - id
+  return {static_cast<int32_t>(-++n_leaves_), generation_};
+}
+
+void Tape::throw_not_a_leaf(const Var& v) const {
+  if (tangents_ == Tangents::none)
+    raise<TapeError>("set_tangent: the tape records no tangents; start a recording with record_tangents()");
+  if (v.gen_ != 0 && !owns(v.gen_)) throw_foreign("set_tangent: Var", v.gen_);
+  raise<ValueError>("set_tangent: the Var is not a leaf of this recording ({})",
+                    v.gen_ == 0 ? "a constant" : "the result of a statement");
 }
 
 double Tape::tangent(const Var& v) const {

@@ -120,11 +120,20 @@ class Tape {
   double grad(const Var& v) const;
   /// Throws TapeError explaining why a handle of generation `gen` does not belong here.
   [[noreturn]] void throw_foreign(const char* what, Generation gen) const;
+  [[noreturn]] void throw_not_a_leaf(const Var& v) const;
   bool owns(Generation gen) const { return gen == generation_; }
 
   struct TangentPusher;
+  /// A Var's slot and generation, returned in registers.
+  struct Id {
+    int32_t slot;
+    Generation gen;
+  };
+  /// Tangent recordings: Var's constructors come here, off their hot path (tls.recording is null
+  /// while the active tape records tangents). A statement reading only constants is a constant.
   template <class E>
-  void record_tangent(const E& expr, Var& out);
+  Id record_tangent(const E& expr);
+  Id record_tangent_leaf();
   /// \endcond
 
  private:
@@ -132,8 +141,7 @@ class Tape {
   void check_no_tangents(const char* what) const;
   double tangent_of(int32_t id) const {
     if (id >= 0) return stmt_tangent_[static_cast<size_t>(id)];
-    const auto leaf = static_cast<size_t>(-id - 2);  // the sink (-1) wraps to a huge index: 0
-    return leaf < leaf_tangent_.size() ? leaf_tangent_[leaf] : 0.0;
+    return leaf_tangent_[static_cast<size_t>(-id - 1)];  // the sink's, at 0, stays 0
   }
   void sweep(size_t first_entry);  ///< entries [first_entry, n_entries_), from the last
   void sweep_checked(size_t first_entry);
@@ -153,11 +161,7 @@ class Tape {
   std::vector<int32_t> index_;
   double* partial_ptr_ = nullptr;
   int32_t* index_ptr_ = nullptr;
-  /// Entries record() may write without looking further: the storage's, or 0 in a tangent
-  /// recording, which sends every statement down record()'s one unlikely branch and keeps the
-  /// plain recording free of a test for tangents.
   size_t capacity_ = 0;
-  size_t storage_ = 0;  ///< entries partial_ and index_ hold
   size_t n_entries_ = 0;
   int64_t n_stmts_ = 0;
   int64_t n_leaves_ = 1;     ///< leaf ids start at -2: id -1 is the sink of constant operands
@@ -173,7 +177,7 @@ class Tape {
 
   Tangents tangents_ = Tangents::none;
   std::vector<double> partial_tangent_;  ///< second_order: each entry's partial's tangent
-  std::vector<double> leaf_tangent_;     ///< leaf -2 - k at k; leaves past the end have tangent 0
+  std::vector<double> leaf_tangent_;     ///< id -1 - k at k: the sink (always 0), then the leaves
   std::vector<double> stmt_tangent_;     ///< per statement
   std::vector<double> adj_tangent_;      ///< the adjoints' tangents, laid out as adj_
 

@@ -282,26 +282,26 @@ struct Tape::TangentPusher {
 };
 
 template <class E>
-[[gnu::noinline]] void Tape::record_tangent(const E& expr, Var& out) {
+[[gnu::noinline]] Tape::Id Tape::record_tangent(const E& expr) {
   constexpr size_t k = static_cast<size_t>(E::kLeaves);
   const size_t n = n_entries_;
   const bool second_order = tangents_ == Tangents::second_order;
-  if (second_order && n + k > storage_) grow(k);
+  if (second_order && n + k > capacity_) grow(k);
   TangentPusher p{second_order ? partial_ptr_ + n : nullptr, partial_tangent_.data() + (second_order ? n : 0),
                   index_ptr_ + n, generation_, this};
   if (second_order)
     expr.push_dual(p, math::Dual{1.0, 0.0});  // the partials' tangents need duals
   else
     expr.push(p, 1.0);
-  if (p.constants == k) return;  // only constants: the result is a constant
+  if (p.constants == k) return {kSinkId, 0};  // only constants: the result is a constant
   if (second_order) n_entries_ = n + k;
   if (n_stmts_ == kMaxIds) [[unlikely]]
     check_ids();
-  out.slot_ = static_cast<int32_t>(n_stmts_++);
-  out.gen_ = generation_;
+  const auto id = static_cast<int32_t>(n_stmts_++);
   stmt_tangent_.push_back(p.statement_tangent);
   if (detail::tls.anomaly) [[unlikely]]
-    name_slot(out.slot_, E::kName, expr.first_nonfinite());
+    name_slot(id, E::kName, expr.first_nonfinite());
+  return {id, generation_};
 }
 
 // Forced inline: GCC leaves these out of line for statements of 3-6 operands (the stochastic
@@ -311,10 +311,8 @@ template <class E>
 [[gnu::always_inline]] inline void Tape::record(const E& expr, Var& out) {
   constexpr size_t k = static_cast<size_t>(E::kLeaves);
   const size_t n = n_entries_;
-  if (n + k > capacity_) [[unlikely]] {
-    if (tangents_ != Tangents::none) return record_tangent(expr, out);  // capacity_ is 0 then
+  if (n + k > capacity_) [[unlikely]]
     grow(k);
-  }
   Pusher p{partial_ptr_ + n, index_ptr_ + n, generation_, this};
   expr.push(p, 1.0);
   if (p.constants == k) [[unlikely]]
@@ -336,19 +334,31 @@ inline void Tape::record_leaf(Var& out) {
 }
 /// \endcond
 
+inline void Tape::set_tangent(const Var& leaf, double tangent) {
+  if (!owns(leaf.gen_) || leaf.slot_ > -2 || tangents_ == Tangents::none) [[unlikely]]
+    throw_not_a_leaf(leaf);
+  leaf_tangent_[static_cast<size_t>(-leaf.slot_ - 1)] = tangent;
+}
+
 inline Var::Var(double value) : value_(value) {
-  if (Tape* t = detail::tls.recording) [[likely]]
+  if (Tape* t = detail::tls.recording) [[likely]] {
     t->record_leaf(*this);
-  else if (detail::tls.grad_enabled)
-    Tape::active();  // throws: no active tape
+  } else if (detail::tls.grad_enabled) {  // a tape recording tangents, or none: Tape::active() throws
+    const Tape::Id id = Tape::active().record_tangent_leaf();
+    slot_ = id.slot;
+    gen_ = id.gen;
+  }
 }
 
 template <Expression E>
 [[gnu::always_inline]] inline Var::Var(const E& expr) : value_(expr.value()) {
-  if (Tape* t = detail::tls.recording) [[likely]]
+  if (Tape* t = detail::tls.recording) [[likely]] {
     t->record(expr, *this);
-  else if (detail::tls.grad_enabled)
-    Tape::active();  // throws: no active tape
+  } else if (detail::tls.grad_enabled) {  // a tape recording tangents, or none: Tape::active() throws
+    const Tape::Id id = Tape::active().record_tangent(expr);
+    slot_ = id.slot;
+    gen_ = id.gen;
+  }
 }
 
 /// Gradient of f with respect to each of wrt (one reverse sweep).
