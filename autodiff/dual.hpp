@@ -56,6 +56,7 @@ Dual apply(Dual a, Dual b) {
 /// The elementwise functions on duals, each from its op struct.
 inline Dual sqrt(Dual x)  { return apply<SqrtOp>(x); }
 inline Dual exp(Dual x)   { return apply<ExpOp>(x); }
+inline Dual erf(Dual x)   { return apply<ErfOp>(x); }
 inline Dual log(Dual x)   { return apply<LogOp>(x); }
 inline Dual sin(Dual x)   { return apply<SinOp>(x); }
 inline Dual cos(Dual x)   { return apply<CosOp>(x); }

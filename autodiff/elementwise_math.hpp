@@ -19,6 +19,7 @@ namespace tapegrad::math {
 // which is how the scalar tape gets second derivatives).
 using std::cos;
 using std::cosh;
+using std::erf;
 using std::exp;
 using std::log;
 using std::pow;

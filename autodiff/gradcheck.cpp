@@ -90,6 +90,45 @@ GradcheckResult run(const Probe& p, const std::vector<double>& x, const Gradchec
   return result;
 }
 
+/// The inputs' values end to end (float64 only: finite differences in float are too coarse).
+std::vector<double> flatten(const char* check, std::span<const Array> inputs) {
+  std::vector<double> x;
+  for (const Array& a : inputs) {
+    if (a.dtype() != DType::f64)
+      raise<ValueError>("{}: inputs must be float64 (finite differences in float are too coarse), got {}", check,
+                        dtype_name(a.dtype()));
+    const auto v = a.to_vector();
+    x.insert(x.end(), v.begin(), v.end());
+  }
+  return x;
+}
+
+/// Flat values back into Arrays shaped as `like`.
+std::vector<Array> unflatten(const std::vector<double>& xs, std::span<const Array> like) {
+  std::vector<Array> arrays;
+  size_t offset = 0;
+  for (const Array& a : like) {
+    arrays.emplace_back(a.shape(), std::span<const double>(xs.data() + offset, static_cast<size_t>(a.numel())));
+    offset += static_cast<size_t>(a.numel());
+  }
+  return arrays;
+}
+
+std::vector<double> concatenate(std::span<const Array> arrays) {
+  std::vector<double> flat;
+  for (const Array& a : arrays) {
+    const auto v = a.to_vector();
+    flat.insert(flat.end(), v.begin(), v.end());
+  }
+  return flat;
+}
+
+std::string describe_element(std::span<const Array> inputs, size_t j) {
+  size_t k = 0;
+  while (j >= static_cast<size_t>(inputs[k].numel())) j -= static_cast<size_t>(inputs[k++].numel());
+  return fmt::format("input {} {} element {}", k, inputs[k].shape(), j);
+}
+
 }  // namespace
 
 GradcheckResult gradcheck(const VarFunction& f, std::span<const double> x0, GradcheckOptions options) {
@@ -133,22 +172,10 @@ GradcheckResult gradgradcheck(const VarFunction& f, std::span<const double> x0, 
 }
 
 GradcheckResult gradcheck(const TensorFunction& f, std::span<const Array> inputs, GradcheckOptions options) {
-  std::vector<double> x;
-  for (const Array& a : inputs) {
-    if (a.dtype() != DType::f64)
-      raise<ValueError>("gradcheck: inputs must be float64 (finite differences in float are too coarse), got {}",
-                        dtype_name(a.dtype()));
-    const auto v = a.to_vector();
-    x.insert(x.end(), v.begin(), v.end());
-  }
+  const std::vector<double> x = flatten("gradcheck", inputs);
   auto leaves = [&](const std::vector<double>& xs, bool requires_grad) {
     std::vector<Tensor> ts;
-    size_t offset = 0;
-    for (const Array& a : inputs) {
-      ts.emplace_back(Array(a.shape(), std::span<const double>(xs.data() + offset, static_cast<size_t>(a.numel()))),
-                      requires_grad);
-      offset += static_cast<size_t>(a.numel());
-    }
+    for (Array& a : unflatten(xs, inputs)) ts.emplace_back(std::move(a), requires_grad);
     return ts;
   };
   Probe p;
@@ -162,19 +189,34 @@ GradcheckResult gradcheck(const TensorFunction& f, std::span<const Array> inputs
     Tape tape;
     const auto ts = leaves(x, true);
     const Tensor y = f(ts);
-    std::vector<double> g;
     if (y.requires_grad()) y.backward(Array(y.shape(), seed));
-    for (const Tensor& t : ts) {
-      const auto gv = t.grad().to_vector();
-      g.insert(g.end(), gv.begin(), gv.end());
-    }
-    return g;
+    std::vector<Array> grads;
+    for (const Tensor& t : ts) grads.push_back(t.grad());
+    return concatenate(grads);
   };
-  p.describe = [&](size_t j) {
-    size_t k = 0;
-    while (j >= static_cast<size_t>(inputs[k].numel())) j -= static_cast<size_t>(inputs[k++].numel());
-    return fmt::format("input {} {} element {}", k, inputs[k].shape(), j);
+  p.describe = [&](size_t j) { return describe_element(inputs, j); };
+  return run(p, x, options);
+}
+
+GradcheckResult gradgradcheck(const TensorFunction& f, std::span<const Array> inputs, GradcheckOptions options) {
+  const std::vector<double> x = flatten("gradgradcheck", inputs);
+  Probe p;  // x -> grad f(x), whose Jacobian is H (symmetric: r^T H = H r)
+  p.evaluate = [&](const std::vector<double>& xs) {
+    Tape tape;
+    std::vector<Tensor> ts;
+    for (Array& a : unflatten(xs, inputs)) ts.emplace_back(std::move(a), true);
+    const Tensor y = f(ts);
+    if (y.numel() != 1)
+      raise<ShapeError>("gradgradcheck: f must return one element (a scalar), got shape {}", y.shape());
+    if (y.requires_grad()) y.backward();
+    std::vector<Array> grads;
+    for (const Tensor& t : ts) grads.push_back(t.grad());
+    return concatenate(grads);
   };
+  p.vjp = [&](const std::vector<double>& seed) { return concatenate(hvp(f, inputs, unflatten(seed, inputs))); };
+  p.describe = [&](size_t j) { return describe_element(inputs, j); };
+  p.check = "gradgradcheck";
+  p.output = "gradient";
   return run(p, x, options);
 }
 

@@ -53,6 +53,8 @@ inline GradcheckResult gradcheck(const VarFunction& f, std::initializer_list<dou
 /// Checks second derivatives: Hessian-vector products (hvp, exact) against central differences of
 /// the gradient, H e_j column by column, or random projections r . H v with options.projections.
 GradcheckResult gradgradcheck(const VarFunction& f, std::span<const double> x, GradcheckOptions options = {});
+/// The same for a tensor function with a one-element output, at float64 inputs.
+GradcheckResult gradgradcheck(const TensorFunction& f, std::span<const Array> inputs, GradcheckOptions options = {});
 
 /// Checks the Jacobian of a tensor function at the given float64 inputs (each becomes a leaf that
 /// requires grad). The output may have any shape.

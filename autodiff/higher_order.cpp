@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/error.hpp"
 
 namespace tapegrad {
@@ -26,6 +27,20 @@ class GradModeOn {
  private:
   bool saved_;
 };
+
+/// n x n, refused with the bytes named when that is more than half this machine's memory.
+size_t hessian_entries(size_t n) {
+  size_t entries = 0, bytes = 0;
+  const auto pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  const double memory = pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
+  if (__builtin_mul_overflow(n, n, &entries) || __builtin_mul_overflow(entries, sizeof(double), &bytes) ||
+      (memory > 0 && double(bytes) > memory / 2))
+    raise<ValueError>(
+        "hessian: {} inputs make a {} x {} Hessian of {:.4g} bytes, more than half this machine's memory ({:.4g} "
+        "bytes); take Hessian-vector products (hvp) instead",
+        n, n, n, double(n) * double(n) * sizeof(double), memory);
+  return entries;
+}
 
 void check_direction(const char* what, std::span<const double> x, std::span<const double> v) {
   if (v.size() != x.size())
@@ -72,15 +87,7 @@ std::vector<double> hvp(const VarFunction& f, std::span<const double> x, std::sp
 
 std::vector<double> hessian(const VarFunction& f, std::span<const double> x) {
   const size_t n = x.size();
-  size_t entries = 0, bytes = 0;
-  const auto pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  const double memory = pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
-  if (__builtin_mul_overflow(n, n, &entries) || __builtin_mul_overflow(entries, sizeof(double), &bytes) ||
-      (memory > 0 && double(bytes) > memory / 2))
-    raise<ValueError>(
-        "hessian: {} inputs make a {} x {} Hessian of {:.4g} bytes, more than half this machine's memory ({:.4g} "
-        "bytes); take Hessian-vector products (hvp) instead",
-        n, n, n, double(n) * double(n) * sizeof(double), memory);
+  const size_t entries = hessian_entries(n);
   GradModeOn grad_on;
   Tape tape;
   std::vector<Var> leaves;
@@ -92,6 +99,94 @@ std::vector<double> hessian(const VarFunction& f, std::span<const double> x) {
     for (size_t i = 0; i < n; ++i) h[i * n + j] = column[i];
   }
   return h;
+}
+
+// ---- tensors ----
+
+namespace {
+
+void check_directions(const char* what, std::span<const Array> inputs, std::span<const Array> directions) {
+  if (directions.size() != inputs.size())
+    raise<ShapeError>("{}: {} directions for {} inputs; give one per input", what, directions.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!(directions[i].shape() == inputs[i].shape()))
+      raise<ShapeError>("{}: direction {} has shape {}, its input {}; they must match", what, i, directions[i].shape(),
+                        inputs[i].shape());
+    if (directions[i].dtype() != inputs[i].dtype())
+      raise<ValueError>("{}: direction {} is {}, its input {}; they must match", what, i,
+                        dtype_name(directions[i].dtype()), dtype_name(inputs[i].dtype()));
+  }
+}
+
+/// f recorded on `tape` at the inputs (leaves, requiring grad for a reverse sweep through the tangent),
+/// each with its direction as tangent; returns f's output.
+Tensor record_with_tangents(Tape& tape, const TensorFunction& f, std::span<const Array> inputs,
+                            std::span<const Array> directions, bool requires_grad, std::vector<Tensor>& leaves) {
+  tape.record_tangents(Tape::Tangents::second_order);
+  leaves.clear();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    leaves.emplace_back(inputs[i], requires_grad);
+    tape.set_tangent(leaves.back(), Tensor(directions[i]));
+  }
+  struct Flag {  // backward() inside f is refused (its gradients would be constants here)
+    bool& on;
+    explicit Flag(bool& flag) : on(flag) { on = true; }
+    ~Flag() { on = false; }
+  } inside_f(tape.tensors().recording_differentiated_function_);
+  return f(leaves);
+}
+
+std::vector<Array> hvp_on(Tape& tape, const TensorFunction& f, std::span<const Array> inputs,
+                          std::span<const Array> directions) {
+  std::vector<Tensor> leaves;
+  const Tensor y = record_with_tangents(tape, f, inputs, directions, true, leaves);
+  if (y.numel() != 1)
+    raise<ShapeError>("hvp: f must return one element (a scalar loss), got shape {}; reduce it (sum, mean)", y.shape());
+  const Tensor directional = tape.tangent(y);  // grad f . v, recorded
+  if (directional.requires_grad()) directional.backward();
+  std::vector<Array> hv;
+  for (const Tensor& leaf : leaves) hv.push_back(leaf.grad());
+  return hv;
+}
+
+}  // namespace
+
+TensorJvpResult jvp(const TensorFunction& f, std::span<const Array> inputs, std::span<const Array> directions) {
+  check_directions("jvp", inputs, directions);
+  GradModeOn grad_on;
+  Tape tape;
+  std::vector<Tensor> leaves;
+  const Tensor y = record_with_tangents(tape, f, inputs, directions, false, leaves);
+  return {y.value(), tape.tangent(y).value()};
+}
+
+std::vector<Array> hvp(const TensorFunction& f, std::span<const Array> inputs, std::span<const Array> directions) {
+  check_directions("hvp", inputs, directions);
+  GradModeOn grad_on;
+  Tape tape;
+  return hvp_on(tape, f, inputs, directions);
+}
+
+Array hessian(const TensorFunction& f, std::span<const Array> inputs) {
+  int64_t n = 0;
+  for (const Array& a : inputs) n += a.numel();
+  const size_t entries = hessian_entries(static_cast<size_t>(n));
+  GradModeOn grad_on;
+  Tape tape;
+  std::vector<Array> directions;
+  for (const Array& a : inputs) directions.emplace_back(a.shape(), a.dtype());  // zeros
+  std::vector<double> h(entries);
+  int64_t j = 0;
+  for (Array& e : directions)
+    for (int64_t k = 0; k < e.numel(); ++k, ++j) {  // column j = H e_j
+      e.set(k, 1.0);
+      const auto column = hvp_on(tape, f, inputs, directions);
+      e.set(k, 0.0);
+      int64_t i = 0;
+      for (const Array& part : column)
+        for (int64_t m = 0; m < part.numel(); ++m, ++i) h[static_cast<size_t>(i * n + j)] = part.at(m);
+    }
+  return Array(Shape{n, n}, h);
 }
 
 }  // namespace tapegrad

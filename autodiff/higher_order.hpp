@@ -7,7 +7,12 @@
 /// Scalars: the tape records each statement's partials with their tangents (the partial formulas of
 /// autodiff/elementwise_math.hpp evaluated on dual numbers, autodiff/dual.hpp), and one reverse sweep
 /// carrying adjoints and their tangents gives H v: forward over reverse, about one recording and one
-/// sweep of twice the work of a gradient. See docs/higher-order.md for costs and limits.
+/// sweep of twice the work of a gradient.
+///
+/// Tensors: each op's tangent rule (autodiff/op.hpp, TangentContext) computes its output's tangent
+/// with tensor ops, recorded like any other; jvp runs them with nothing needing a gradient, and hvp
+/// sweeps backwards from the tangent of f: reverse over forward, H v = d/dx (grad f . v).
+/// See docs/higher-order.md for costs and limits.
 ///
 ///   VarFunction f = [](std::span<const Var> v) { return v[0] * sin(v[1]) + exp(v[0] * v[1]); };
 ///   JvpResult j = jvp(f, x, v);              // f(x) and grad f(x) . v
@@ -33,5 +38,21 @@ std::vector<double> hvp(const VarFunction& f, std::span<const double> x, std::sp
 /// The Hessian of f at x, row-major n x n (n Hessian-vector products); ValueError, naming the bytes,
 /// when n x n doubles cannot be held.
 std::vector<double> hessian(const VarFunction& f, std::span<const double> x);
+
+/// f(inputs) and its directional derivative along `directions`, both of f's output shape.
+struct TensorJvpResult {
+  Array value;    ///< f(inputs)
+  Array tangent;  ///< J(inputs) directions
+};
+
+/// f(inputs) and J directions in one forward pass: each op's tangent rule, with nothing recorded for
+/// a reverse sweep. `directions` match the inputs in number, shape and dtype. f may have any output shape.
+TensorJvpResult jvp(const TensorFunction& f, std::span<const Array> inputs, std::span<const Array> directions);
+/// H directions, one Array per input, for f with a one-element output: the tangent of f recorded
+/// (reverse over forward), then one reverse sweep from it.
+std::vector<Array> hvp(const TensorFunction& f, std::span<const Array> inputs, std::span<const Array> directions);
+/// The Hessian of f (one-element output) over all input elements in order, [N, N] with N the total
+/// number of elements (N Hessian-vector products); ValueError, naming the bytes, when it cannot be held.
+Array hessian(const TensorFunction& f, std::span<const Array> inputs);
 
 }  // namespace tapegrad

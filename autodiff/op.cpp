@@ -46,6 +46,28 @@ Array& OpRecord::second_output(const Shape& shape, DType dtype) {
   return *second_;
 }
 
+void OpRecord::throw_no_tangent_rule() {
+  s_.inputs_.resize(begin_);
+  s_.tangent_inputs_.resize(tangent_begin_);
+  raise<TapeError>(
+      "{}: the op has no tangent rule, so forward mode (jvp, hvp, hessian, gradgradcheck) cannot pass through it; "
+      "an op gets one by ending with OpRecord::finish(backward, tangent) (docs/writing-ops.md)",
+      name_);
+}
+
+Tensor OpRecord::fit_tangent(const Tensor& t, const Tensor& y) const {
+  const Array& tv = t.value();
+  const Array& yv = y.value();
+  if (tv.dtype() != yv.dtype())
+    raise<TapeError>("{}: its tangent rule returned a {} tangent for a {} output", name_, dtype_name(tv.dtype()),
+                     dtype_name(yv.dtype()));
+  if (tv.shape() == yv.shape()) return t;
+  if (!(broadcast_shape(name_, tv.shape(), yv.shape()) == yv.shape()))
+    raise<ShapeError>("{}: its tangent rule returned a tangent of shape {} for an output of shape {}", name_,
+                      tv.shape(), yv.shape());
+  return t + Tensor::zeros(yv.shape(), yv.dtype());  // a broadcast input's tangent alone: spread it out
+}
+
 uint32_t OpRecord::finish_slot(bool record) {
   TAPEGRAD_ASSERT(out_ != nullptr);
   if (is_anomaly_enabled()) {

@@ -24,6 +24,7 @@
 #include "autodiff/detail/tensor_section.hpp"
 #include "autodiff/error.hpp"
 #include "autodiff/grad_mode.hpp"
+#include "autodiff/ops/elementwise.hpp"  // tangent rules are written with tensor ops
 #include "autodiff/tensor.hpp"
 
 namespace tapegrad {
@@ -71,6 +72,46 @@ class BackwardContext {
   const detail::Node& n_;
 };
 
+/// What a tangent rule sees (forward mode, autodiff/higher_order.hpp): its op's inputs and output as
+/// tensors, and the inputs' tangents. The rule returns the output's tangent, J t, computed with
+/// tensor ops: they are recorded like any other (tangents paused meanwhile), so a reverse sweep
+/// through them differentiates the tangent, which is how hvp gets H v.
+class TangentContext {
+ public:
+  /// Made by OpRecord::finish when some input has a tangent.
+  TangentContext(detail::TensorSection& section, uint32_t begin, uint32_t count, Tensor output)
+      : s_(section), begin_(begin), count_(count), output_(std::move(output)) {}
+  /// Number of inputs the op was recorded with.
+  size_t num_inputs() const { return count_; }
+  /// Input i as recorded (detached if it was).
+  Tensor input(size_t i) const;
+  /// Whether input i has a tangent (false for a detached input: it is a constant at every order).
+  bool has_tangent(size_t i) const { return entry(i).tangent != detail::kNoSlot; }
+  /// Input i's tangent (of its shape); undefined when it has none.
+  Tensor tangent(size_t i) const;
+  /// The op's output.
+  const Tensor& output() const { return output_; }
+  /// The sum over the inputs that have a tangent of term(i, tangent(i)) (undefined if none has):
+  /// the rule of an op whose tangent is a sum of one term per input, J t = sum_i J_i t_i.
+  template <class Term>
+  Tensor sum(Term term) const {
+    Tensor total;
+    for (size_t i = 0; i < count_; ++i) {
+      if (!has_tangent(i)) continue;
+      Tensor t = term(i, tangent(i));
+      total = total.defined() ? total + t : t;
+    }
+    return total;
+  }
+
+ private:
+  const detail::TangentInput& entry(size_t i) const { return s_.tangent_inputs_[begin_ + i]; }
+  detail::TensorSection& s_;
+  uint32_t begin_;
+  uint32_t count_;
+  Tensor output_;
+};
+
 /// One op being recorded: resolves its inputs on the active tape, gives it an output buffer, and
 /// records its backward closure when some input needs a gradient and grad mode is on.
 class OpRecord {
@@ -110,13 +151,23 @@ class OpRecord {
 
   /// Ends the op: returns its output tensor and records `backward`, a callable taking
   /// (BackwardContext&), when an input needs a gradient and grad mode is on (otherwise it is dropped
-  /// unrun). The closure is stored on the tape: capture buffers and sizes by value.
+  /// unrun). The closure is stored on the tape: capture buffers and sizes by value. An op ended this
+  /// way has no tangent rule: forward mode through it (jvp, hvp) raises TapeError.
   template <class F>
   Tensor finish(F&& backward) {
-    const bool record = any_needs_grad_ && is_grad_enabled();
-    const uint32_t out = finish_slot(record);
-    if (record) s_.add_node(name_, out, second_slot_, begin_, std::forward<F>(backward));
-    return s_.handle(out);
+    if (any_tangent_) [[unlikely]]
+      throw_no_tangent_rule();
+    return finish_recording(std::forward<F>(backward));
+  }
+  /// The same, with the op's tangent rule: a callable taking (TangentContext&) and returning the
+  /// output's tangent as a Tensor computed with tensor ops (or an undefined Tensor for zero). It runs
+  /// here, only when some input has a tangent; nothing of it is stored.
+  template <class F, class G>
+  Tensor finish(F&& backward, G&& tangent) {
+    Tensor y = finish_recording(std::forward<F>(backward));
+    if (any_tangent_) [[unlikely]]
+      finish_tangent(y, tangent);
+    return y;
   }
   /// After finish: the second output.
   Tensor second() const {
@@ -124,10 +175,54 @@ class OpRecord {
       raise<ValueError>("{}: second() before finish, or on an op without second_output()", name_);
     return s_.handle(second_slot_);
   }
-  /// For ops without a gradient (comparisons): records the value only.
-  Tensor finish_constant() { return s_.handle(finish_slot(false)); }
+  /// For ops without a gradient (comparisons): records the value only (its tangent is zero).
+  Tensor finish_constant() {
+    if (any_tangent_) s_.tangent_inputs_.resize(tangent_begin_);
+    return s_.handle(finish_slot(false));
+  }
 
  private:
+  template <class F>
+  Tensor finish_recording(F&& backward) {
+    const bool record = any_needs_grad_ && is_grad_enabled();
+    const uint32_t out = finish_slot(record);
+    if (record) s_.add_node(name_, out, second_slot_, begin_, std::forward<F>(backward));
+    return s_.handle(out);
+  }
+  template <class G>
+  void finish_tangent(const Tensor& y, G& rule) {
+    Tensor t;
+    {
+      TangentRuleScope scope(s_, tangent_begin_);
+      TangentContext ctx(s_, tangent_begin_, tangent_count_, y);
+      t = rule(static_cast<TangentContext&>(ctx));
+      if (t.defined()) t = fit_tangent(t, y);
+    }
+    if (t.defined()) s_.set_tangent(s_.slot_of(y, name_), s_.slot_of(t, name_));
+  }
+  /// Pauses tangents while a rule runs and drops the op's tangent inputs after it (even on a throw).
+  struct TangentRuleScope {
+    detail::TensorSection& s;
+    uint32_t begin;
+    TangentRuleScope(detail::TensorSection& section, uint32_t first) : s(section), begin(first) {
+      s.in_tangent_rule_ = true;
+    }
+    ~TangentRuleScope() {
+      s.in_tangent_rule_ = false;
+      s.tangent_inputs_.resize(begin);
+    }
+    TangentRuleScope(const TangentRuleScope&) = delete;
+    TangentRuleScope& operator=(const TangentRuleScope&) = delete;
+  };
+  /// The rule's result checked against the output (dtype, shape), broadcast to its shape if needed.
+  Tensor fit_tangent(const Tensor& t, const Tensor& y) const;
+  [[noreturn]] void throw_no_tangent_rule();
+  template <class Input>
+  void note_tangents(size_t n, Input input);
+  uint32_t tangent_begin_ = 0;
+  uint32_t tangent_count_ = 0;
+  bool any_tangent_ = false;
+
   template <class Input>
   void add_inputs(size_t n, Input input);  ///< input(i): the i-th input Tensor
   uint32_t finish_slot(bool record);
@@ -166,6 +261,30 @@ inline void OpRecord::add_inputs(size_t n, Input input) {
     throw;
   }
   any_needs_grad_ = any_needs_grad;
+  if (s_.tangents_on()) [[unlikely]]
+    note_tangents(n, input);
+}
+
+template <class Input>
+inline void OpRecord::note_tangents(size_t n, Input input) {
+  tangent_begin_ = static_cast<uint32_t>(s_.tangent_inputs_.size());
+  tangent_count_ = static_cast<uint32_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t slot = s_.inputs_[begin_ + i] & ~detail::TensorSection::kNoGrad;
+    const bool detached = input(i).stop_grad_;
+    const uint32_t tangent = detached ? detail::kNoSlot : s_.tangent_of(slot);
+    any_tangent_ = any_tangent_ || tangent != detail::kNoSlot;
+    s_.tangent_inputs_.push_back({slot, tangent, detached});
+  }
+  if (!any_tangent_) s_.tangent_inputs_.resize(tangent_begin_);
+}
+
+inline Tensor TangentContext::input(size_t i) const {
+  const Tensor t = s_.handle(entry(i).slot);
+  return entry(i).detached ? t.detach() : t;
+}
+inline Tensor TangentContext::tangent(size_t i) const {
+  return has_tangent(i) ? s_.handle(entry(i).tangent) : Tensor();
 }
 
 // ---- the accessors ops call per input, inline: they sit on every op's path ----

@@ -112,6 +112,7 @@ void Tape::grow(size_t needed) {
 void Tape::record_tangents(Tangents mode) {
   clear();
   tangents_ = mode;
+  tensors_->record_tangents(mode != Tangents::none);
   if (mode == Tangents::second_order) partial_tangent_.resize(capacity_);
   if (detail::tls.tape == this) {
     detail::tls.tangents = mode != Tangents::none;
@@ -139,6 +140,25 @@ double Tape::tangent(const Var& v) const {
   if (!owns(v.gen_)) throw_foreign("tangent: Var", v.gen_);
   if (tangents_ == Tangents::none) raise<TapeError>("tangent: this recording carries no tangents");
   return tangent_of(v.slot_);
+}
+
+void Tape::set_tangent(const Tensor& x, const Tensor& tangent) {
+  if (tangents_ == Tangents::none)
+    raise<TapeError>("set_tangent: the tape records no tangents; start a recording with record_tangents()");
+  const Array& xv = x.value();
+  const Array& tv = tangent.value();
+  if (!(tv.shape() == xv.shape()))
+    raise<ShapeError>("set_tangent: the tangent has shape {}, the tensor {}; they must match", tv.shape(), xv.shape());
+  if (tv.dtype() != xv.dtype())
+    raise<ValueError>("set_tangent: the tangent is {}, the tensor {}; they must match", dtype_name(tv.dtype()),
+                      dtype_name(xv.dtype()));
+  tensors_->set_tangent(tensors_->slot_of(x, "set_tangent"), tensors_->slot_of(tangent, "set_tangent"));
+}
+
+Tensor Tape::tangent(const Tensor& t) {
+  if (tangents_ == Tangents::none) raise<TapeError>("tangent: this recording carries no tangents");
+  const uint32_t tangent = tensors_->tangent_of(tensors_->slot_of(t, "tangent"));
+  return tangent == detail::kNoSlot ? Tensor::zeros(t.shape(), t.dtype()) : tensors_->handle(tangent);
 }
 
 void Tape::check_no_tangents(const char* what) const {

@@ -32,6 +32,7 @@
 namespace tapegrad {
 
 class Array;
+class Tensor;
 class Var;
 namespace detail {
 class TensorSection;
@@ -106,6 +107,14 @@ class Tape {
   void backward_second_order(const Var& root);
   /// The tangent of v's adjoint after backward_second_order.
   double grad_tangent(const Var& v) const;
+  /// Tensors: sets the tangent of x (a leaf, or a tensor of this recording) to `tangent`, a tensor
+  /// of x's shape and dtype (ShapeError or ValueError otherwise). Ops reading x then carry tangents:
+  /// each runs its tangent rule, recorded as ordinary ops (autodiff/op.hpp, TangentContext).
+  void set_tangent(const Tensor& x, const Tensor& tangent);
+  /// Tensors: the tangent of t (zeros of its shape when nothing with a tangent reached it). It is
+  /// a tensor of this recording: backward() from it differentiates the tangent (H v for t = f(x)
+  /// with x's tangent v and x requiring grad: reverse over forward).
+  Tensor tangent(const Tensor& t);
 
   // ---- used by Var, OpRecord and the tensor ops; not part of the user API ----
   /// \cond

@@ -24,6 +24,9 @@ void TensorSection::clear() {
   swept_ = false;
   swept_nodes_ = 0;
   swept_slots_ = 0;
+  tangent_.clear();
+  tangent_inputs_.clear();
+  in_tangent_rule_ = false;
 }
 
 void TensorSection::claim(LeafData& leaf, const char* what) {
@@ -157,6 +160,11 @@ void TensorSection::list_grad_ready(size_t first_node) {
 }
 
 void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOptions& options) {
+  if (recording_differentiated_function_)
+    raise<TapeError>(
+        "backward: called inside a function that jvp, hvp, hessian or gradgradcheck is differentiating; its "
+        "gradients would land in leaf buffers, constants to the outer derivative, so nesting a tensor backward() "
+        "there is refused (docs/higher-order.md)");
   check_leaves_unchanged("backward");
   Slot& r = slots_[root];
   if (!r.requires_grad)

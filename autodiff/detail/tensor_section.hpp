@@ -34,6 +34,14 @@ namespace detail {
 
 using BackwardFn = void (*)(const void* closure, BackwardContext& ctx);
 
+/// An input of an op being recorded while tangents flow (forward mode): its slot, its tangent's
+/// slot (kNoSlot: none, or the input was detached) and whether it was detached.
+struct TangentInput {
+  uint32_t slot;
+  uint32_t tangent;
+  bool detached;
+};
+
 inline constexpr uint32_t kNoSlot = 0xffffffffu;
 
 /// This thread's token (the address of a thread_local): which thread's recordings hold a leaf.
@@ -120,6 +128,20 @@ class TensorSection {
 
   std::vector<uint32_t> inputs_;  // input slot entries of all nodes (kNoGrad flag in bit 31)
 
+  // ---- forward-mode tangents (autodiff/higher_order.hpp): each slot may have a tangent slot;
+  // an op whose inputs have tangents runs its tangent rule, which records ordinary ops (so a
+  // reverse sweep through them differentiates the tangents: H v) with tangents paused ----
+  bool tangents_on() const { return tangents_ && !in_tangent_rule_; }
+  void record_tangents(bool on) { tangents_ = on; }
+  uint32_t tangent_of(uint32_t slot) const { return slot < tangent_.size() ? tangent_[slot] : kNoSlot; }
+  void set_tangent(uint32_t slot, uint32_t tangent) {
+    if (tangent_.size() <= slot) tangent_.resize(slot + 1, kNoSlot);
+    tangent_[slot] = tangent;
+  }
+  std::vector<TangentInput> tangent_inputs_;  // of the ops being recorded (an op inside another's forward nests)
+  bool in_tangent_rule_ = false;
+  bool recording_differentiated_function_ = false;  // jvp/hvp are running f: a backward() there is refused
+
  private:
   Tape& tape_;
   std::vector<Slot> slots_;
@@ -147,9 +169,11 @@ class TensorSection {
   std::vector<std::pair<uint32_t, uint32_t>> grad_ready_;
   void list_grad_ready(size_t first_node);
   bool reaches_swept_part(uint32_t root);
-  std::vector<bool> marked_;    // per slot: scratch of the two passes above
-  bool backward_done_ = false;  // swept without retain_graph: only what came after may be swept
-  size_t swept_nodes_ = 0;      // the recording at the last sweep
+  bool tangents_ = false;
+  std::vector<uint32_t> tangent_;  // per slot: its tangent's slot, or kNoSlot
+  std::vector<bool> marked_;       // per slot: scratch of the two passes above
+  bool backward_done_ = false;     // swept without retain_graph: only what came after may be swept
+  size_t swept_nodes_ = 0;         // the recording at the last sweep
   size_t swept_slots_ = 0;
   bool swept_ = false;
 };

@@ -15,9 +15,17 @@ using detail::unary_op;
 
 // ---- tensor-tensor: the math is in elementwise_math.hpp, shared with the scalar ops ----
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return binary_math<math::AddOp>(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return binary_math<math::SubOp>(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return binary_math<math::MulOp>(a, b); }
+// Tangents of the linear and bilinear ops, cheaper than the generic t_a * da + t_b * db:
+// d(a + b) = t_a + t_b, d(a - b) = t_a - t_b, d(a b) = t_a b + a t_b.
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return binary_math<math::AddOp>(a, b, "add", [](TangentContext& c) { return c.sum([](size_t, const Tensor& t) { return t; }); });
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return binary_math<math::SubOp>(a, b, "sub", [](TangentContext& c) { return c.sum([](size_t i, const Tensor& t) { return i == 0 ? t : -t; }); });
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return binary_math<math::MulOp>(a, b, "mul", [](TangentContext& c) { return c.sum([&c](size_t i, const Tensor& t) { return t * c.input(1 - i); }); });
+}
 Tensor operator/(const Tensor& a, const Tensor& b) { return binary_math<math::DivOp>(a, b); }
 Tensor pow(const Tensor& a, const Tensor& b) { return binary_math<math::PowOp>(a, b); }
 Tensor maximum(const Tensor& a, const Tensor& b) { return binary_math<math::MaxOp>(a, b, "maximum"); }
@@ -27,16 +35,18 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return binary_math<math::MinO
 
 Tensor add_scalar(const Tensor& x, double s) {
   return unary_op("add_scalar", x, [s](auto v) { return v + decltype(v)(s); },
-                  [](auto g, auto, auto) { return g; });
+                  [](auto g, auto, auto) { return g; }, [](TangentContext& c) { return c.tangent(0); });
 }
 Tensor mul_scalar(const Tensor& x, double s) {
   return unary_op("mul_scalar", x, [s](auto v) { return v * decltype(v)(s); },
-                  [s](auto g, auto, auto) { return g * decltype(g)(s); });
+                  [s](auto g, auto, auto) { return g * decltype(g)(s); },
+                  [s](TangentContext& c) { return c.tangent(0) * s; });
 }
 Tensor pow(const Tensor& x, double p) {
   return unary_op("pow_scalar", x, [p](auto v) { return std::pow(v, decltype(v)(p)); },
                   [p](auto g, auto v, auto) {
-                    return p == 0 ? decltype(g)(0) : g * decltype(g)(p) * std::pow(v, decltype(v)(p - 1));
+                    using math::pow;  // std::pow, or math::Dual's for the second derivative
+                    return p == 0 ? decltype(g)(0) : g * decltype(g)(p) * pow(v, decltype(v)(p - 1));
                   });
 }
 Tensor operator+(const Tensor& x, double s) { return add_scalar(x, s); }
@@ -69,12 +79,14 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
 }
 Tensor gelu(const Tensor& x) {  // x Phi(x), the exact (erf) form
   constexpr auto normal_cdf = []<class T>(T v) {
-    return T(0.5) * (T(1) + std::erf(v * T(std::numbers::sqrt2 / 2)));
+    using math::erf;  // std::erf, or math::Dual's for the second derivative
+    return T(0.5) * (T(1) + erf(v * T(std::numbers::sqrt2 / 2)));
   };
   return unary_op("gelu", x, [normal_cdf](auto v) { return v * normal_cdf(v); },
                   [normal_cdf](auto g, auto v, auto) {  // d gelu = Phi(x) + x phi(x)
                     using T = decltype(v);
-                    const T pdf = std::exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+                    using math::exp;
+                    const T pdf = exp(T(-0.5) * v * v) * T(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
                     return g * (normal_cdf(v) + v * pdf);
                   });
 }
@@ -94,11 +106,13 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 Tensor to_dtype(const Tensor& x, DType dtype) {
   OpRecord op("to_dtype", {&x});
   op.output(op.in(0).shape(), dtype).assign(op.in(0));
-  return op.finish([](BackwardContext& c) {
-    Array& converted = c.scratch(c.input(0).shape(), c.input(0).dtype());
-    converted.assign(c.grad_output());
-    c.accumulate(0, converted);
-  });
+  return op.finish(
+      [](BackwardContext& c) {
+        Array& converted = c.scratch(c.input(0).shape(), c.input(0).dtype());
+        converted.assign(c.grad_output());
+        c.accumulate(0, converted);
+      },
+      [dtype](TangentContext& c) { return to_dtype(c.tangent(0), dtype); });
 }
 
 // clang-format on
@@ -121,24 +135,32 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     kernels::for_each_broadcast<3>(
         out, st, [=](int64_t i, const std::array<int64_t, 3>& o) { py[i] = pm[o[0]] != 0 ? pa[o[1]] : pb[o[2]]; });
   });
-  return op.finish([](BackwardContext& c) {
-    const Array& mv2 = c.input(0);
-    const Shape& out2 = c.output().shape();
-    for (size_t k = 1; k <= 2; ++k) {
-      if (!c.needs_grad(k)) continue;
-      Array& g = c.scratch(out2, c.output().dtype());
-      visit(g.dtype(), [&]<class T>(T) {
-        const T* pm = mv2.data<T>();
-        const T* pg = c.grad_output().data<T>();
-        T* pd = g.template data<T>();
-        const bool take_true = k == 1;
-        kernels::for_each_broadcast<1>(
-            out2, {broadcast_strides(mv2.shape(), out2)},
-            [=](int64_t i, const std::array<int64_t, 1>& o) { pd[i] = ((pm[o[0]] != 0) == take_true) ? pg[i] : T(0); });
+  return op.finish(
+      [](BackwardContext& c) {
+        const Array& mv2 = c.input(0);
+        const Shape& out2 = c.output().shape();
+        for (size_t k = 1; k <= 2; ++k) {
+          if (!c.needs_grad(k)) continue;
+          Array& g = c.scratch(out2, c.output().dtype());
+          visit(g.dtype(), [&]<class T>(T) {
+            const T* pm = mv2.data<T>();
+            const T* pg = c.grad_output().data<T>();
+            T* pd = g.template data<T>();
+            const bool take_true = k == 1;
+            kernels::for_each_broadcast<1>(out2, {broadcast_strides(mv2.shape(), out2)},
+                                           [=](int64_t i, const std::array<int64_t, 1>& o) {
+                                             pd[i] = ((pm[o[0]] != 0) == take_true) ? pg[i] : T(0);
+                                           });
+          });
+          c.accumulate(k, g);
+        }
+      },
+      [](TangentContext& c) {  // where(mask, t_a, t_b), a missing tangent being 0
+        return c.sum([&c](size_t i, const Tensor& t) {
+          const Tensor zero = Tensor::zeros({}, t.dtype());
+          return i == 1 ? where(c.input(0), t, zero) : where(c.input(0), zero, t);
+        });
       });
-      c.accumulate(k, g);
-    }
-  });
 }
 
 // ---- comparisons (no gradient) ----

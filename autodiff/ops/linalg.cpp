@@ -50,26 +50,31 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       gemm(false, false, d.m, d.n, d.k, pa + (d.a_batched ? i * d.m * d.k : 0), pb + (d.b_batched ? i * d.k * d.n : 0),
            T(0), py + i * d.m * d.n);
   });
-  return op.finish([d](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const T* pa = c.input(0).data<T>();
-      const T* pb = c.input(1).data<T>();
-      const T* pg = c.grad_output().data<T>();
-      if (d.m == 0 || d.n == 0 || d.k == 0) return;
-      if (c.needs_grad(0)) {  // dA = G B^T (summed over the batch when A is shared)
-        T* ga = c.grad_input(0).template data<T>();
-        for (int64_t i = 0; i < d.batch; ++i)
-          gemm(false, true, d.m, d.k, d.n, pg + i * d.m * d.n, pb + (d.b_batched ? i * d.k * d.n : 0), T(1),
-               ga + (d.a_batched ? i * d.m * d.k : 0));
-      }
-      if (c.needs_grad(1)) {  // dB = A^T G
-        T* gb = c.grad_input(1).template data<T>();
-        for (int64_t i = 0; i < d.batch; ++i)
-          gemm(true, false, d.k, d.n, d.m, pa + (d.a_batched ? i * d.m * d.k : 0), pg + i * d.m * d.n, T(1),
-               gb + (d.b_batched ? i * d.k * d.n : 0));
-      }
-    });
-  });
+  return op.finish(
+      [d](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const T* pa = c.input(0).data<T>();
+          const T* pb = c.input(1).data<T>();
+          const T* pg = c.grad_output().data<T>();
+          if (d.m == 0 || d.n == 0 || d.k == 0) return;
+          if (c.needs_grad(0)) {  // dA = G B^T (summed over the batch when A is shared)
+            T* ga = c.grad_input(0).template data<T>();
+            for (int64_t i = 0; i < d.batch; ++i)
+              gemm(false, true, d.m, d.k, d.n, pg + i * d.m * d.n, pb + (d.b_batched ? i * d.k * d.n : 0), T(1),
+                   ga + (d.a_batched ? i * d.m * d.k : 0));
+          }
+          if (c.needs_grad(1)) {  // dB = A^T G
+            T* gb = c.grad_input(1).template data<T>();
+            for (int64_t i = 0; i < d.batch; ++i)
+              gemm(true, false, d.k, d.n, d.m, pa + (d.a_batched ? i * d.m * d.k : 0), pg + i * d.m * d.n, T(1),
+                   gb + (d.b_batched ? i * d.k * d.n : 0));
+          }
+        });
+      },
+      [](TangentContext& c) {  // d(A B) = dA B + A dB
+        return c.sum(
+            [&c](size_t i, const Tensor& t) { return i == 0 ? matmul(t, c.input(1)) : matmul(c.input(0), t); });
+      });
 }
 
 }  // namespace tapegrad

@@ -7,6 +7,7 @@
 #include "autodiff/detail/recipes.hpp"
 #include "autodiff/op.hpp"
 #include "autodiff/ops/elementwise.hpp"
+#include "autodiff/ops/shape_ops.hpp"
 
 namespace tapegrad {
 
@@ -49,22 +50,27 @@ Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Bett
             [&](T acc, T v) { return better(v, acc) || v != v ? v : acc; });  // a NaN wins, and stays
   });
   y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
-  return op.finish([kept](BackwardContext& c) {
-    const Array& xa = c.input(0);
-    Array& count = c.scratch(kept, xa.dtype());
-    visit(xa.dtype(), [&]<class T>(T) {
-      const auto v = detail::unary_grad<T>(c);
-      T* pc = count.data<T>();
-      const std::array<Strides, 1> st{broadcast_strides(kept, xa.shape())};
-      for (int64_t i = 0; i < count.numel(); ++i) pc[i] = 0;
-      kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
-        if (v.x[i] == v.y[k[0]]) pc[k[0]] += 1;
+  return op.finish(
+      [kept](BackwardContext& c) {
+        const Array& xa = c.input(0);
+        Array& count = c.scratch(kept, xa.dtype());
+        visit(xa.dtype(), [&]<class T>(T) {
+          const auto v = detail::unary_grad<T>(c);
+          T* pc = count.data<T>();
+          const std::array<Strides, 1> st{broadcast_strides(kept, xa.shape())};
+          for (int64_t i = 0; i < count.numel(); ++i) pc[i] = 0;
+          kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
+            if (v.x[i] == v.y[k[0]]) pc[k[0]] += 1;
+          });
+          kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
+            if (v.x[i] == v.y[k[0]]) v.gx[i] += v.g[k[0]] / pc[k[0]];
+          });
+        });
+      },
+      [&](TangentContext& c) {  // the mean of the tangents where x attains the extremum (ties share)
+        const Tensor at = eq(c.input(0), reshape(c.output(), kept.dims()));  // a constant mask
+        return sum(c.tangent(0) * at, axes, keepdim) / sum(at, axes, keepdim);
       });
-      kernels::for_each_broadcast<1>(xa.shape(), st, [&](int64_t i, const std::array<int64_t, 1>& k) {
-        if (v.x[i] == v.y[k[0]]) v.gx[i] += v.g[k[0]] / pc[k[0]];
-      });
-    });
-  });
 }
 
 }  // namespace
@@ -76,11 +82,13 @@ Tensor sum(const Tensor& x, Axes axes, bool keepdim) {
   Array& y = op.output(kept, xv.dtype());
   kernels::sum_to(xv, kept, y);
   y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
-  return op.finish([kept](BackwardContext& c) {  // d sum / dx_i = 1: broadcast g back
-    Array& g = c.scratch(c.input(0).shape(), c.input(0).dtype());
-    kernels::broadcast_to(c.grad_output(), kept, c.input(0).shape(), g);
-    c.accumulate(0, g);
-  });
+  return op.finish(
+      [kept](BackwardContext& c) {  // d sum / dx_i = 1: broadcast g back
+        Array& g = c.scratch(c.input(0).shape(), c.input(0).dtype());
+        kernels::broadcast_to(c.grad_output(), kept, c.input(0).shape(), g);
+        c.accumulate(0, g);
+      },
+      [&](TangentContext& c) { return sum(c.tangent(0), axes, keepdim); });
 }
 
 Tensor mean(const Tensor& x, Axes axes, bool keepdim) {
@@ -118,15 +126,19 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
     for (int64_t i = 0; i < y.numel(); ++i) py[i] = std::log(py[i]) + finite_or_zero(pm[i]);
   });
   y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
-  return op.finish([kept](BackwardContext& c) {  // d lse / dx_i = exp(x_i - lse) = softmax_i
-    const Array& xa = c.input(0);
-    visit(xa.dtype(), [&](auto t) {
-      const auto v = detail::unary_grad<decltype(t)>(c);
-      kernels::for_each_broadcast<1>(
-          xa.shape(), {broadcast_strides(kept, xa.shape())},
-          [&](int64_t i, const std::array<int64_t, 1>& k) { v.gx[i] += v.g[k[0]] * std::exp(v.x[i] - v.y[k[0]]); });
-    });
-  });
+  return op.finish(
+      [kept](BackwardContext& c) {  // d lse / dx_i = exp(x_i - lse) = softmax_i
+        const Array& xa = c.input(0);
+        visit(xa.dtype(), [&](auto t) {
+          const auto v = detail::unary_grad<decltype(t)>(c);
+          kernels::for_each_broadcast<1>(
+              xa.shape(), {broadcast_strides(kept, xa.shape())},
+              [&](int64_t i, const std::array<int64_t, 1>& k) { v.gx[i] += v.g[k[0]] * std::exp(v.x[i] - v.y[k[0]]); });
+        });
+      },
+      [&](TangentContext& c) {  // sum_i softmax_i dx_i
+        return sum(c.tangent(0) * exp(c.input(0) - reshape(c.output(), kept.dims())), axes, keepdim);
+      });
 }
 
 }  // namespace tapegrad

@@ -27,11 +27,13 @@ Tensor strided_view(const char* name, const Tensor& x, const Shape& shape, const
   OpRecord op(name, {&x});
   Array& y = op.output(shape, op.in(0).dtype());
   visit(y.dtype(), [&]<class T>(T) { copy_strided<T>(shape, strides, base, op.in(0).data<T>(), y.data<T>()); });
-  return op.finish([shape, strides, base](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      add_strided<T>(shape, strides, base, c.grad_output().data<T>(), c.grad_input(0).template data<T>());
-    });
-  });
+  return op.finish(
+      [shape, strides, base](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          add_strided<T>(shape, strides, base, c.grad_output().data<T>(), c.grad_input(0).template data<T>());
+        });
+      },
+      [&](TangentContext& c) { return strided_view(name, c.tangent(0), shape, strides, base); });  // the same view
 }
 
 int64_t resolve_index(const char* op, int64_t i, int64_t size, bool allow_end) {
@@ -143,20 +145,27 @@ Tensor concat(std::span<const Tensor> xs, int axis) {
       offset += in.shape()[a];
     }
   });
-  return op.finish([a, ost, axis_stride](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      int64_t offset = 0;
-      for (size_t k = 0; k < c.num_inputs(); ++k) {
-        const Shape& s = c.input(k).shape();
-        if (c.needs_grad(k)) {  // input k's gradient is its band of the output gradient
-          Array& g = c.scratch(s, c.output().dtype());
-          copy_strided<T>(s, ost, offset * axis_stride, c.grad_output().data<T>(), g.template data<T>());
-          c.accumulate(k, g);
-        }
-        offset += s[a];
-      }
-    });
-  });
+  return op.finish(
+      [a, ost, axis_stride](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          int64_t offset = 0;
+          for (size_t k = 0; k < c.num_inputs(); ++k) {
+            const Shape& s = c.input(k).shape();
+            if (c.needs_grad(k)) {  // input k's gradient is its band of the output gradient
+              Array& g = c.scratch(s, c.output().dtype());
+              copy_strided<T>(s, ost, offset * axis_stride, c.grad_output().data<T>(), g.template data<T>());
+              c.accumulate(k, g);
+            }
+            offset += s[a];
+          }
+        });
+      },
+      [a](TangentContext& c) {  // the tangents side by side, zeros for an input without one
+        std::vector<Tensor> parts;
+        for (size_t k = 0; k < c.num_inputs(); ++k)
+          parts.push_back(c.has_tangent(k) ? c.tangent(k) : Tensor::zeros(c.input(k).shape(), c.output().dtype()));
+        return concat(parts, a);
+      });
 }
 
 Tensor stack(std::span<const Tensor> xs, int axis) {
@@ -194,15 +203,17 @@ Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
       for (int64_t j = 0; j < n; ++j)
         for (int64_t r = 0; r < inner; ++r) py[(o * n + j) * inner + r] = px[(o * size + idx[j]) * inner + r];
   });
-  return op.finish([idx, outer, inner, n, size](BackwardContext& c) {  // scatter-add back
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const T* pg = c.grad_output().data<T>();
-      T* gx = c.grad_input(0).template data<T>();
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t j = 0; j < n; ++j)
-          for (int64_t r = 0; r < inner; ++r) gx[(o * size + idx[j]) * inner + r] += pg[(o * n + j) * inner + r];
-    });
-  });
+  return op.finish(
+      [idx, outer, inner, n, size](BackwardContext& c) {  // scatter-add back
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const T* pg = c.grad_output().data<T>();
+          T* gx = c.grad_input(0).template data<T>();
+          for (int64_t o = 0; o < outer; ++o)
+            for (int64_t j = 0; j < n; ++j)
+              for (int64_t r = 0; r < inner; ++r) gx[(o * size + idx[j]) * inner + r] += pg[(o * n + j) * inner + r];
+        });
+      },
+      [&](TangentContext& c) { return index_select(c.tangent(0), axis, index); });
 }
 
 Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const Shape& index_shape) {
@@ -231,15 +242,17 @@ Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const S
       py[i] = px[o[0] + idx[i] * axis_stride];
     });
   });
-  return op.finish([idx, st, axis_stride, index_shape](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const T* pg = c.grad_output().data<T>();
-      T* gx = c.grad_input(0).template data<T>();
-      kernels::for_each_broadcast<1>(index_shape, {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {
-        gx[o[0] + idx[i] * axis_stride] += pg[i];
-      });
-    });
-  });
+  return op.finish(
+      [idx, st, axis_stride, index_shape](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const T* pg = c.grad_output().data<T>();
+          T* gx = c.grad_input(0).template data<T>();
+          kernels::for_each_broadcast<1>(index_shape, {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {
+            gx[o[0] + idx[i] * axis_stride] += pg[i];
+          });
+        });
+      },
+      [&](TangentContext& c) { return gather(c.tangent(0), axis, index, index_shape); });
 }
 
 }  // namespace tapegrad

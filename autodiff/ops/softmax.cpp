@@ -5,6 +5,7 @@
 
 #include "autodiff/op.hpp"
 #include "autodiff/ops/elementwise.hpp"
+#include "autodiff/ops/reduce.hpp"
 
 namespace tapegrad {
 
@@ -38,23 +39,29 @@ Tensor log_softmax(const Tensor& x, int axis) {
         for (int64_t j = 0; j < n; ++j) py[base + j * inner] = (px[base + j * inner] - top) - log_sum;
       }
   });
-  return op.finish([outer, inner, n](BackwardContext& c) {  // dx_j = g_j - softmax_j sum_k g_k
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const T* py = c.output().data<T>();
-      const T* g = c.grad_output().data<T>();
-      T* gx = c.grad_input(0).data<T>();
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t i = 0; i < inner; ++i) {
-          const int64_t base = o * n * inner + i;
-          T g_sum = 0;
-          for (int64_t j = 0; j < n; ++j) g_sum += g[base + j * inner];
-          for (int64_t j = 0; j < n; ++j) {
-            const int64_t k = base + j * inner;
-            gx[k] += g[k] - std::exp(py[k]) * g_sum;
-          }
-        }
-    });
-  });
+  return op.finish(
+      [outer, inner, n](BackwardContext& c) {  // dx_j = g_j - softmax_j sum_k g_k
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const T* py = c.output().data<T>();
+          const T* g = c.grad_output().data<T>();
+          T* gx = c.grad_input(0).data<T>();
+          for (int64_t o = 0; o < outer; ++o)
+            for (int64_t i = 0; i < inner; ++i) {
+              const int64_t base = o * n * inner + i;
+              T g_sum = 0;
+              for (int64_t j = 0; j < n; ++j) g_sum += g[base + j * inner];
+              for (int64_t j = 0; j < n; ++j) {
+                const int64_t k = base + j * inner;
+                gx[k] += g[k] - std::exp(py[k]) * g_sum;
+              }
+            }
+        });
+      },
+      [a](TangentContext& c) {  // dy_j = dx_j - sum_k softmax_k dx_k
+        const Tensor& t = c.tangent(0);
+        const int axes[] = {a};
+        return t - sum(t * exp(c.output()), axes, true);
+      });
 }
 
 Tensor softmax(const Tensor& x, int axis) { return exp(log_softmax(x, axis)); }

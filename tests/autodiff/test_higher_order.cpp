@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <random>
 
 #include "autodiff/autodiff.hpp"
 #include "support/check.hpp"
@@ -158,5 +159,137 @@ TEST_SUITE("higher order: scalars") {
     CHECK(test::contains(test::message_of<TapeError>([&] { hvp(capturing, x, x); }), "another tape"));
     const std::vector<double> huge(1'000'000, 0.0);  // 10^12 entries: 8e12 bytes
     CHECK(test::contains(test::message_of<ValueError>([&] { hessian(example, huge); }), "8e+12 bytes"));
+  }
+}
+
+namespace {
+
+std::mt19937_64 tensor_rng(11);
+Array random(const Shape& s) { return Tensor::randn(s, tensor_rng).value(); }
+
+/// (X^T X V) for X [m, k], V [k, n], by loops: the Hessian of 0.5 |X W|^2 in W applied to V.
+std::vector<double> gram_times(const Array& x, const Array& v) {
+  const int64_t m = x.shape()[0], k = x.shape()[1], n = v.shape()[1];
+  std::vector<double> out(static_cast<size_t>(k * n), 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t l = 0; l < k; ++l)
+          out[static_cast<size_t>(i * n + j)] += x.at(r * k + i) * x.at(r * k + l) * v.at(l * n + j);
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("higher order: tensors") {
+  TEST_CASE("least squares in W: jvp, hvp and the Hessian by hand") {
+    const Array x = random({5, 3}), w = random({3, 2}), v = random({3, 2});
+    const Tensor data(x);  // a constant leaf, captured
+    TensorFunction f = [&data](std::span<const Tensor> p) { return sum(square(matmul(data, p[0]))) * 0.5; };
+    const std::vector<Array> in{w}, dir{v};
+    // jvp: sum((X W) o (X V)), by loops.
+    double tangent = 0.0;
+    for (int64_t r = 0; r < 5; ++r)
+      for (int64_t j = 0; j < 2; ++j) {
+        double xw = 0, xv = 0;
+        for (int64_t l = 0; l < 3; ++l) {
+          xw += x.at(r * 3 + l) * w.at(l * 2 + j);
+          xv += x.at(r * 3 + l) * v.at(l * 2 + j);
+        }
+        tangent += xw * xv;
+      }
+    const TensorJvpResult j = jvp(f, in, dir);
+    CHECK(j.tangent.item() == doctest::Approx(tangent).epsilon(1e-12));
+    const auto hv = hvp(f, in, dir);
+    REQUIRE(hv.size() == 1);
+    check_close(hv[0].to_vector(), gram_times(x, v));
+    const Array h = hessian(f, in);  // [6, 6]: H e_j
+    REQUIRE(h.shape() == Shape{6, 6});
+    for (int64_t col = 0; col < 6; ++col) {
+      Array e(Shape{3, 2});
+      e.set(col, 1.0);
+      const auto want = gram_times(x, e);
+      for (int64_t row = 0; row < 6; ++row)
+        CHECK(h.at(row * 6 + col) == doctest::Approx(want[size_t(row)]).epsilon(1e-12));
+    }
+  }
+
+  TEST_CASE("the issue's network: every order checked, the Hessian symmetric to 1e-12") {
+    TensorFunction g = [](std::span<const Tensor> p) { return mean(square(tanh(matmul(p[0], p[1])))); };
+    const std::vector<Array> in{random({4, 3}), random({3, 2})}, dir{random({4, 3}), random({3, 2})};
+    CHECK_GRADCHECK(gradcheck(g, in));
+    CHECK_GRADCHECK(gradgradcheck(g, in));
+    CHECK_GRADCHECK(gradgradcheck(g, in, {.projections = 8}));
+    // jvp against the gradient's dot with the direction (reverse mode: another path through the ops).
+    double dot = 0.0;
+    {
+      Tape tape;
+      std::vector<Tensor> leaves{Tensor(in[0], true), Tensor(in[1], true)};
+      g(leaves).backward();
+      for (size_t i = 0; i < 2; ++i)
+        for (int64_t k = 0; k < in[i].numel(); ++k) dot += leaves[i].grad().at(k) * dir[i].at(k);
+    }
+    CHECK(jvp(g, in, dir).tangent.item() == doctest::Approx(dot).epsilon(1e-12));
+    const Array h = hessian(g, in);
+    const int64_t n = h.shape()[0];
+    REQUIRE(n == 18);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < i; ++k)
+        CHECK(std::abs(h.at(i * n + k) - h.at(k * n + i)) <= 1e-12 * (1 + std::abs(h.at(i * n + k))));
+  }
+
+  TEST_CASE("jvp of a function of any output shape, in float32 too") {
+    TensorFunction f = [](std::span<const Tensor> p) { return exp(p[0]) * 2.0; };
+    for (DType dtype : {DType::f64, DType::f32}) {
+      const Array x(Shape{2, 2}, {0.1, -0.2, 0.3, 0.4}, dtype), v(Shape{2, 2}, {1, 2, 3, 4}, dtype);
+      const TensorJvpResult j = jvp(f, std::vector<Array>{x}, std::vector<Array>{v});
+      REQUIRE(j.tangent.shape() == Shape{2, 2});
+      CHECK(j.tangent.dtype() == dtype);
+      for (int64_t k = 0; k < 4; ++k)
+        CHECK(j.tangent.at(k) == doctest::Approx(2 * std::exp(x.at(k)) * v.at(k)).epsilon(1e-6));
+    }
+  }
+
+  TEST_CASE("detach() is a constant at every order; an outer recording is left as it was") {
+    TensorFunction f = [](std::span<const Tensor> p) { return sum(p[0].detach() * p[0]); };  // c . x
+    const std::vector<Array> x{Array(Shape{3}, {1.0, 2.0, 3.0})}, v{Array(Shape{3}, {1.0, 1.0, 1.0})};
+    CHECK(jvp(f, x, v).tangent.item() == 6.0);                          // c . v
+    CHECK(hvp(f, x, v)[0].to_vector() == std::vector<double>(3, 0.0));  // no curvature through c
+    Tape outer;
+    Tensor w = Tensor::ones({3}).requires_grad(true);
+    Tensor loss = sum(w * w);
+    const size_t ops = outer.tensor_op_names().size();
+    CHECK(hvp(f, x, v)[0].to_vector() == std::vector<double>(3, 0.0));
+    CHECK(outer.tensor_op_names().size() == ops);
+    loss.backward();
+    CHECK(w.grad().to_vector() == std::vector<double>(3, 2.0));
+  }
+
+  TEST_CASE("misuse: directions of the wrong shape or dtype, a non-scalar hvp, no tangent rule, nesting") {
+    TensorFunction f = [](std::span<const Tensor> p) { return sum(square(p[0])); };
+    const std::vector<Array> x{Array(Shape{3})};
+    CHECK(test::contains(test::message_of<ShapeError>([&] { hvp(f, x, std::vector<Array>{Array(Shape{2})}); }),
+                         "direction 0 has shape [2], its input [3]"));
+    CHECK(test::contains(
+        test::message_of<ValueError>([&] { jvp(f, x, std::vector<Array>{Array(Shape{3}, DType::f32)}); }),
+        "direction 0 is float32, its input float64"));
+    CHECK(test::contains(test::message_of<ShapeError>([&] { hvp(f, x, std::vector<Array>{}); }), "0 directions for 1"));
+    TensorFunction vector_valued = [](std::span<const Tensor> p) { return square(p[0]); };
+    CHECK(test::contains(test::message_of<ShapeError>([&] { hvp(vector_valued, x, x); }), "one element"));
+    TensorFunction ruleless = [](std::span<const Tensor> p) {
+      OpRecord op("ruleless", {&p[0]});
+      op.output(op.in(0).shape(), op.in(0).dtype()).assign(op.in(0));
+      return sum(op.finish([](BackwardContext&) {}));
+    };
+    CHECK(test::contains(test::message_of<TapeError>([&] { jvp(ruleless, x, x); }),
+                         "ruleless: the op has no tangent rule"));
+    TensorFunction nested = [](std::span<const Tensor> p) {
+      Tensor y = sum(square(p[0]));
+      y.backward();
+      return y;
+    };
+    CHECK(test::contains(test::message_of<TapeError>([&] { hvp(nested, x, x); }), "inside a function that jvp"));
+    const std::vector<Array> huge{Array(Shape{1'000'000})};
+    CHECK(test::contains(test::message_of<ValueError>([&] { hessian(f, huge); }), "8e+12 bytes"));
   }
 }

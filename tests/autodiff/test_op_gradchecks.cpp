@@ -116,13 +116,19 @@ Array away_from_zero(const Shape& s, double gap = 0.05) {
 }
 
 using TensorCase = std::function<GradcheckResult()>;
+/// A tensor op's case checks its first derivatives (gradcheck of f) and its second ones
+/// (gradgradcheck of sum(square(f)) / 2, whose Hessian J^T J + sum_k f_k H_k needs the op's tangent
+/// rule, J, and the derivatives of its tangent, H_k).
 GradcheckResult check(const TensorFunction& f, std::vector<Array> inputs, GradcheckOptions options = {}) {
   const auto noting = [&f](std::span<const Tensor> t) {
     Tensor y = f(t);
     for (const char* name : Tape::active().tensor_op_names()) recorded.insert(name);
     return y;
   };
-  return gradcheck(noting, inputs, options);
+  GradcheckResult first = gradcheck(noting, inputs, options);
+  if (!first) return first;
+  const auto half_square = [&noting](std::span<const Tensor> t) { return sum(square(noting(t))) * 0.5; };
+  return gradgradcheck(half_square, inputs, options);
 }
 #define FN(expr) [](std::span<const Tensor> t) -> Tensor { return expr; }
 
@@ -283,6 +289,10 @@ const std::map<std::string, TensorCase> kTensorCases = {
        const std::vector<int64_t> idx{2, 0, 2};
        return check([idx](std::span<const Tensor> t) { return index_select(t[0], 1, idx); }, {randn({2, 4})});
      }},
+    {"derivative",
+     [] {  // recorded by the tangent rules of unary and binary elementwise ops
+       return check(FN(exp(t[0]) * sigmoid(t[0]) + pow(t[0], t[1])), {uniform({2, 3}, 0.5, 1.5), randn({3})});
+     }},
     {"gather",
      [] {
        const std::vector<int64_t> idx{1, 0, 3, 3, 2, 0};
@@ -322,7 +332,7 @@ TEST_SUITE("op registry") {
     }
   }
 
-  TEST_CASE("every tensor op passes its gradient check") {
+  TEST_CASE("every tensor op passes its gradient check and its second-order check") {
     for (const auto& name : kTensorOps) {
       CAPTURE(name);
       const auto it = kTensorCases.find(name);
