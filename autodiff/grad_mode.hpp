@@ -42,6 +42,25 @@ class NoGradGuard {
   bool saved_;
 };
 
+/// Turns recording on for its lifetime, even inside a NoGradGuard (PyTorch's enable_grad): for
+/// code that must record whatever its caller's grad mode (jvp and hvp make their own recordings).
+class EnableGradGuard {
+ public:
+  EnableGradGuard() : saved_(detail::tls.grad_enabled) {
+    detail::tls.grad_enabled = true;
+    detail::refresh_recording();
+  }
+  ~EnableGradGuard() {
+    detail::tls.grad_enabled = saved_;
+    detail::refresh_recording();
+  }
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool saved_;
+};
+
 /// Opt-in anomaly mode: the first op that produces a non-finite value (forward) or gradient
 /// (backward) raises NumericError naming it. Costs time; meant for debugging.
 class AnomalyGuard {

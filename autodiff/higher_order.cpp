@@ -9,25 +9,6 @@ namespace tapegrad {
 
 namespace {
 
-/// Grad mode on for the call's own recording, whatever the caller's (a NoGradGuard outside
-/// pauses the caller's recording, not ours); restored at the end.
-class GradModeOn {
- public:
-  GradModeOn() : saved_(detail::tls.grad_enabled) {
-    detail::tls.grad_enabled = true;
-    detail::refresh_recording();
-  }
-  ~GradModeOn() {
-    detail::tls.grad_enabled = saved_;
-    detail::refresh_recording();
-  }
-  GradModeOn(const GradModeOn&) = delete;
-  GradModeOn& operator=(const GradModeOn&) = delete;
-
- private:
-  bool saved_;
-};
-
 /// n x n, refused with the bytes named when that is more than half this machine's memory.
 size_t hessian_entries(size_t n) {
   size_t entries = 0, bytes = 0;
@@ -70,7 +51,7 @@ std::vector<double> hvp_on(Tape& tape, const VarFunction& f, std::span<const dou
 
 JvpResult jvp(const VarFunction& f, std::span<const double> x, std::span<const double> v) {
   check_direction("jvp", x, v);
-  GradModeOn grad_on;
+  EnableGradGuard grad_on;  // our own recording, whatever the caller's grad mode
   Tape tape;
   std::vector<Var> leaves;
   const Var y = record_with_tangents(tape, Tape::Tangents::forward, f, x, v, leaves);
@@ -79,7 +60,7 @@ JvpResult jvp(const VarFunction& f, std::span<const double> x, std::span<const d
 
 std::vector<double> hvp(const VarFunction& f, std::span<const double> x, std::span<const double> v) {
   check_direction("hvp", x, v);
-  GradModeOn grad_on;
+  EnableGradGuard grad_on;  // our own recording, whatever the caller's grad mode
   Tape tape;
   std::vector<Var> leaves;
   return hvp_on(tape, f, x, v, leaves);
@@ -88,7 +69,7 @@ std::vector<double> hvp(const VarFunction& f, std::span<const double> x, std::sp
 std::vector<double> hessian(const VarFunction& f, std::span<const double> x) {
   const size_t n = x.size();
   const size_t entries = hessian_entries(n);
-  GradModeOn grad_on;
+  EnableGradGuard grad_on;  // our own recording, whatever the caller's grad mode
   Tape tape;
   std::vector<Var> leaves;
   std::vector<double> h(entries), e(n, 0.0);
@@ -118,61 +99,88 @@ void check_directions(const char* what, std::span<const Array> inputs, std::span
   }
 }
 
-/// f recorded on `tape` at the inputs (leaves, requiring grad for a reverse sweep through the tangent),
-/// each with its direction as tangent; returns f's output.
-Tensor record_with_tangents(Tape& tape, const TensorFunction& f, std::span<const Array> inputs,
-                            std::span<const Array> directions, bool requires_grad, std::vector<Tensor>& leaves) {
+std::vector<Array> values_of(std::span<const Tensor> tensors) {
+  std::vector<Array> values;
+  for (const Tensor& t : tensors) values.push_back(t.value());
+  return values;
+}
+
+/// f() recorded on `tape` with each leaf's tangent set to its direction; a backward() inside f is
+/// refused (its gradients would be constants to this derivative).
+Tensor record_with_tangents(Tape& tape, const std::function<Tensor()>& f, std::span<const Tensor> leaves,
+                            std::span<const Array> directions) {
   tape.record_tangents(Tape::Tangents::second_order);
-  leaves.clear();
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    leaves.emplace_back(inputs[i], requires_grad);
-    tape.set_tangent(leaves.back(), Tensor(directions[i]));
-  }
-  struct Flag {  // backward() inside f is refused (its gradients would be constants here)
+  for (size_t i = 0; i < leaves.size(); ++i) tape.set_tangent(leaves[i], Tensor(directions[i]));
+  struct Flag {
     bool& on;
     explicit Flag(bool& flag) : on(flag) { on = true; }
     ~Flag() { on = false; }
+    Flag(const Flag&) = delete;
+    Flag& operator=(const Flag&) = delete;
   } inside_f(tape.tensors().recording_differentiated_function_);
-  return f(leaves);
+  return f();
 }
 
-std::vector<Array> hvp_on(Tape& tape, const TensorFunction& f, std::span<const Array> inputs,
-                          std::span<const Array> directions) {
+std::vector<Tensor> make_leaves(std::span<const Array> inputs, bool requires_grad) {
   std::vector<Tensor> leaves;
-  const Tensor y = record_with_tangents(tape, f, inputs, directions, true, leaves);
-  if (y.numel() != 1)
-    raise<ShapeError>("hvp: f must return one element (a scalar loss), got shape {}; reduce it (sum, mean)", y.shape());
-  const Tensor directional = tape.tangent(y);  // grad f . v, recorded
-  if (directional.requires_grad()) directional.backward();
-  std::vector<Array> hv;
-  for (const Tensor& leaf : leaves) hv.push_back(leaf.grad());
-  return hv;
+  for (const Array& a : inputs) leaves.emplace_back(a, requires_grad);
+  return leaves;
 }
 
 }  // namespace
 
 TensorJvpResult jvp(const TensorFunction& f, std::span<const Array> inputs, std::span<const Array> directions) {
   check_directions("jvp", inputs, directions);
-  GradModeOn grad_on;
+  EnableGradGuard grad_on;  // our own recording, whatever the caller's grad mode
   Tape tape;
-  std::vector<Tensor> leaves;
-  const Tensor y = record_with_tangents(tape, f, inputs, directions, false, leaves);
+  const std::vector<Tensor> leaves = make_leaves(inputs, false);  // nothing is swept: no gradient needed
+  const Tensor y = record_with_tangents(
+      tape, [&] { return f(leaves); }, leaves, directions);
   return {y.value(), tape.tangent(y).value()};
+}
+
+std::vector<Array> hvp(std::span<const Tensor> leaves, const std::function<Tensor()>& f,
+                       std::span<const Array> directions) {
+  check_directions("hvp", values_of(leaves), directions);
+  for (size_t i = 0; i < leaves.size(); ++i)
+    if (!leaves[i].is_leaf() || !leaves[i].requires_grad())
+      raise<ValueError>("hvp: tensor {} is not a leaf that requires grad (a parameter)", i);
+  EnableGradGuard grad_on;
+  std::vector<Array> saved;  // the leaves' gradients, given back at the end
+  for (Tensor leaf : leaves) {
+    saved.push_back(leaf.grad());
+    leaf.zero_grad();
+  }
+  std::vector<Array> hv;
+  {
+    Tape tape;
+    const Tensor y = record_with_tangents(tape, f, leaves, directions);
+    if (y.numel() != 1)
+      raise<ShapeError>("hvp: f must return one element (a scalar loss), got shape {}; reduce it (sum, mean)",
+                        y.shape());
+    const Tensor directional = tape.tangent(y);  // grad f . v, recorded
+    if (directional.requires_grad()) directional.backward();
+    for (const Tensor& leaf : leaves) hv.push_back(leaf.grad());
+  }
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    Tensor leaf = leaves[i];
+    leaf.mutable_grad().assign(saved[i]);
+  }
+  return hv;
 }
 
 std::vector<Array> hvp(const TensorFunction& f, std::span<const Array> inputs, std::span<const Array> directions) {
   check_directions("hvp", inputs, directions);
-  GradModeOn grad_on;
-  Tape tape;
-  return hvp_on(tape, f, inputs, directions);
+  const std::vector<Tensor> leaves = make_leaves(inputs, true);
+  return hvp(
+      leaves, [&] { return f(leaves); }, directions);
 }
 
 Array hessian(const TensorFunction& f, std::span<const Array> inputs) {
   int64_t n = 0;
   for (const Array& a : inputs) n += a.numel();
   const size_t entries = hessian_entries(static_cast<size_t>(n));
-  GradModeOn grad_on;
-  Tape tape;
+  const std::vector<Tensor> leaves = make_leaves(inputs, true);
   std::vector<Array> directions;
   for (const Array& a : inputs) directions.emplace_back(a.shape(), a.dtype());  // zeros
   std::vector<double> h(entries);
@@ -180,7 +188,8 @@ Array hessian(const TensorFunction& f, std::span<const Array> inputs) {
   for (Array& e : directions)
     for (int64_t k = 0; k < e.numel(); ++k, ++j) {  // column j = H e_j
       e.set(k, 1.0);
-      const auto column = hvp_on(tape, f, inputs, directions);
+      const auto column = hvp(
+          leaves, [&] { return f(leaves); }, directions);
       e.set(k, 0.0);
       int64_t i = 0;
       for (const Array& part : column)

@@ -18,6 +18,7 @@
 ///   JvpResult j = jvp(f, x, v);              // f(x) and grad f(x) . v
 ///   std::vector<double> hv = hvp(f, x, v);   // H(x) v
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -51,6 +52,11 @@ TensorJvpResult jvp(const TensorFunction& f, std::span<const Array> inputs, std:
 /// H directions, one Array per input, for f with a one-element output: the tangent of f recorded
 /// (reverse over forward), then one reverse sweep from it.
 std::vector<Array> hvp(const TensorFunction& f, std::span<const Array> inputs, std::span<const Array> directions);
+/// H directions for f(), a one-element function of existing leaves that require grad (a model's
+/// parameters; nn::hvp takes a Module): each leaf's tangent is set to its direction on a tape of the
+/// call's own. The leaves' values are untouched and their gradients are given back as they were.
+std::vector<Array> hvp(std::span<const Tensor> leaves, const std::function<Tensor()>& f,
+                       std::span<const Array> directions);
 /// The Hessian of f (one-element output) over all input elements in order, [N, N] with N the total
 /// number of elements (N Hessian-vector products); ValueError, naming the bytes, when it cannot be held.
 Array hessian(const TensorFunction& f, std::span<const Array> inputs);

@@ -46,6 +46,16 @@ Array& OpRecord::second_output(const Shape& shape, DType dtype) {
   return *second_;
 }
 
+void TangentContext::set_second_output_tangent(const Tensor& t) {
+  if (second_ == detail::kNoSlot)
+    raise<ValueError>("set_second_output_tangent: the op has no second output (OpRecord::second_output)");
+  const Array& sv = *s_.slot(second_).value;
+  if (!(t.shape() == sv.shape()) || t.dtype() != sv.dtype())
+    raise<ShapeError>("set_second_output_tangent: a {} {} tangent for a {} {} second output", t.shape(),
+                      dtype_name(t.dtype()), sv.shape(), dtype_name(sv.dtype()));
+  s_.set_tangent(second_, s_.slot_of(t, "set_second_output_tangent"));
+}
+
 void OpRecord::throw_no_tangent_rule() {
   s_.inputs_.resize(begin_);
   s_.tangent_inputs_.resize(tangent_begin_);

@@ -79,8 +79,8 @@ class BackwardContext {
 class TangentContext {
  public:
   /// Made by OpRecord::finish when some input has a tangent.
-  TangentContext(detail::TensorSection& section, uint32_t begin, uint32_t count, Tensor output)
-      : s_(section), begin_(begin), count_(count), output_(std::move(output)) {}
+  TangentContext(detail::TensorSection& section, uint32_t begin, uint32_t count, Tensor output, uint32_t second)
+      : s_(section), begin_(begin), count_(count), output_(std::move(output)), second_(second) {}
   /// Number of inputs the op was recorded with.
   size_t num_inputs() const { return count_; }
   /// Input i as recorded (detached if it was).
@@ -91,6 +91,23 @@ class TangentContext {
   Tensor tangent(size_t i) const;
   /// The op's output.
   const Tensor& output() const { return output_; }
+  /// An op with a second output (OpRecord::second_output) sets its tangent here, beside returning
+  /// the first output's.
+  void set_second_output_tangent(const Tensor& t);
+  /// The tangent of composite(), an expression of the inputs (input(i)) evaluated with tangents
+  /// flowing: the rule of a fused op whose tangent is simplest as its composite definition's
+  /// (batch norm, a loss), at the cost of one more forward of that composite. Undefined if zero.
+  template <class Composite>
+  Tensor tangent_of(Composite composite) {
+    s_.in_tangent_rule_ = false;  // restored on the way out, a throw included
+    struct Pause {
+      detail::TensorSection& s;
+      ~Pause() { s.in_tangent_rule_ = true; }
+    } pause{s_};
+    const Tensor y = composite();
+    const uint32_t t = s_.tangent_of(s_.slot_of(y, "tangent_of"));
+    return t == detail::kNoSlot ? Tensor() : s_.handle(t);
+  }
   /// The sum over the inputs that have a tangent of term(i, tangent(i)) (undefined if none has):
   /// the rule of an op whose tangent is a sum of one term per input, J t = sum_i J_i t_i.
   template <class Term>
@@ -110,6 +127,7 @@ class TangentContext {
   uint32_t begin_;
   uint32_t count_;
   Tensor output_;
+  uint32_t second_;
 };
 
 /// One op being recorded: resolves its inputs on the active tape, gives it an output buffer, and
@@ -194,7 +212,7 @@ class OpRecord {
     Tensor t;
     {
       TangentRuleScope scope(s_, tangent_begin_);
-      TangentContext ctx(s_, tangent_begin_, tangent_count_, y);
+      TangentContext ctx(s_, tangent_begin_, tangent_count_, y, second_slot_);
       t = rule(static_cast<TangentContext&>(ctx));
       if (t.defined()) t = fit_tangent(t, y);
     }

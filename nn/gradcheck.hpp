@@ -18,4 +18,9 @@ namespace tapegrad::nn {
 /// each); with k > 0, k random directions over all parameters at once (for large models).
 GradcheckResult gradcheck(Module& model, const std::function<Tensor()>& loss, GradcheckOptions options = {});
 
+/// Second derivatives: nn::hvp against central differences of the tape's gradient. With
+/// options.projections = 0, H e_j for every parameter element j (one hvp and two gradients each);
+/// with k > 0, r . H v for k random pairs (r, v) over all parameters.
+GradcheckResult gradgradcheck(Module& model, const std::function<Tensor()>& loss, GradcheckOptions options = {});
+
 }  // namespace tapegrad::nn

@@ -19,6 +19,7 @@
 #include "nn/functional/options.hpp"
 #include "nn/functional/random.hpp"
 #include "nn/gradcheck.hpp"
+#include "nn/higher_order.hpp"
 #include "nn/io/atomic_file.hpp"
 #include "nn/io/checkpoint.hpp"
 #include "nn/layers/activations.hpp"

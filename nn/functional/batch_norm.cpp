@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autodiff/op.hpp"
+#include "autodiff/ops/reduce.hpp"
 
 namespace tapegrad::nn {
 
@@ -101,50 +102,70 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Arra
   if (internals && training) internals->xhat = xhat;
   const Array* kept_xhat = &xhat;
   const Array* kept_inv_std = &inv_std;
-  return op.finish([d, kept_xhat, kept_inv_std](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const int64_t m = d.m, f = d.features;
-      const T* g = c.grad_output().data<T>();
-      const T* ph = kept_xhat->data<T>();
-      const T* pinv = kept_inv_std->data<T>();
-      if (d.affine && c.needs_grad(1)) {  // eq. 22
-        T* gg = c.grad_input(1).template data<T>();
-        for (int64_t i = 0; i < m; ++i)
+  return op.finish(
+      [d, kept_xhat, kept_inv_std](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const int64_t m = d.m, f = d.features;
+          const T* g = c.grad_output().data<T>();
+          const T* ph = kept_xhat->data<T>();
+          const T* pinv = kept_inv_std->data<T>();
+          if (d.affine && c.needs_grad(1)) {  // eq. 22
+            T* gg = c.grad_input(1).template data<T>();
+            for (int64_t i = 0; i < m; ++i)
 #pragma omp simd
-          for (int64_t j = 0; j < f; ++j) gg[j] += g[i * f + j] * ph[i * f + j];
-      }
-      if (d.affine && c.needs_grad(2)) {  // eq. 23
-        T* gb = c.grad_input(2).template data<T>();
-        for (int64_t i = 0; i < m; ++i)
-#pragma omp simd
-          for (int64_t j = 0; j < f; ++j) gb[j] += g[i * f + j];
-      }
-      if (!c.needs_grad(0)) return;
-      const T* pg = d.affine ? c.input(1).data<T>() : nullptr;
-      T* gx = c.grad_input(0).template data<T>();
-      // lambdahat = gamma dL/dy (eq. 20); its column means, plain and weighted by xhat (full mode)
-      Array& sums = c.scratch(Shape{2, f}, c.output().dtype());
-      T* mean_l = sums.data<T>();
-      T* mean_lx = mean_l + f;
-      std::fill(mean_l, mean_l + 2 * f, T(0));
-      if (d.full) {
-        for (int64_t i = 0; i < m; ++i)
-#pragma omp simd
-          for (int64_t j = 0; j < f; ++j) {
-            const T l = pg ? pg[j] * g[i * f + j] : g[i * f + j];
-            mean_l[j] += l;
-            mean_lx[j] += l * ph[i * f + j];
+              for (int64_t j = 0; j < f; ++j) gg[j] += g[i * f + j] * ph[i * f + j];
           }
-        for (int64_t j = 0; j < 2 * f; ++j) mean_l[j] /= static_cast<T>(m);
-      }
-      for (int64_t i = 0; i < m; ++i)
+          if (d.affine && c.needs_grad(2)) {  // eq. 23
+            T* gb = c.grad_input(2).template data<T>();
+            for (int64_t i = 0; i < m; ++i)
 #pragma omp simd
-        for (int64_t j = 0; j < f; ++j) {
-          const T l = pg ? pg[j] * g[i * f + j] : g[i * f + j];
-          gx[i * f + j] += (l - mean_l[j] - ph[i * f + j] * mean_lx[j]) * pinv[j];  // eq. 21 when the means are 0
-        }
-    });
-  });
+              for (int64_t j = 0; j < f; ++j) gb[j] += g[i * f + j];
+          }
+          if (!c.needs_grad(0)) return;
+          const T* pg = d.affine ? c.input(1).data<T>() : nullptr;
+          T* gx = c.grad_input(0).template data<T>();
+          // lambdahat = gamma dL/dy (eq. 20); its column means, plain and weighted by xhat (full mode)
+          Array& sums = c.scratch(Shape{2, f}, c.output().dtype());
+          T* mean_l = sums.data<T>();
+          T* mean_lx = mean_l + f;
+          std::fill(mean_l, mean_l + 2 * f, T(0));
+          if (d.full) {
+            for (int64_t i = 0; i < m; ++i)
+#pragma omp simd
+              for (int64_t j = 0; j < f; ++j) {
+                const T l = pg ? pg[j] * g[i * f + j] : g[i * f + j];
+                mean_l[j] += l;
+                mean_lx[j] += l * ph[i * f + j];
+              }
+            for (int64_t j = 0; j < 2 * f; ++j) mean_l[j] /= static_cast<T>(m);
+          }
+          for (int64_t i = 0; i < m; ++i)
+#pragma omp simd
+            for (int64_t j = 0; j < f; ++j) {
+              const T l = pg ? pg[j] * g[i * f + j] : g[i * f + j];
+              gx[i * f + j] += (l - mean_l[j] - ph[i * f + j] * mean_lx[j]) * pinv[j];  // eq. 21 when the means are 0
+            }
+        });
+      },
+      [&](TangentContext& c) {  // the tangent of the composite definition, eq. 17-19
+        if (training && options.mode == BatchNormMode::seed)
+          raise<TapeError>(
+              "batch_norm: seed mode's backward holds the batch statistics fixed (eq. 21), which is not the gradient "
+              "of "
+              "its forward, so it has no tangent and no second derivative; use BatchNormMode::full for those");
+        return c.tangent_of([&] {
+          const Tensor psi = c.input(0);
+          Tensor psihat;
+          if (d.full) {  // the statistics depend on psi
+            const int batch_axis[] = {0};
+            const Tensor centered = psi - mean(psi, batch_axis, true);                              // eq. 18
+            psihat = centered * pow(mean(square(centered), batch_axis, true) + options.eps, -0.5);  // eq. 19
+          } else {  // running statistics (evaluation): constants
+            psihat = (psi - Tensor(mu)) * Tensor(inv_std);
+          }
+          return d.affine ? c.input(1) * psihat + c.input(2) : psihat;  // eq. 17
+        });
+      });
 }
 
 }  // namespace tapegrad::nn

@@ -23,15 +23,17 @@ Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) {
     for (int64_t i = 0; i < xv.numel(); ++i) py[i] = px[i] * pm[i];
   });
   const Array* kept = &mask;
-  return op.finish([kept](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const T* pm = kept->data<T>();
-      const T* g = c.grad_output().data<T>();
-      T* gx = c.grad_input(0).template data<T>();
+  return op.finish(
+      [kept](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const T* pm = kept->data<T>();
+          const T* g = c.grad_output().data<T>();
+          T* gx = c.grad_input(0).template data<T>();
 #pragma omp simd
-      for (int64_t i = 0; i < kept->numel(); ++i) gx[i] += g[i] * pm[i];
-    });
-  });
+          for (int64_t i = 0; i < kept->numel(); ++i) gx[i] += g[i] * pm[i];
+        });
+      },
+      [kept](TangentContext& c) { return c.tangent(0) * Tensor(*kept); });  // the same mask
 }
 
 void draw_bernoulli(Array& mask, double keep, std::mt19937_64& rng) {

@@ -46,22 +46,28 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     }
     if (d.in > 0) gemm_add(false, true, d.rows, d.out, d.in, op.in(0).data<T>(), op.in(1).data<T>(), py);
   });
-  return op.finish([d](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const T* g = c.grad_output().data<T>();
-      if (d.rows == 0 || d.out == 0) return;
-      if (c.needs_grad(0) && d.in > 0)  // dL/dx = G W
-        gemm_add(false, false, d.rows, d.in, d.out, g, c.input(1).data<T>(), c.grad_input(0).template data<T>());
-      if (c.needs_grad(1) && d.in > 0)  // dL/dW = G^T x
-        gemm_add(true, false, d.out, d.in, d.rows, g, c.input(0).data<T>(), c.grad_input(1).template data<T>());
-      if (d.has_bias && c.needs_grad(2)) {  // dL/db = column sums of G
-        T* gb = c.grad_input(2).template data<T>();
-        for (int64_t i = 0; i < d.rows; ++i)
+  return op.finish(
+      [d](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const T* g = c.grad_output().data<T>();
+          if (d.rows == 0 || d.out == 0) return;
+          if (c.needs_grad(0) && d.in > 0)  // dL/dx = G W
+            gemm_add(false, false, d.rows, d.in, d.out, g, c.input(1).data<T>(), c.grad_input(0).template data<T>());
+          if (c.needs_grad(1) && d.in > 0)  // dL/dW = G^T x
+            gemm_add(true, false, d.out, d.in, d.rows, g, c.input(0).data<T>(), c.grad_input(1).template data<T>());
+          if (d.has_bias && c.needs_grad(2)) {  // dL/db = column sums of G
+            T* gb = c.grad_input(2).template data<T>();
+            for (int64_t i = 0; i < d.rows; ++i)
 #pragma omp simd
-          for (int64_t j = 0; j < d.out; ++j) gb[j] += g[i * d.out + j];
-      }
-    });
-  });
+              for (int64_t j = 0; j < d.out; ++j) gb[j] += g[i * d.out + j];
+          }
+        });
+      },
+      [](TangentContext& c) {  // d(x W^T + b) = dx W^T + x dW^T + db
+        return c.sum([&c](size_t i, const Tensor& t) {
+          return i == 0 ? linear(t, c.input(1)) : i == 1 ? linear(c.input(0), t) : t;
+        });
+      });
 }
 
 }  // namespace tapegrad::nn

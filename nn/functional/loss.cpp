@@ -9,6 +9,7 @@
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/reduce.hpp"
 #include "autodiff/ops/shape_ops.hpp"
+#include "autodiff/ops/softmax.hpp"
 
 namespace tapegrad::nn {
 
@@ -95,22 +96,31 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Red
   });
   const int64_t* labels = op.save_for_backward(targets);
   const Array* kept = &probs;
-  return op.finish([=](BackwardContext& c) {
-    visit(c.output().dtype(), [&]<class T>(T) {
-      const T* pp = kept->data<T>();
-      const T* g = c.grad_output().data<T>();
-      T* gz = c.grad_input(0).template data<T>();
-      const T scale = reduction == Reduction::mean ? T(1) / static_cast<T>(m) : T(1);
-      for (int64_t i = 0; i < m; ++i) {  // dL/dz_ij = g_i (p_ij - q_ij)
-        const T gi = (reduction == Reduction::none ? g[i] : g[0]) * scale;
-        const T* prow = pp + i * classes;
-        T* grow = gz + i * classes;
+  return op.finish(
+      [=](BackwardContext& c) {
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const T* pp = kept->data<T>();
+          const T* g = c.grad_output().data<T>();
+          T* gz = c.grad_input(0).template data<T>();
+          const T scale = reduction == Reduction::mean ? T(1) / static_cast<T>(m) : T(1);
+          for (int64_t i = 0; i < m; ++i) {  // dL/dz_ij = g_i (p_ij - q_ij)
+            const T gi = (reduction == Reduction::none ? g[i] : g[0]) * scale;
+            const T* prow = pp + i * classes;
+            T* grow = gz + i * classes;
 #pragma omp simd
-        for (int64_t j = 0; j < classes; ++j) grow[j] += gi * (prow[j] - static_cast<T>(spread));
-        grow[labels[i]] -= gi * static_cast<T>(on);
-      }
-    });
-  });
+            for (int64_t j = 0; j < classes; ++j) grow[j] += gi * (prow[j] - static_cast<T>(spread));
+            grow[labels[i]] -= gi * static_cast<T>(on);
+          }
+        });
+      },
+      [&](TangentContext& c) {  // d term_i = sum_j (p_ij - q_ij) dz_ij, p = softmax(z) kept differentiable
+        const Tensor& dz = c.tangent(0);
+        const int classes_axis[] = {1};
+        Tensor terms = sum(exp(log_softmax(c.input(0), 1)) * dz, classes_axis);
+        if (on > 0.0) terms = terms - reshape(gather(dz, 1, targets, Shape{m, 1}), {m}) * on;
+        if (spread > 0.0) terms = terms - sum(dz, classes_axis) * spread;
+        return reduce("cross_entropy", terms, m, reduction);
+      });
 }
 
 Tensor nll_loss(const Tensor& log_probs, std::span<const int64_t> targets, Reduction reduction) {

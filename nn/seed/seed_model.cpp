@@ -119,46 +119,70 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
     double* o = op.output(Shape{m}, DType::f64).data<double>();
     for (int64_t i = 0; i < m; ++i) o[i] = Act::value(py[i]);
   }
-  const Tensor out = op.finish([k, begin, fan_in, m, r_stride, mask](BackwardContext& c) {
-    const double* g = nullptr;  // lambda_k,i = dL/dpsi_k,i
-    if constexpr (fused) {      // what reached psi directly, plus dL/do_k,i sigma'_k(psi_k,i) (eq. 4, 5)
-      double* lambda = c.grad_second_output().data<double>();
-      const double* go = c.grad_output().data<double>();
-      const double* psi = c.second_output().data<double>();
-      const double* o = c.output().data<double>();
-      for (int64_t i = 0; i < m; ++i) lambda[i] += go[i] * Act::partial(psi[i], o[i]);
-      g = lambda;
-    } else {
-      g = c.grad_output().data<double>();
-    }
-    const double* wv2 = c.input(fan_in).data<double>();
-    if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i lambda_k,i  (eq. 3)
-      c.grad_input(fan_in + 1).data<double>()[k] += minibatch_sum(m, [g](int64_t i, double& s) { s += g[i]; });
-    }
-    double* gw = c.needs_grad(fan_in) ? c.grad_input(fan_in).data<double>() : nullptr;
-    for (size_t j = 0; j < fan_in; ++j) {
-      const int64_t e = begin + static_cast<int64_t>(j);
-      const auto [input, grad] = c.input_and_grad(j);
-      const double* o = input.data<double>();
-      double* go = grad ? grad->data<double>() : nullptr;
-      double sw = 0;
-      if (r_stride || m < kFewExamples) {  // per example (few, or each with its own mask)
-        for (int64_t i = 0; i < m; ++i) {
-          const double gr = g[i] * mask(e, i);
-          sw += gr * o[i];               // d w_e = sum_i lambda_i r_e,i o_i  (eq. 2, 12)
-          if (go) go[i] += gr * wv2[e];  // d o_i += lambda_i w_e r_e,i       (eq. 4, 13)
+  const Tensor out = op.finish(
+      [k, begin, fan_in, m, r_stride, mask](BackwardContext& c) {
+        const double* g = nullptr;  // lambda_k,i = dL/dpsi_k,i
+        if constexpr (fused) {      // what reached psi directly, plus dL/do_k,i sigma'_k(psi_k,i) (eq. 4, 5)
+          double* lambda = c.grad_second_output().data<double>();
+          const double* go = c.grad_output().data<double>();
+          const double* psi = c.second_output().data<double>();
+          const double* o = c.output().data<double>();
+          for (int64_t i = 0; i < m; ++i) lambda[i] += go[i] * Act::partial(psi[i], o[i]);
+          g = lambda;
+        } else {
+          g = c.grad_output().data<double>();
         }
-      } else {  // the same sums with r_e,i = r_e (or 1) taken out of them, vectorised
-        const double re = mask(e, 0);
-        sw = re * minibatch_sum(m, [g, o](int64_t i, double& s) { s += g[i] * o[i]; });
-        if (go) {
-          const double wr = wv2[e] * re;
-          for (int64_t i = 0; i < m; ++i) go[i] += g[i] * wr;
+        const double* wv2 = c.input(fan_in).data<double>();
+        if (c.needs_grad(fan_in + 1)) {  // d beta_k = sum_i lambda_k,i  (eq. 3)
+          c.grad_input(fan_in + 1).data<double>()[k] += minibatch_sum(m, [g](int64_t i, double& s) { s += g[i]; });
         }
-      }
-      if (gw) gw[e] += sw;
-    }
-  });
+        double* gw = c.needs_grad(fan_in) ? c.grad_input(fan_in).data<double>() : nullptr;
+        for (size_t j = 0; j < fan_in; ++j) {
+          const int64_t e = begin + static_cast<int64_t>(j);
+          const auto [input, grad] = c.input_and_grad(j);
+          const double* o = input.data<double>();
+          double* go = grad ? grad->data<double>() : nullptr;
+          double sw = 0;
+          if (r_stride || m < kFewExamples) {  // per example (few, or each with its own mask)
+            for (int64_t i = 0; i < m; ++i) {
+              const double gr = g[i] * mask(e, i);
+              sw += gr * o[i];               // d w_e = sum_i lambda_i r_e,i o_i  (eq. 2, 12)
+              if (go) go[i] += gr * wv2[e];  // d o_i += lambda_i w_e r_e,i       (eq. 4, 13)
+            }
+          } else {  // the same sums with r_e,i = r_e (or 1) taken out of them, vectorised
+            const double re = mask(e, 0);
+            sw = re * minibatch_sum(m, [g, o](int64_t i, double& s) { s += g[i] * o[i]; });
+            if (go) {
+              const double wr = wv2[e] * re;
+              for (int64_t i = 0; i < m; ++i) go[i] += g[i] * wr;
+            }
+          }
+          if (gw) gw[e] += sw;
+        }
+      },
+      [&](TangentContext& c) {  // the tangents of psi (eq. 1 / 11) and o = sigma(psi) as tensor ops
+        Tensor psi;
+        const Tensor out_tangent = c.tangent_of([&] {
+          std::vector<Tensor> sources;
+          std::vector<int64_t> edge_ids;
+          Array r_values(Shape{static_cast<int64_t>(fan_in), per_example ? m : 1});
+          for (size_t j = 0; j < fan_in; ++j) {
+            sources.push_back(c.input(j));
+            edge_ids.push_back(begin + static_cast<int64_t>(j));
+            for (int64_t i = 0; i < r_values.shape()[1]; ++i)
+              r_values.set(static_cast<int64_t>(j) * r_values.shape()[1] + i, mask(edge_ids.back(), i));
+          }
+          const int64_t units[] = {static_cast<int64_t>(k)};
+          const int fan_in_axis[] = {0};
+          const Tensor weights = reshape(index_select(c.input(fan_in), 0, edge_ids), {static_cast<int64_t>(fan_in), 1});
+          const Tensor bias = index_select(c.input(fan_in + 1), 0, units);
+          psi = fan_in == 0 ? bias + Tensor::zeros({m})
+                            : sum(weights * Tensor(std::move(r_values)) * stack(sources, 0), fan_in_axis) + bias;
+          return fused ? activate(psi, unit.activation) : psi;
+        });
+        if constexpr (fused) c.set_second_output_tangent(Tape::active().tangent(psi));
+        return out_tangent;
+      });
   if constexpr (fused) return {out, op.second()};
   return {out, out};
 }

@@ -103,7 +103,7 @@ TEST_SUITE("layers") {
     CHECK(test::contains(test::message_of<ValueError>([] { (void)std::make_unique<Bad>(); }), "not a data member"));
   }
 
-  TEST_CASE("nn::gradcheck: every layer in float64") {
+  TEST_CASE("nn::gradcheck and nn::gradgradcheck: every layer in float64") {
     std::mt19937_64 rng(3);
     const Tensor x = data({5, 4}, 4);
     const std::vector<int64_t> labels{0, 2, 1, 2, 0};
@@ -112,18 +112,26 @@ TEST_SUITE("layers") {
                            nn::Linear(6, 6, rng), nn::Softplus(),     nn::Linear(6, 6, rng),        nn::GELU(),
                            nn::Linear(6, 6, rng), nn::LeakyReLU(0.1), nn::Linear(6, 3, rng)};
       CHECK_GRADCHECK(nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }));
+      CHECK_GRADCHECK(
+          nn::gradgradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }, {.projections = 6}));
     }
     SUBCASE("BatchNorm1d in training (full mode), and in evaluation") {
       nn::Sequential model{nn::Linear(4, 6, rng), nn::BatchNorm1d(6), nn::Tanh(), nn::Linear(6, 3, rng)};
       for (Tensor& p : model.parameters()) p.mutable_value().assign(Tensor::randn(p.shape(), rng).value());
       CHECK_GRADCHECK(nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }));
+      CHECK_GRADCHECK(
+          nn::gradgradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }, {.projections = 6}));
       model.eval();
       CHECK_GRADCHECK(nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }));
+      CHECK_GRADCHECK(
+          nn::gradgradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }, {.projections = 6}));
     }
     SUBCASE("BatchNorm1d without the affine part") {
       nn::Sequential model{nn::Linear(4, 6, rng), nn::BatchNorm1d(6, {}, /*affine=*/false), nn::Linear(6, 3, rng)};
       CHECK(model.parameters().size() == 4);
       CHECK_GRADCHECK(nn::gradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }));
+      CHECK_GRADCHECK(
+          nn::gradgradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }, {.projections = 6}));
     }
     SUBCASE("Dropout and DropConnect with their masks fixed by reseeding") {
       nn::Sequential model{nn::DropConnect(nn::Linear(4, 6, rng), 0.7), nn::Tanh(), nn::Dropout(0.3),
@@ -132,11 +140,31 @@ TEST_SUITE("layers") {
         model.seed(9);
         return nn::cross_entropy(model(x), labels);
       }));
+      CHECK_GRADCHECK(nn::gradgradcheck(model,
+                                        [&] {
+                                          model.seed(9);
+                                          return nn::cross_entropy(model(x), labels);
+                                        },
+                                        {.projections = 6}));
     }
     SUBCASE("Flatten, and a seed-mode batch norm's gradient is the note's formula, not the true one") {
       nn::Sequential model{nn::Flatten(), nn::Linear(4, 3, rng), nn::BatchNorm1d(3, {.mode = nn::BatchNormMode::seed})};
       const auto result = nn::gradcheck(model, [&] { return nn::cross_entropy(model(reshape(x, {5, 2, 2})), labels); });
       CHECK_FALSE(result.ok);  // eq. 21 drops the statistics' terms: not the gradient of the loss
+      const std::vector<Array> directions = [&] {
+        std::vector<Array> d;
+        for (const Tensor& p : model.parameters()) d.emplace_back(p.shape());
+        return d;
+      }();
+      CHECK(test::contains(test::message_of<TapeError>([&] {
+                             nn::hvp(
+                                 model,
+                                 [&] {
+                                   return nn::cross_entropy(model(reshape(x, {5, 2, 2})), labels);
+                                 },
+                                 directions);
+                           }),
+                           "seed mode's backward"));
     }
   }
 

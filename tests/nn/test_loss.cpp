@@ -107,6 +107,34 @@ TEST_SUITE("loss") {
     CHECK_THROWS_AS((void)nn::cross_entropy(Tensor::zeros({1, 3}), one, nn::Reduction::mean, 1.5), ValueError);
   }
 
+  TEST_CASE("every loss passes gradgradcheck") {
+    std::mt19937_64 rng(6);
+    const std::vector<int64_t> t{2, 0, 1};
+    auto randn = [&](Shape s) { return Tensor::randn(s, rng).value(); };
+    for (nn::Reduction r : {nn::Reduction::mean, nn::Reduction::sum, nn::Reduction::none}) {
+      CAPTURE(static_cast<int>(r));
+      // Reduction::none: the terms' sum, a scalar
+      auto total = [r](const Tensor& loss) { return r == nn::Reduction::none ? sum(loss) : loss; };
+      CHECK_GRADCHECK(gradgradcheck([&](std::span<const Tensor> x) { return total(nn::cross_entropy(x[0], t, r)); },
+                                    std::vector<Array>{randn({3, 4})}));
+      CHECK_GRADCHECK(
+          gradgradcheck([&](std::span<const Tensor> x) { return total(nn::cross_entropy(x[0], t, r, 0.1)); },
+                        std::vector<Array>{randn({3, 4})}));
+      CHECK_GRADCHECK(
+          gradgradcheck([&](std::span<const Tensor> x) { return total(nn::nll_loss(log_softmax(x[0]), t, r)); },
+                        std::vector<Array>{randn({3, 4})}));
+      CHECK_GRADCHECK(gradgradcheck([&](std::span<const Tensor> x) { return total(nn::sse_loss(tanh(x[0]), x[1], r)); },
+                                    std::vector<Array>{randn({3, 2}), randn({3, 2})}));
+      CHECK_GRADCHECK(gradgradcheck([&](std::span<const Tensor> x) { return total(nn::mse_loss(x[0], x[1], r)); },
+                                    std::vector<Array>{randn({3, 2}), randn({3, 2})}));
+      CHECK_GRADCHECK(gradgradcheck(
+          [&](std::span<const Tensor> x) {
+            return total(nn::binary_cross_entropy_with_logits(x[0], sigmoid(x[1]), r));
+          },
+          std::vector<Array>{randn({3, 2}), randn({3, 2})}));
+    }
+  }
+
   TEST_CASE("every loss passes gradcheck in every reduction") {
     std::mt19937_64 rng(5);
     const std::vector<int64_t> t{2, 0, 1};

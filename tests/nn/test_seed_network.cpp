@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "autodiff/autodiff.hpp"
+#include "nn/gradcheck.hpp"
+#include "nn/higher_order.hpp"
 #include "nn/reference/backprop.hpp"
 #include "nn/seed/seed_model.hpp"
 #include "support/check.hpp"
@@ -151,6 +153,50 @@ TEST_SUITE("seed network") {
                         << " skipped near a relu kink");
     CHECK(compared >= 1900);
     CHECK(fd_checked >= 1000);
+  }
+
+  TEST_CASE("second derivatives of random DAGs (nn::gradgradcheck); seed-mode batch norm refused") {
+    std::mt19937_64 rng(77);
+    int checked = 0, refused = 0;
+    for (int trial = 0; trial < 60; ++trial) {
+      Case c = random_case(rng);
+      const Parameters p = c.net.parameters();
+      if (near_kink(c, reference::backprop(c.net, p, c.x, c.targets, c.m, c.options))) continue;
+      CAPTURE(trial);
+      SeedModel model(c.net);
+      const Array x(Shape{static_cast<int64_t>(c.m), static_cast<int64_t>(c.net.num_inputs())}, c.x);
+      const auto loss = [&] {
+        model.set_mask(c.mask);
+        return model.loss(model.forward(x).z, c.targets, c.options.loss, c.options.reduction);
+      };
+      bool seed_bn = false;
+      for (const auto& u : c.net.units())
+        seed_bn = seed_bn || (u.batch_norm && c.net.batch_norm_mode == BatchNormMode::seed);
+      if (seed_bn) {
+        std::vector<Array> directions;
+        for (const Tensor& t : model.parameters()) directions.emplace_back(t.shape());
+        CHECK(test::contains(test::message_of<TapeError>([&] { nn::hvp(model, loss, directions); }), "seed mode"));
+        ++refused;
+        continue;
+      }
+      CHECK_GRADCHECK(nn::gradgradcheck(model, loss, {.atol = 1e-6, .rtol = 1e-5, .projections = 3}));
+      ++checked;
+    }
+    MESSAGE(checked << " DAGs checked to second order, " << refused << " seed-mode ones refused");
+    CHECK(checked >= 20);
+    CHECK(refused >= 1);
+  }
+
+  TEST_CASE("second derivatives through a neuron's psi read by the loss (the fused op's second output)") {
+    const Network net = hand_worked_network();
+    const size_t k = net.unit_of(20);
+    SeedModel model(net);
+    const std::vector<double> y{1.0, 0.3};
+    const auto loss = [&] {
+      const auto& out = model.forward(Array(Shape{2, 1}, {2.0, -0.5}));
+      return model.loss(out.z, y, LossKind::sse) + sum(square(out.psi[k])) * 0.7;
+    };
+    CHECK_GRADCHECK(nn::gradgradcheck(model, loss));
   }
 
   TEST_CASE("seed-mode batch norm moves beta although the training forward pass ignores it") {
