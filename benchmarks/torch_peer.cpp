@@ -73,7 +73,51 @@ class TorchEpoch : public PeerStep {
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
 
+torch::Tensor to_torch(const tapegrad::Array& a) {
+  std::vector<int64_t> dims(a.shape().dims().begin(), a.shape().dims().end());
+  return torch::from_blob(const_cast<double*>(a.data<double>()), dims, torch::kFloat64).clone();
+}
+
+class TorchHvpStep : public PeerStep {
+ public:
+  TorchHvpStep(const std::vector<tapegrad::Array>& params, const std::vector<tapegrad::Array>& direction,
+               const tapegrad::Array& x, const std::vector<int64_t>& y, bool hvp)
+      : hvp_(hvp) {
+    for (const auto& p : params) params_.push_back(to_torch(p).requires_grad_(true));
+    for (const auto& d : direction) direction_.push_back(to_torch(d));
+    x_ = to_torch(x);
+    y_ = torch::from_blob(const_cast<int64_t*>(y.data()), {static_cast<int64_t>(y.size())}, torch::kInt64).clone();
+  }
+  void step() override {
+    torch::Tensor h = x_;
+    for (size_t l = 0; l < params_.size(); l += 2) {
+      h = torch::nn::functional::linear(h, params_[l], params_[l + 1]);
+      if (l + 2 < params_.size()) h = torch::relu(h);
+    }
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(h, y_);
+    if (!hvp_) {
+      grads_ = torch::autograd::grad({loss}, params_);
+      return;
+    }
+    const auto g = torch::autograd::grad({loss}, params_, {}, /*retain_graph=*/true, /*create_graph=*/true);
+    torch::Tensor dot = torch::zeros({}, torch::kFloat64);
+    for (size_t i = 0; i < g.size(); ++i) dot = dot + (g[i] * direction_[i]).sum();
+    grads_ = torch::autograd::grad({dot}, params_);
+  }
+
+ private:
+  bool hvp_;
+  std::vector<torch::Tensor> params_, direction_, grads_;
+  torch::Tensor x_, y_;
+};
+
 }  // namespace
+
+std::unique_ptr<PeerStep> make_torch_hvp_step(const std::vector<tapegrad::Array>& params,
+                                              const std::vector<tapegrad::Array>& direction, const tapegrad::Array& x,
+                                              const std::vector<int64_t>& y, bool hvp) {
+  return std::make_unique<TorchHvpStep>(params, direction, x, y, hvp);
+}
 
 std::unique_ptr<PeerStep> make_torch_epoch(const Batches& batches) { return std::make_unique<TorchEpoch>(batches); }
 

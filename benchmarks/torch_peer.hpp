@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "autodiff/array.hpp"
 #include "mlp_models.hpp"
 
 namespace bench {
@@ -16,6 +17,12 @@ class PeerStep {
 };
 
 std::unique_ptr<PeerStep> make_torch_mlp_step(const MlpSpec& spec, const MlpBatch& batch);
+/// A float64 MLP with the given parameters ([out, in] weights and [out] biases, alternating; ReLU
+/// between layers), mean cross-entropy on (x, y); step() computes the gradient or, with hvp, the
+/// Hessian-vector product with `direction` by double backward (create_graph).
+std::unique_ptr<PeerStep> make_torch_hvp_step(const std::vector<tapegrad::Array>& params,
+                                              const std::vector<tapegrad::Array>& direction, const tapegrad::Array& x,
+                                              const std::vector<int64_t>& y, bool hvp);
 void set_torch_threads(int threads);
 /// Version, threads and the BLAS / parallel backends libtorch loaded.
 std::string torch_description();
