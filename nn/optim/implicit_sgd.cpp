@@ -77,6 +77,7 @@ void ImplicitSGDOptions::check(const char* who) const {
     raise<ValueError>("{}: tolerances must be non-negative, got tol_abs {} and tol_rel {}", who, tol_abs, tol_rel);
   if (max_inner < 1) raise<ValueError>("{}: max_inner must be at least 1, got {}", who, max_inner);
   if (memory < 1) raise<ValueError>("{}: memory must be at least 1, got {}", who, memory);
+  if (max_cg < 1) raise<ValueError>("{}: max_cg must be at least 1, got {}", who, max_cg);
 }
 
 ImplicitSGD::ImplicitSGD(std::vector<Tensor> params, ImplicitSGDOptions options)
@@ -93,8 +94,32 @@ void ImplicitSGD::set_lr(double lr) {
 }
 
 // L(phi) and grad L(phi): loads phi into the parameters, records the loss on an inner tape, sweeps.
+std::vector<double> ImplicitSGD::proximal_hvp(const std::vector<double>& phi, const std::vector<double>& v,
+                                              const std::function<Tensor()>& loss) {
+  ++hvps_;
+  std::vector<Array> direction;
+  size_t at = 0;
+  for (Tensor& p : params_) {
+    Array& value = p.mutable_value();
+    Array d(value.shape());
+    for (int64_t i = 0; i < value.numel(); ++i, ++at) {
+      value.set(i, phi[at]);
+      d.set(i, v[at]);
+    }
+    direction.push_back(std::move(d));
+  }
+  std::vector<double> hv;
+  for (const Array& part : hvp(params_, loss, direction)) {
+    const auto values = part.to_vector();
+    hv.insert(hv.end(), values.begin(), values.end());
+  }
+  for (size_t i = 0; i < hv.size(); ++i) hv[i] += v[i] / options_.lr;  // + I / eta: F's Hessian
+  return hv;
+}
+
 double ImplicitSGD::evaluate(const std::vector<double>& phi, std::vector<double>& grad,
                              const std::function<Tensor()>& loss) {
+  ++gradients_;
   size_t at = 0;
   for (Tensor& p : params_) {
     Array& v = p.mutable_value();
@@ -218,7 +243,10 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
   double curvature = 1.0 / eta;  // of F, the largest secant ||y||_inf / ||s||_inf of the accepted steps
   // The report for point p; `stuck`: no step decreases F any more (rather than out of iterations),
   // so the rounding floor (NOTES-seed c) applies.
+  gradients_ = hvps_ = 0;
   auto finish = [&](const Point& p, bool stuck) {
+    report.gradients = gradients_;
+    report.hessian_vector_products = hvps_;
     report.residual = p.residual;
     report.converged = options_.converged(p.residual, p.moved, theta0_norm);
     if (!report.converged && stuck &&
@@ -233,13 +261,40 @@ ImplicitStepReport ImplicitSGD::step(const std::function<Tensor()>& loss) {
   Point at{theta0, {}}, trial{std::vector<double>(n), {}};
   objective.measure(at);
   LbfgsHistory history(options_.memory);
+  // Newton-CG's direction: (grad^2 F) d = -grad F by conjugate gradients to the forcing term
+  // min(0.5, sqrt ||grad F||) ||grad F|| (a superlinear inexact Newton); on negative curvature,
+  // the last iterate (or -grad F at the first) as in Steihaug's method.
+  const auto newton_direction = [&](const Point& p) {
+    std::vector<double> d(n, 0.0), r(n), conjugate(n);
+    for (size_t i = 0; i < n; ++i) conjugate[i] = r[i] = -p.grad_f[i];
+    double rr = dot(r, r);
+    const double tolerance = std::min(0.5, std::sqrt(std::sqrt(rr))) * std::sqrt(rr);
+    for (int k = 0; k < options_.max_cg && std::sqrt(rr) > tolerance; ++k) {
+      const std::vector<double> hc = proximal_hvp(p.phi, conjugate, loss);
+      const double curvature_along = dot(conjugate, hc);
+      if (!(curvature_along > 0)) {
+        if (k == 0) d = conjugate;
+        break;
+      }
+      const double alpha = rr / curvature_along;
+      for (size_t i = 0; i < n; ++i) {
+        d[i] += alpha * conjugate[i];
+        r[i] -= alpha * hc[i];
+      }
+      const double rr_next = dot(r, r);
+      for (size_t i = 0; i < n; ++i) conjugate[i] = r[i] + rr_next / rr * conjugate[i];
+      rr = rr_next;
+    }
+    return d;
+  };
   const double eps = std::numeric_limits<double>::epsilon();
   bool stuck = false;
   int tiny_steps = 0;  // consecutive accepted steps below rounding of phi
   for (int it = 0; it < options_.max_inner; ++it) {
     report.iterations = it;
     if (options_.converged(at.residual, at.moved, theta0_norm)) return finish(at, false);
-    std::vector<double> d = history.direction(at.grad_f, eta);
+    std::vector<double> d =
+        options_.solver == ImplicitSolver::newton_cg ? newton_direction(at) : history.direction(at.grad_f, eta);
     double slope = dot(at.grad_f, d);
     if (!(slope < 0)) {  // not a descent direction: restart from the scaled gradient
       history.clear();

@@ -16,13 +16,25 @@
 
 namespace tapegrad::nn::optim {
 
+/// The inner solver of the proximal problem.
+enum class ImplicitSolver {
+  /// L-BFGS with Armijo backtracking: one gradient per iteration and line-search trial.
+  lbfgs,
+  /// Newton-CG: each iteration solves (grad^2 L + I / eta) d = -grad F by conjugate gradients on
+  /// exact Hessian-vector products (autodiff/higher_order.hpp), then backtracks along d. Negative
+  /// curvature ends CG with the last direction of descent (Steihaug).
+  newton_cg,
+};
+
 /// Implicit SGD's step size and the inner solver's stopping rule (NOTES-seed c).
 struct ImplicitSGDOptions {
-  double lr = 0.1;         ///< eta
-  double tol_abs = 1e-12;  ///< scaled by (1 + ||Theta_(n-1)||_inf)
-  double tol_rel = 1e-9;   ///< times ||Phi - Theta_(n-1)||_inf
-  int max_inner = 100;     ///< tape evaluations' outer loop
-  int memory = 10;         ///< L-BFGS history
+  double lr = 0.1;                                ///< eta
+  double tol_abs = 1e-12;                         ///< scaled by (1 + ||Theta_(n-1)||_inf)
+  double tol_rel = 1e-9;                          ///< times ||Phi - Theta_(n-1)||_inf
+  int max_inner = 100;                            ///< tape evaluations' outer loop
+  int memory = 10;                                ///< L-BFGS history
+  ImplicitSolver solver = ImplicitSolver::lbfgs;  ///< the inner solver
+  int max_cg = 50;                                ///< Newton-CG: conjugate-gradient iterations per Newton step
 
   /// ValueError naming `who` and the option: lr positive and finite, tolerances >= 0, counts >= 1.
   void check(const char* who) const;
@@ -41,10 +53,12 @@ struct ImplicitSGDOptions {
 
 /// How an implicit step ended.
 struct ImplicitStepReport {
-  bool converged = false;          ///< the stopping rule was met (else max_inner ran out)
-  bool at_rounding_level = false;  ///< converged by the rounding floor, not the tolerance
-  int iterations = 0;              ///< inner iterations (each one forward + backward, plus line-search trials)
-  double residual = 0.0;           ///< ||rho||_inf at the returned point
+  bool converged = false;           ///< the stopping rule was met (else max_inner ran out)
+  bool at_rounding_level = false;   ///< converged by the rounding floor, not the tolerance
+  int iterations = 0;               ///< inner iterations (each one forward + backward, plus line-search trials)
+  int gradients = 0;                ///< loss gradients evaluated (forward + backward each)
+  int hessian_vector_products = 0;  ///< Newton-CG's (about two gradients' work each; 0 for L-BFGS)
+  double residual = 0.0;            ///< ||rho||_inf at the returned point
 };
 
 /// max(acc, |v|), keeping a NaN once seen (std::max drops a NaN second argument, which would report
@@ -70,6 +84,11 @@ class ImplicitSGD {
 
  private:
   double evaluate(const std::vector<double>& phi, std::vector<double>& grad, const std::function<Tensor()>& loss);
+  /// (grad^2 L(phi) + I / eta) v, one Hessian-vector product.
+  std::vector<double> proximal_hvp(const std::vector<double>& phi, const std::vector<double>& v,
+                                   const std::function<Tensor()>& loss);
+  int gradients_ = 0;
+  int hvps_ = 0;
   std::vector<Tensor> params_;
   ImplicitSGDOptions options_;
 };

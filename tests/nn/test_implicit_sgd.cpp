@@ -339,3 +339,75 @@ TEST_CASE("implicit sgd: the closed-form path validates like the solver and repo
   CHECK(test::contains(test::message_of<ValueError>([] { ImplicitSGD({}, {.lr = 0.1, .tol_abs = -1}); }),
                        "tolerances must be non-negative"));
 }
+
+// Issue 21: Newton-CG on exact Hessian-vector products beside L-BFGS: the same answers, and what
+// each costs (gradient-equivalents: gradients + 2 per Hessian-vector product, bench_hvp's ratio).
+TEST_CASE("implicit sgd: Newton-CG and L-BFGS reach the same points; their costs") {
+  using optim::ImplicitSolver;
+  const auto cost = [](const optim::ImplicitStepReport& r) { return r.gradients + 2 * r.hessian_vector_products; };
+  const auto report_line = [&](const char* problem, double eta, const optim::ImplicitStepReport& lbfgs,
+                               const optim::ImplicitStepReport& newton) {
+    MESSAGE(std::string(problem) << " eta " << eta << ": L-BFGS " << lbfgs.iterations << " iterations, " << cost(lbfgs)
+                                 << " gradient-equivalents; Newton-CG " << newton.iterations << " iterations, "
+                                 << newton.hessian_vector_products << " Hessian-vector products, " << cost(newton)
+                                 << " gradient-equivalents");
+  };
+  // Least squares: the closed form is the oracle.
+  const std::vector<double> rows{1, 0.5, 1, -0.3, 2.0, 1, 0.8, -1.1, 1, 1.5, 0.2, 1}, y{0.5, -1.0, 0.3, 2.0};
+  const std::vector<double> theta0{0.2, -0.1, 0.05};
+  for (double eta : {0.01, 0.5, 20.0, 1e3}) {
+    CAPTURE(eta);
+    const auto want = optim::implicit_least_squares_step(theta0, rows, y, eta);
+    optim::ImplicitStepReport reports[2];
+    for (ImplicitSolver solver : {ImplicitSolver::lbfgs, ImplicitSolver::newton_cg}) {
+      Tensor theta(Array(Shape{3}, theta0), true);
+      ImplicitSGD opt({theta}, {.lr = eta, .solver = solver});
+      const auto r = opt.step([&] { return least_squares(theta, rows, y); });
+      CHECK(r.converged);
+      for (size_t i = 0; i < 3; ++i) CHECK(theta.value().at(int64_t(i)) == doctest::Approx(want[i]).epsilon(1e-9));
+      reports[solver == ImplicitSolver::newton_cg] = r;
+    }
+    CHECK(reports[1].hessian_vector_products > 0);
+    CHECK(reports[0].hessian_vector_products == 0);
+    report_line("least squares", eta, reports[0], reports[1]);
+  }
+  // Logistic regression: the 1-D root is the oracle.
+  const std::vector<double> x{0.8, -1.5, 1.0}, start{0.3, 0.4, -0.2};
+  auto s = [](double u) { return 1.0 / (1.0 + std::exp(-u)); };
+  for (double eta : {0.1, 5.0, 1e4}) {
+    CAPTURE(eta);
+    const auto want = optim::implicit_glm_step(
+        start, x, eta, [&](double u) { return s(u) - 1.0; }, [&](double u) { return s(u) * (1 - s(u)); });
+    optim::ImplicitStepReport reports[2];
+    for (ImplicitSolver solver : {ImplicitSolver::lbfgs, ImplicitSolver::newton_cg}) {
+      Tensor theta(Array(Shape{3}, start), true);
+      ImplicitSGD opt({theta}, {.lr = eta, .max_inner = 500, .solver = solver});
+      const Tensor xt(Array(Shape{3}, x));
+      const auto r = opt.step([&] {
+        const Tensor z = sum(xt * theta);
+        return softplus(z) - z;
+      });
+      CHECK(r.converged);
+      for (size_t i = 0; i < 3; ++i) CHECK(theta.value().at(int64_t(i)) == doctest::Approx(want[i]).epsilon(1e-9));
+      reports[solver == ImplicitSolver::newton_cg] = r;
+    }
+    report_line("logistic", eta, reports[0], reports[1]);
+  }
+  // The smooth seed network: both solvers' points satisfy the implicit equation to 1e-10.
+  for (double eta : {0.5, 10.0}) {
+    CAPTURE(eta);
+    optim::ImplicitStepReport reports[2];
+    std::vector<double> points[2];
+    for (ImplicitSolver solver : {ImplicitSolver::lbfgs, ImplicitSolver::newton_cg}) {
+      Tape tape;
+      SeedModel model(smooth_net());
+      const auto r = optim::implicit_step(model, Array(Shape{4, 2}, kX), kY, LossKind::sse, Reduction::sum,
+                                          {.lr = eta, .solver = solver});
+      CHECK(r.converged);
+      reports[solver == ImplicitSolver::newton_cg] = r;
+      points[solver == ImplicitSolver::newton_cg] = flat(model.parameter_values());
+    }
+    for (size_t i = 0; i < points[0].size(); ++i) CHECK(points[1][i] == doctest::Approx(points[0][i]).epsilon(1e-8));
+    report_line("smooth seed network", eta, reports[0], reports[1]);
+  }
+}
