@@ -66,6 +66,50 @@ std::vector<double> hvp(const VarFunction& f, std::span<const double> x, std::sp
   return hvp_on(tape, f, x, v, leaves);
 }
 
+std::vector<Var> gradient(const VarFunction& g, std::span<const Var> x) {
+  Tape* outer = detail::tls.tape;
+  bool constant = true;
+  for (const Var& v : x) constant = constant && v.is_constant();
+  const Tape::Tangents mode = outer ? outer->tangents() : Tape::Tangents::none;
+  if (!constant && mode != Tape::Tangents::forward)
+    raise<TapeError>(
+        "gradient(g, x): {}; a gradient that is itself differentiated is supported in forward over reverse: take "
+        "it inside a function passed to jvp",
+        mode == Tape::Tangents::none ? "x holds recorded Vars, and a backward() through the result would treat the "
+                                       "gradient as a constant"
+                                     : "called inside hvp, hessian or gradgradcheck (reverse over reverse)");
+  std::vector<double> values, tangents;
+  for (const Var& v : x) {
+    values.push_back(v.value());
+    tangents.push_back(constant ? 0.0 : outer->tangent(v));
+  }
+  std::vector<double> grad(x.size()), grad_tangent(x.size());
+  {
+    EnableGradGuard grad_on;
+    Tape inner;
+    std::vector<Var> leaves;
+    const Var y = record_with_tangents(inner, Tape::Tangents::second_order, g, values, tangents, leaves);
+    if (!y.is_constant()) {
+      inner.backward_second_order(y);
+      for (size_t i = 0; i < x.size(); ++i) {
+        grad[i] = leaves[i].grad();
+        grad_tangent[i] = inner.grad_tangent(leaves[i]);
+      }
+    }
+  }
+  std::vector<Var> result;
+  if (constant) {
+    NoGradGuard constants;
+    for (double gi : grad) result.emplace_back(gi);
+    return result;
+  }
+  for (size_t i = 0; i < x.size(); ++i) {  // back on jvp's recording: leaves with their tangents
+    result.emplace_back(grad[i]);
+    outer->set_tangent(result.back(), grad_tangent[i]);
+  }
+  return result;
+}
+
 std::vector<double> hessian(const VarFunction& f, std::span<const double> x) {
   const size_t n = x.size();
   const size_t entries = hessian_entries(n);

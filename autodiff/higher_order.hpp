@@ -40,6 +40,14 @@ std::vector<double> hvp(const VarFunction& f, std::span<const double> x, std::sp
 /// when n x n doubles cannot be held.
 std::vector<double> hessian(const VarFunction& f, std::span<const double> x);
 
+/// The gradient of g at x as Vars, for use inside a function that jvp differentiates: they carry
+/// their tangents, H(x) x' (the inner gradient taken on a tape of its own with tangents, then handed
+/// back as leaves of jvp's recording): forward over reverse, one level of nesting. TapeError inside
+/// hvp, hessian or gradgradcheck (reverse over reverse is not supported), or when x holds Vars of a
+/// plain recording (a backward() through the result would treat the gradient as a constant); with
+/// constant x, constants.
+std::vector<Var> gradient(const VarFunction& g, std::span<const Var> x);
+
 /// f(inputs) and its directional derivative along `directions`, both of f's output shape.
 struct TensorJvpResult {
   Array value;    ///< f(inputs)

@@ -180,19 +180,32 @@ void Tape::backward_second_order(const Var& root) {
   double* adj_tangent = adj_tangent_.data() + (adj - adj_.data());
   adj[root.slot_] = 1.0;
   // d/dt of adj[id] += p a  is  adj_tangent[id] += p' a + p a': the gradient and H t in one sweep.
+  const double* partial = partial_.data();
+  const double* partial_tangent = partial_tangent_.data();
+  const int32_t* index = index_.data();
   int64_t out = n_stmts_ - 1;
   double a = out >= 0 ? adj[out] : 0.0, a_tangent = out >= 0 ? adj_tangent[out] : 0.0;
   for (size_t e = n_entries_; e-- > 0;) {
-    const int32_t raw = index_[e];
+    const int32_t raw = index[e];
     const int32_t id = raw >> 1;
-    if (a != 0.0 || a_tangent != 0.0) {
-      adj[id] += partial_[e] * a;
-      adj_tangent[id] += partial_tangent_[e] * a + partial_[e] * a_tangent;
-    }
-    if (raw & 1) {
+    if (a != 0.0 || a_tangent != 0.0) {  // as sweep(): zeros keep 0 * inf out of unreached statements
+      const double v = adj[id] + partial[e] * a;
+      const double v_tangent = adj_tangent[id] + partial_tangent[e] * a + partial[e] * a_tangent;
+      adj[id] = v;
+      adj_tangent[id] = v_tangent;
+      if (raw & 1) {  // statement done; in a chain the operand just updated is the previous statement
+        if (id == --out) [[likely]] {
+          a = v;
+          a_tangent = v_tangent;
+        } else {
+          a = adj[out];
+          a_tangent = adj_tangent[out];
+        }
+      }
+    } else if (raw & 1) {
       --out;
-      a = out >= 0 ? adj[out] : 0.0;
-      a_tangent = out >= 0 ? adj_tangent[out] : 0.0;
+      a = adj[out];
+      a_tangent = adj_tangent[out];
     }
   }
   scalar_has_adjoints_ = true;

@@ -98,6 +98,8 @@ class Tape {
   enum class Tangents : uint8_t { none, forward, second_order };
   /// Starts a new recording (clear()) that carries the given tangents (none: a plain one again).
   void record_tangents(Tangents mode);
+  /// What the current recording carries.
+  Tangents tangents() const { return tangents_; }
   /// Sets the tangent of a leaf of this recording (0 unless set).
   void set_tangent(const Var& leaf, double tangent);
   /// The tangent of a Var of this recording (0 for constants).

@@ -138,6 +138,41 @@ TEST_SUITE("higher order: scalars") {
     CHECK(a.grad() == 4.0);  // the outer recording is intact
   }
 
+  TEST_CASE("forward over reverse: a gradient taken inside jvp carries its tangent H x'") {
+    const std::vector<double> x{-1.2, 1.0, 0.7}, v{0.5, -1.0, 2.0}, c{0.3, -1.1, 0.8};
+    VarFunction weighted_gradient = [&](std::span<const Var> p) {  // c . grad g(p), g = Rosenbrock
+      const std::vector<Var> g = gradient(rosenbrock, p);
+      Var s = 0.0;
+      for (size_t i = 0; i < g.size(); ++i) s += c[i] * g[i];
+      return s;
+    };
+    // By hand: grad g and H for 3 variables; the tangent is c . H v.
+    const std::vector<double> grad{-400 * x[0] * (x[1] - x[0] * x[0]) - 2 * (1 - x[0]),
+                                   200 * (x[1] - x[0] * x[0]) - 400 * x[1] * (x[2] - x[1] * x[1]) - 2 * (1 - x[1]),
+                                   200 * (x[2] - x[1] * x[1])};
+    const auto h = rosenbrock_hessian(x);
+    double value = 0, tangent = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      value += c[i] * grad[i];
+      for (size_t j = 0; j < 3; ++j) tangent += c[i] * h[i * 3 + j] * v[j];
+    }
+    const JvpResult j = jvp(weighted_gradient, x, v);
+    CHECK(j.value == doctest::Approx(value).epsilon(1e-13));
+    CHECK(j.tangent == doctest::Approx(tangent).epsilon(1e-13));
+    // Reverse over reverse, and a gradient of recorded Vars outside jvp, are refused.
+    CHECK(test::contains(test::message_of<TapeError>([&] { hvp(weighted_gradient, x, v); }), "reverse over reverse"));
+    Tape plain;
+    const std::vector<Var> recorded{Var(1.0), Var(2.0)};
+    CHECK(test::contains(test::message_of<TapeError>([&] { gradient(example, recorded); }), "forward over reverse"));
+    NoGradGuard constants;  // constant x: the plain gradient, as constants
+    const std::vector<Var> at{Var(0.3), Var(1.2)};
+    const std::vector<Var> g = gradient(example, at);
+    const auto want = example_gradient(0.3, 1.2);
+    CHECK(g[0].is_constant());
+    CHECK(g[0].value() == doctest::Approx(want[0]).epsilon(1e-14));
+    CHECK(g[1].value() == doctest::Approx(want[1]).epsilon(1e-14));
+  }
+
   TEST_CASE("misuse: wrong direction size, nested backward, an outer Var, a Hessian too large to hold") {
     const std::vector<double> x{0.3, 1.2};
     CHECK(test::contains(test::message_of<ShapeError>([&] { hvp(example, x, std::vector<double>{1.0}); }),
