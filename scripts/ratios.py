@@ -63,6 +63,36 @@ def scalar_table(rows):
         print("| " + " | ".join(cells) + " |")
 
 
+def second_order_table(rows):
+    """Issue 21: jvp and hvp next to the gradient (scalar kernels), and the MLP's H v next to libtorch's."""
+    found = [(m.group(1), int(m.group(2)), r) for n, r in rows.items()
+             if (m := re.match(r"BM_(\w+)<hvp>/(\d+)$", n))]
+    if found:
+        print("\n### Second order, scalar kernels: hvp / gradient, jvp / primal (same run)\n")
+        print("| kernel | n | primal us | gradient us | jvp us | hvp us | hvp / gradient | jvp / primal | jvp / gradient |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for kernel, n, hvp in sorted(found):
+            primal, grad, jvp = (rows.get(f"BM_{kernel}<{t}>/{n}") for t in ("double", "Var", "jvp"))
+            if not (primal and grad and jvp):
+                continue
+            print(f"| {kernel} | {n} | {us(primal)} | {us(grad)} | {us(jvp)} | {us(hvp)} | "
+                  f"{hvp['median'] / grad['median']:.2f} | {jvp['median'] / primal['median']:.2f} | "
+                  f"{jvp['median'] / grad['median']:.2f} |")
+    mlp = {k: rows.get(f"BM_MlpSecond/{k}/128") for k in ("tape/grad", "tape/hvp", "torch/grad", "torch/hvp")}
+    if mlp["tape/grad"] and mlp["tape/hvp"]:
+        print("\n### Second order, the trainer's MLP (784-512-256-10, float64, batch 128), us\n")
+        print("| tape grad | tape hvp | hvp / grad | torch grad | torch hvp | torch hvp / grad | ours / torch hvp |")
+        print("|---|---|---|---|---|---|---|")
+        cells = [us(mlp["tape/grad"]), us(mlp["tape/hvp"]), f"{mlp['tape/hvp']['median'] / mlp['tape/grad']['median']:.2f}"]
+        if mlp["torch/grad"] and mlp["torch/hvp"]:
+            cells += [us(mlp["torch/grad"]), us(mlp["torch/hvp"]),
+                      f"{mlp['torch/hvp']['median'] / mlp['torch/grad']['median']:.2f}",
+                      f"{mlp['tape/hvp']['median'] / mlp['torch/hvp']['median']:.2f}"]
+        else:
+            cells += ["", "", "", ""]
+        print("| " + " | ".join(cells) + " |")
+
+
 def paired_table(rows, prefix, partner, label, ours, theirs):
     """One row per benchmark named prefix + args, next to partner + args."""
     pairs = [(n, r, rows.get(partner + n[len(prefix):])) for n, r in sorted(rows.items()) if n.startswith(prefix)]
@@ -203,6 +233,7 @@ def main(argv):
                  "raw ops")
     mlp_table(rows)
     epoch_table(rows)
+    second_order_table(rows)
     if svg:
         svg_chart(rows, svg)
     return 0

@@ -71,12 +71,12 @@ Tensor binary_derivative(const Tensor& a, const Tensor& b, const Tensor& y, Da d
   const Array& bv = op.in(1);
   const Array& yv = op.in(2);
   Array& dv = op.output(yv.shape(), yv.dtype());
-  const auto partial = [da, db](auto g, auto x, auto z, auto v) {
+  const auto partial = [&] {  // the formula of this partial: da or db
     if constexpr (K == 0)
-      return da(g, x, z, v);
+      return da;
     else
-      return db(g, x, z, v);
-  };
+      return db;
+  }();
   visit(yv.dtype(), [&]<class T>(T) {
     const T *pa = av.data<T>(), *pb = bv.data<T>(), *py = yv.data<T>();
     T* pd = dv.data<T>();
