@@ -24,41 +24,37 @@ inline bool is_grad_enabled() { return detail::tls.grad_enabled; }
 /// True inside an AnomalyGuard(true) on this thread.
 inline bool is_anomaly_enabled() { return detail::tls.anomaly; }
 
-/// Pauses recording on this thread for its lifetime (c10's pattern): ops compute values only.
-class NoGradGuard {
+namespace detail {
+/// Sets grad mode on this thread for its lifetime, then puts back what it found.
+class GradModeGuard {
  public:
-  NoGradGuard() : saved_(detail::tls.grad_enabled) {
-    detail::tls.grad_enabled = false;
-    detail::refresh_recording();
+  explicit GradModeGuard(bool enabled) : saved_(tls.grad_enabled) {
+    tls.grad_enabled = enabled;
+    refresh_recording();
   }
-  ~NoGradGuard() {
-    detail::tls.grad_enabled = saved_;
-    detail::refresh_recording();
+  ~GradModeGuard() {
+    tls.grad_enabled = saved_;
+    refresh_recording();
   }
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
 
  private:
   bool saved_;
 };
+}  // namespace detail
+
+/// Pauses recording on this thread for its lifetime (c10's pattern): ops compute values only.
+class NoGradGuard : detail::GradModeGuard {
+ public:
+  NoGradGuard() : GradModeGuard(false) {}
+};
 
 /// Turns recording on for its lifetime, even inside a NoGradGuard (PyTorch's enable_grad): for
 /// code that must record whatever its caller's grad mode (jvp and hvp make their own recordings).
-class EnableGradGuard {
+class EnableGradGuard : detail::GradModeGuard {
  public:
-  EnableGradGuard() : saved_(detail::tls.grad_enabled) {
-    detail::tls.grad_enabled = true;
-    detail::refresh_recording();
-  }
-  ~EnableGradGuard() {
-    detail::tls.grad_enabled = saved_;
-    detail::refresh_recording();
-  }
-  EnableGradGuard(const EnableGradGuard&) = delete;
-  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
-
- private:
-  bool saved_;
+  EnableGradGuard() : GradModeGuard(true) {}
 };
 
 /// Opt-in anomaly mode: the first op that produces a non-finite value (forward) or gradient

@@ -287,12 +287,15 @@ template <class E>
   const size_t n = n_entries_;
   const bool second_order = tangents_ == Tangents::second_order;
   if (second_order && n + k > capacity_) grow(k);
-  TangentPusher p{second_order ? partial_ptr_ + n : nullptr, partial_tangent_.data() + (second_order ? n : 0),
-                  index_ptr_ + n, generation_, this};
-  if (second_order)
-    expr.push_dual(p, math::Dual{1.0, 0.0});  // the partials' tangents need duals
-  else
+  TangentPusher p{nullptr, nullptr, nullptr, generation_, this};
+  if (second_order) {  // the partials are stored, with their tangents (which need duals)
+    p.partial = partial_ptr_ + n;
+    p.partial_tangent = partial_tangent_.data() + n;
+    p.index = index_ptr_ + n;
+    expr.push_dual(p, math::Dual{1.0, 0.0});
+  } else {
     expr.push(p, 1.0);
+  }
   if (p.constants == k) return {kSinkId, 0};  // only constants: the result is a constant
   if (second_order) n_entries_ = n + k;
   if (n_stmts_ == kMaxIds) [[unlikely]]

@@ -128,6 +128,15 @@ void set_leaves(Tape& tape, std::vector<Var>& x, const std::vector<double>& valu
   }
 }
 
+/// hvp_loop or jvp_loop.
+template <bool kHvp, class Record>
+void second_order_loop(benchmark::State& state, double ops, Record record) {
+  if constexpr (kHvp)
+    hvp_loop(state, ops, record);
+  else
+    jvp_loop(state, ops, record);
+}
+
 template <bool kHvp>
 void BM_LseSecond(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
@@ -137,10 +146,7 @@ void BM_LseSecond(benchmark::State& state) {
     set_leaves(tape, x, d.x);
     return std::pair{bench::lse(x.data(), n), x[0]};
   };
-  if constexpr (kHvp)
-    hvp_loop(state, 2.0 * double(n), record);
-  else
-    jvp_loop(state, 2.0 * double(n), record);
+  second_order_loop<kHvp>(state, 2.0 * double(n), record);
 }
 
 template <bool kHvp>
@@ -154,10 +160,7 @@ void BM_StochVolSecond(benchmark::State& state) {
     for (Var* p : {&mu, &phi, &sigma}) tape.set_tangent(*p, 1.0);
     return std::pair{bench::stoch_vol(h.data(), mu, phi, sigma, d.y.data(), n), sigma};
   };
-  if constexpr (kHvp)
-    hvp_loop(state, 13.0 * double(n), record);
-  else
-    jvp_loop(state, 13.0 * double(n), record);
+  second_order_loop<kHvp>(state, 13.0 * double(n), record);
 }
 
 // ---- sum and product loops (1 op per element) ----
