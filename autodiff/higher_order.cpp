@@ -37,13 +37,18 @@ Var record_with_tangents(Tape& tape, Tape::Tangents mode, const VarFunction& f, 
   return f(leaves);
 }
 
+/// H v at x on `tape`; with `grad`, also the gradient (both zero when f does not depend on x).
 std::vector<double> hvp_on(Tape& tape, const VarFunction& f, std::span<const double> x, std::span<const double> v,
-                           std::vector<Var>& leaves) {
+                           std::vector<Var>& leaves, std::vector<double>* grad = nullptr) {
   const Var y = record_with_tangents(tape, Tape::Tangents::second_order, f, x, v, leaves);
   std::vector<double> hv(x.size(), 0.0);
-  if (y.is_constant()) return hv;  // f does not depend on x
+  if (grad) grad->assign(x.size(), 0.0);
+  if (y.is_constant()) return hv;
   tape.backward_second_order(y);
-  for (size_t i = 0; i < x.size(); ++i) hv[i] = tape.grad_tangent(leaves[i]);
+  for (size_t i = 0; i < x.size(); ++i) {
+    hv[i] = tape.grad_tangent(leaves[i]);
+    if (grad) (*grad)[i] = leaves[i].grad();
+  }
   return hv;
 }
 
@@ -83,19 +88,12 @@ std::vector<Var> gradient(const VarFunction& g, std::span<const Var> x) {
     values.push_back(v.value());
     tangents.push_back(constant ? 0.0 : outer->tangent(v));
   }
-  std::vector<double> grad(x.size()), grad_tangent(x.size());
+  std::vector<double> grad, grad_tangent;
   {
     EnableGradGuard grad_on;
     Tape inner;
     std::vector<Var> leaves;
-    const Var y = record_with_tangents(inner, Tape::Tangents::second_order, g, values, tangents, leaves);
-    if (!y.is_constant()) {
-      inner.backward_second_order(y);
-      for (size_t i = 0; i < x.size(); ++i) {
-        grad[i] = leaves[i].grad();
-        grad_tangent[i] = inner.grad_tangent(leaves[i]);
-      }
-    }
+    grad_tangent = hvp_on(inner, g, values, tangents, leaves, &grad);  // H x', and the gradient
   }
   std::vector<Var> result;
   if (constant) {
@@ -155,13 +153,7 @@ Tensor record_with_tangents(Tape& tape, const std::function<Tensor()>& f, std::s
                             std::span<const Array> directions) {
   tape.record_tangents(Tape::Tangents::second_order);
   for (size_t i = 0; i < leaves.size(); ++i) tape.set_tangent(leaves[i], Tensor(directions[i]));
-  struct Flag {
-    bool& on;
-    explicit Flag(bool& flag) : on(flag) { on = true; }
-    ~Flag() { on = false; }
-    Flag(const Flag&) = delete;
-    Flag& operator=(const Flag&) = delete;
-  } inside_f(tape.tensors().recording_differentiated_function_);
+  const detail::FlagScope inside_f(tape.tensors().recording_differentiated_function_, true);
   return f();
 }
 

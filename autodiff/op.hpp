@@ -99,11 +99,7 @@ class TangentContext {
   /// (batch norm, a loss), at the cost of one more forward of that composite. Undefined if zero.
   template <class Composite>
   Tensor tangent_of(Composite composite) {
-    s_.in_tangent_rule_ = false;  // restored on the way out, a throw included
-    struct Pause {
-      detail::TensorSection& s;
-      ~Pause() { s.in_tangent_rule_ = true; }
-    } pause{s_};
+    const detail::FlagScope flowing(s_.in_tangent_rule_, false);
     const Tensor y = composite();
     const uint32_t t = s_.tangent_of(s_.slot_of(y, "tangent_of"));
     return t == detail::kNoSlot ? Tensor() : s_.handle(t);
@@ -211,27 +207,16 @@ class OpRecord {
   void finish_tangent(const Tensor& y, G& rule) {
     Tensor t;
     {
-      TangentRuleScope scope(s_, tangent_begin_);
+      const detail::FlagScope paused(s_.in_tangent_rule_, true);  // the rule's own ops carry no tangents
       TangentContext ctx(s_, tangent_begin_, tangent_count_, y, second_slot_);
       t = rule(static_cast<TangentContext&>(ctx));
       if (t.defined()) t = fit_tangent(t, y);
     }
+    // This op's entries were read by the rule only. (After a throw they stay, unread, until clear():
+    // every op reads its own from the index it noted.)
+    s_.tangent_inputs_.resize(tangent_begin_);
     if (t.defined()) s_.set_tangent(s_.slot_of(y, name_), s_.slot_of(t, name_));
   }
-  /// Pauses tangents while a rule runs and drops the op's tangent inputs after it (even on a throw).
-  struct TangentRuleScope {
-    detail::TensorSection& s;
-    uint32_t begin;
-    TangentRuleScope(detail::TensorSection& section, uint32_t first) : s(section), begin(first) {
-      s.in_tangent_rule_ = true;
-    }
-    ~TangentRuleScope() {
-      s.in_tangent_rule_ = false;
-      s.tangent_inputs_.resize(begin);
-    }
-    TangentRuleScope(const TangentRuleScope&) = delete;
-    TangentRuleScope& operator=(const TangentRuleScope&) = delete;
-  };
   /// The rule's result checked against the output (dtype, shape), broadcast to its shape if needed.
   Tensor fit_tangent(const Tensor& t, const Tensor& y) const;
   [[noreturn]] void throw_no_tangent_rule();

@@ -166,7 +166,8 @@ void Tape::check_no_tangents(const char* what) const {
     raise<TapeError>(
         "{}: called inside a function that jvp, hvp, hessian or gradgradcheck is differentiating; the scalar tape "
         "differentiates one level, so a gradient taken inside that function would be a constant to the outer "
-        "derivative. Nest tensor functions instead (docs/higher-order.md)",
+        "derivative. A gradient can be differentiated forward over reverse: gradient(g, x) inside a function "
+        "passed to jvp (docs/higher-order.md)",
         what);
 }
 

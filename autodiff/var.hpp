@@ -266,12 +266,8 @@ struct Tape::TangentPusher {
     return 0.0;
   }
   void push(const Var& v, double d, double dt = 0.0) {
-    if (v.gen_ == gen)
-      statement_tangent += d * tape->tangent_of(v.slot_);
-    else if (v.gen_ != 0)
-      tape->throw_foreign("operand", v.gen_);
-    else
-      ++constants;
+    statement_tangent += d * tangent(v);  // 0 for a constant; TapeError for a foreign Var
+    constants += v.gen_ == 0;
     if (partial) {
       partial[count] = d;
       partial_tangent[count] = dt;

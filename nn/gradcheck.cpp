@@ -125,16 +125,9 @@ GradcheckResult gradgradcheck(Module& model, const std::function<Tensor()>& loss
 GradcheckResult gradcheck(Module& model, const std::function<Tensor()>& loss, GradcheckOptions options) {
   const NamedTensors params = model.named_parameters();
   check_float64(params);
-  // The tape's gradients.
-  std::vector<Array> analytic;
-  {
-    Tape tape;
-    model.zero_grad();
-    const Tensor l = loss();
-    if (l.numel() != 1) raise<ShapeError>("gradcheck: the loss must have one element, got shape {}", l.shape());
-    l.backward();
-    for (const auto& [name, p] : params) analytic.push_back(p.grad());
-  }
+  std::vector<Tensor> tensors;
+  for (const auto& [name, p] : params) tensors.push_back(p);
+  const std::vector<Array> analytic = gradient_at(tensors, loss);  // the tape's gradients
   GradcheckResult result;
   if (options.projections == 0) {
     for (size_t k = 0; k < params.size(); ++k) {
@@ -166,8 +159,6 @@ GradcheckResult gradcheck(Module& model, const std::function<Tensor()>& loss, Gr
       }
       dir.push_back(std::move(d));
     }
-    std::vector<Tensor> tensors;
-    for (const auto& [name, p] : params) tensors.push_back(p);
     const double h = options.eps;
     shift(tensors, dir, h);
     const double up = loss_at(loss);

@@ -34,6 +34,19 @@ namespace detail {
 
 using BackwardFn = void (*)(const void* closure, BackwardContext& ctx);
 
+/// Sets a flag for its lifetime, then puts back what it found (a throw included).
+class FlagScope {
+ public:
+  FlagScope(bool& flag, bool value) : flag_(flag), saved_(flag) { flag_ = value; }
+  ~FlagScope() { flag_ = saved_; }
+  FlagScope(const FlagScope&) = delete;
+  FlagScope& operator=(const FlagScope&) = delete;
+
+ private:
+  bool& flag_;
+  bool saved_;
+};
+
 /// An input of an op being recorded while tangents flow (forward mode): its slot, its tangent's
 /// slot (kNoSlot: none, or the input was detached) and whether it was detached.
 struct TangentInput {
