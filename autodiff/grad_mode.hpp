@@ -11,12 +11,13 @@ struct ThreadState {
   Tape* recording = nullptr;  ///< == tape while grad mode is on, else nullptr (one load on the hot path)
   bool grad_enabled = true;
   bool anomaly = false;
-  /// The innermost tape records tangents (jvp, hvp): recording is null then, so that Var's
-  /// constructors take their cold path, which records tangents, and the plain path stays as it is.
-  bool tangents = false;
+  /// The innermost tape records second-order tangents (hvp): recording is null then, so that Var's
+  /// constructors take their cold path, which evaluates partials on duals, and the plain path
+  /// stays as it is. (Forward mode records on the plain path: see Tape::record.)
+  bool second_order = false;
 };
 inline thread_local ThreadState tls;
-inline void refresh_recording() { tls.recording = tls.grad_enabled && !tls.tangents ? tls.tape : nullptr; }
+inline void refresh_recording() { tls.recording = tls.grad_enabled && !tls.second_order ? tls.tape : nullptr; }
 }  // namespace detail
 
 /// False inside a NoGradGuard on this thread.

@@ -26,7 +26,7 @@ Tape::Tape()
       outer_(detail::tls.tape),
       tensors_(std::make_unique<detail::TensorSection>(*this)) {
   detail::tls.tape = this;
-  detail::tls.tangents = false;
+  detail::tls.second_order = false;
   detail::refresh_recording();
 }
 
@@ -57,7 +57,7 @@ Tape::~Tape() {
         break;
       }
   }
-  detail::tls.tangents = detail::tls.tape && detail::tls.tape->tangents_ != Tangents::none;
+  detail::tls.second_order = detail::tls.tape && detail::tls.tape->tangents_ == Tangents::second_order;
   detail::refresh_recording();
 }
 
@@ -115,16 +115,37 @@ void Tape::record_tangents(Tangents mode) {
   tensors_->record_tangents(mode != Tangents::none);
   if (mode == Tangents::second_order) partial_tangent_.resize(capacity_);
   if (detail::tls.tape == this) {
-    detail::tls.tangents = mode != Tangents::none;
+    detail::tls.second_order = mode == Tangents::second_order;
     detail::refresh_recording();
   }
 }
 
 Tape::Id Tape::record_tangent_leaf() {
-  TAPEGRAD_ASSERT(tangents_ != Tangents::none);  // else Var's hot path recorded the leaf
   if (n_leaves_ == kMaxIds) check_ids();
-  leaf_tangent_.push_back(0.0);  // the new leaf's tangent, at -1 - id
-  return {static_cast<int32_t>(-++n_leaves_), generation_};
+  return {static_cast<int32_t>(-++n_leaves_), generation_};  // its tangent: 0 until set_tangent
+}
+
+Tape::TangentPusher Tape::begin_second_order_statement(size_t leaves) {
+  if (n_entries_ + leaves > capacity_) grow(leaves);
+  return {partial_ptr_ + n_entries_, partial_tangent_.data() + n_entries_, index_ptr_ + n_entries_, generation_, this};
+}
+
+Tape::Id Tape::finish_second_order_statement(const TangentPusher& p, size_t leaves, const char* name,
+                                             const char* nonfinite_op) {
+  if (p.constants == leaves) return {kSinkId, 0};  // only constants: the result is a constant
+  n_entries_ += leaves;
+  if (n_stmts_ == kMaxIds) check_ids();
+  const auto id = static_cast<int32_t>(n_stmts_++);
+  stmt_tangent_.push_back(p.statement_tangent);
+  if (detail::tls.anomaly) name_slot(id, name, nonfinite_op);
+  return {id, generation_};
+}
+
+void Tape::record_statement_tangent(size_t first, size_t k) {
+  double tangent = 0.0;
+  for (size_t e = first; e < first + k; ++e) tangent += partial_[e] * tangent_of(index_[e] >> 1);
+  stmt_tangent_.push_back(tangent);
+  n_entries_ = first;
 }
 
 void Tape::throw_not_a_leaf(const Var& v) const {

@@ -140,11 +140,28 @@ class Tape {
     int32_t slot;
     Generation gen;
   };
-  /// Tangent recordings: Var's constructors come here, off their hot path (tls.recording is null
-  /// while the active tape records tangents). A statement reading only constants is a constant.
+  /// Second-order recordings: Var's constructors come here, off their hot path (tls.recording
+  /// is null while the active tape records second-order tangents). A statement reading only
+  /// constants is a constant. Whatever reads the expression here is forced inline: an expression
+  /// tree whose address escapes (into record_tangent out of line, or a node's push_dual that GCC
+  /// declines to inline on a cold path) is stored to the stack on the plain path too, which made
+  /// plain recording of the stochastic volatility kernel 15-20% slower.
   template <class E>
   Id record_tangent(const E& expr);
   Id record_tangent_leaf();
+  TangentPusher begin_second_order_statement(size_t leaves);
+  Id finish_second_order_statement(const TangentPusher& p, size_t leaves, const char* name, const char* nonfinite_op);
+  /// Forward mode, after Tape::record stored a statement's k partials from entry `first`: its
+  /// tangent, the partials dotted with the operands' tangents. The entries are then dropped (no
+  /// sweep reads them), so a forward recording holds one double per statement.
+  void record_statement_tangent(size_t first, size_t k);
+  /// The active tape, known to record second-order tangents when tls.tape is set (Var's cold
+  /// path); active()'s TapeError when there is none.
+  static Tape& second_order_recording() {
+    if (Tape* t = detail::tls.tape) [[likely]]
+      return *t;
+    return active();
+  }
   /// \endcond
 
  private:
@@ -152,7 +169,8 @@ class Tape {
   void check_no_tangents(const char* what) const;
   double tangent_of(int32_t id) const {
     if (id >= 0) return stmt_tangent_[static_cast<size_t>(id)];
-    return leaf_tangent_[static_cast<size_t>(-id - 1)];  // the sink's, at 0, stays 0
+    const auto k = static_cast<size_t>(-id - 1);               // the sink's, at 0, stays 0
+    return k < leaf_tangent_.size() ? leaf_tangent_[k] : 0.0;  // leaves' set by set_tangent, else 0
   }
   void sweep(size_t first_entry);  ///< entries [first_entry, n_entries_), from the last
   void sweep_checked(size_t first_entry);

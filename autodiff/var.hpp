@@ -94,12 +94,12 @@ class Var {
   }
   /// Expression protocol, tangent recordings: the value with its tangent on p's tape.
   template <class P>
-  math::Dual dual(const P& p) const {
+  [[gnu::always_inline]] math::Dual dual(const P& p) const {
     return {value_, p.tangent(*this)};
   }
   /// Expression protocol, tangent recordings: the partial with its own tangent.
   template <class P>
-  void push_dual(P& p, math::Dual partial) const {
+  [[gnu::always_inline]] void push_dual(P& p, math::Dual partial) const {
     p.push(*this, partial.v, partial.t);
   }
   /// Expression protocol: a Var's value is finite by construction (it was checked when recorded).
@@ -168,13 +168,13 @@ struct Unary {
     a.push(p, d * Op::partial(a.value(), y));
   }
   // Tangent recordings: the same partial formula evaluated on duals carries its own tangent.
-  math::Dual dual_at(math::Dual x) const { return {y, Op::partial(x.v, y) * x.t}; }
+  [[gnu::always_inline]] math::Dual dual_at(math::Dual x) const { return {y, Op::partial(x.v, y) * x.t}; }
   template <class P>
-  math::Dual dual(const P& p) const {
+  [[gnu::always_inline]] math::Dual dual(const P& p) const {
     return dual_at(a.dual(p));
   }
   template <class P>
-  void push_dual(P& p, math::Dual d) const {
+  [[gnu::always_inline]] void push_dual(P& p, math::Dual d) const {
     const math::Dual x = a.dual(p);
     a.push_dual(p, d * Op::partial(x, dual_at(x)));
   }
@@ -206,15 +206,15 @@ struct Binary {
     if constexpr (B::kLeaves > 0) b.push(p, gb);
   }
   // Tangent recordings (see Unary).
-  math::Dual dual_at(math::Dual x, math::Dual z) const {
+  [[gnu::always_inline]] math::Dual dual_at(math::Dual x, math::Dual z) const {
     return {y, Op::da(x.v, z.v, y) * x.t + Op::db(x.v, z.v, y) * z.t};
   }
   template <class P>
-  math::Dual dual(const P& p) const {
+  [[gnu::always_inline]] math::Dual dual(const P& p) const {
     return dual_at(a.dual(p), b.dual(p));
   }
   template <class P>
-  void push_dual(P& p, math::Dual d) const {
+  [[gnu::always_inline]] void push_dual(P& p, math::Dual d) const {
     const math::Dual x = a.dual(p), z = b.dual(p), yd = dual_at(x, z);
     if constexpr (A::kLeaves > 0) a.push_dual(p, d * Op::da(x, z, yd));
     if constexpr (B::kLeaves > 0) b.push_dual(p, d * Op::db(x, z, yd));
@@ -249,8 +249,8 @@ struct Tape::Pusher {
   }
 };
 
-/// Tangent recordings' pusher: sums the statement's tangent from its operands' (forward), and in a
-/// second-order recording also stores each partial and its tangent (partial non-null).
+/// Second-order recordings' pusher: stores each partial with its tangent, and sums the statement's
+/// tangent from its operands'.
 struct Tape::TangentPusher {
   double* partial;
   double* partial_tangent;
@@ -260,47 +260,27 @@ struct Tape::TangentPusher {
   uint32_t count = 0;
   uint32_t constants = 0;
   double statement_tangent = 0.0;
-  double tangent(const Var& v) const {
+  [[gnu::always_inline]] double tangent(const Var& v) const {
     if (v.gen_ == gen) return tape->tangent_of(v.slot_);
     if (v.gen_ != 0) tape->throw_foreign("operand", v.gen_);
     return 0.0;
   }
-  void push(const Var& v, double d, double dt = 0.0) {
+  [[gnu::always_inline]] void push(const Var& v, double d, double dt) {
     statement_tangent += d * tangent(v);  // 0 for a constant; TapeError for a foreign Var
     constants += v.gen_ == 0;
-    if (partial) {
-      partial[count] = d;
-      partial_tangent[count] = dt;
-      index[count] = v.slot_ * 2 + (count == 0);
-    }
+    partial[count] = d;
+    partial_tangent[count] = dt;
+    index[count] = v.slot_ * 2 + (count == 0);
     ++count;
   }
 };
 
 template <class E>
-[[gnu::noinline]] Tape::Id Tape::record_tangent(const E& expr) {
+[[gnu::always_inline]] inline Tape::Id Tape::record_tangent(const E& expr) {
   constexpr size_t k = static_cast<size_t>(E::kLeaves);
-  const size_t n = n_entries_;
-  const bool second_order = tangents_ == Tangents::second_order;
-  if (second_order && n + k > capacity_) grow(k);
-  TangentPusher p{nullptr, nullptr, nullptr, generation_, this};
-  if (second_order) {  // the partials are stored, with their tangents (which need duals)
-    p.partial = partial_ptr_ + n;
-    p.partial_tangent = partial_tangent_.data() + n;
-    p.index = index_ptr_ + n;
-    expr.push_dual(p, math::Dual{1.0, 0.0});
-  } else {
-    expr.push(p, 1.0);
-  }
-  if (p.constants == k) return {kSinkId, 0};  // only constants: the result is a constant
-  if (second_order) n_entries_ = n + k;
-  if (n_stmts_ == kMaxIds) [[unlikely]]
-    check_ids();
-  const auto id = static_cast<int32_t>(n_stmts_++);
-  stmt_tangent_.push_back(p.statement_tangent);
-  if (detail::tls.anomaly) [[unlikely]]
-    name_slot(id, E::kName, expr.first_nonfinite());
-  return {id, generation_};
+  TangentPusher p = begin_second_order_statement(k);
+  expr.push_dual(p, math::Dual{1.0, 0.0});
+  return finish_second_order_statement(p, k, E::kName, detail::tls.anomaly ? expr.first_nonfinite() : nullptr);
 }
 
 // Forced inline: GCC leaves these out of line for statements of 3-6 operands (the stochastic
@@ -323,6 +303,8 @@ template <class E>
   out.gen_ = generation_;
   if (detail::tls.anomaly) [[unlikely]]
     name_slot(out.slot_, E::kName, expr.first_nonfinite());
+  if (tangents_ != Tangents::none) [[unlikely]]
+    record_statement_tangent(n, k);  // forward mode (second order never comes here)
 }
 
 inline void Tape::record_leaf(Var& out) {
@@ -336,14 +318,16 @@ inline void Tape::record_leaf(Var& out) {
 inline void Tape::set_tangent(const Var& leaf, double tangent) {
   if (!owns(leaf.gen_) || leaf.slot_ > -2 || tangents_ == Tangents::none) [[unlikely]]
     throw_not_a_leaf(leaf);
-  leaf_tangent_[static_cast<size_t>(-leaf.slot_ - 1)] = tangent;
+  const auto k = static_cast<size_t>(-leaf.slot_ - 1);
+  if (k >= leaf_tangent_.size()) leaf_tangent_.resize(k + 1, 0.0);  // capacity kept across clear()
+  leaf_tangent_[k] = tangent;
 }
 
 inline Var::Var(double value) : value_(value) {
   if (Tape* t = detail::tls.recording) [[likely]] {
     t->record_leaf(*this);
   } else if (detail::tls.grad_enabled) {  // a tape recording tangents, or none: Tape::active() throws
-    const Tape::Id id = Tape::active().record_tangent_leaf();
+    const Tape::Id id = Tape::second_order_recording().record_tangent_leaf();
     slot_ = id.slot;
     gen_ = id.gen;
   }
@@ -354,7 +338,7 @@ template <Expression E>
   if (Tape* t = detail::tls.recording) [[likely]] {
     t->record(expr, *this);
   } else if (detail::tls.grad_enabled) {  // a tape recording tangents, or none: Tape::active() throws
-    const Tape::Id id = Tape::active().record_tangent(expr);
+    const Tape::Id id = Tape::second_order_recording().record_tangent(expr);
     slot_ = id.slot;
     gen_ = id.gen;
   }
