@@ -10,6 +10,7 @@ set(allowed
   "nn/functional/activation_kind\\.(hpp|cpp)"  # the names of the activations (no math)
   "nn/functional/options\\.hpp"                # enums: loss kinds, reductions, modes
   "nn/functional/random\\.hpp"                 # the mask draws, so tape and reference see one mask
+  "nn/functional/(conv|pool)_kernels\\.(hpp|cpp)"  # convolution and pooling, one implementation for both
   "nn/seed/network(_json)?\\.(hpp|cpp)"        # the network graph and its file format
   "nn/seed/minibatch_sum\\.hpp"                # the minibatch sums both sides add in one order
   "nn/io/atomic_file\\.(hpp|cpp)")             # writing the network file

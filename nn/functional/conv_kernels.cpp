@@ -1,0 +1,172 @@
+#include "nn/functional/conv_kernels.hpp"
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "autodiff/blas.hpp"
+#include "autodiff/error.hpp"
+
+namespace tapegrad::nn::kernels {
+
+namespace {
+std::string dims(std::span<const int64_t> d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
+
+int64_t checked_product(const char* who, std::initializer_list<int64_t> factors) {
+  int64_t p = 1;
+  for (const int64_t f : factors)
+    if (__builtin_mul_overflow(p, f, &p)) raise<ShapeError>("{}: the output's size overflows 64 bits", who);
+  return p;
+}
+
+bool reads_input_in_place(const Conv2dGeometry& g) {
+  const Conv2dOptions& o = g.options;
+  return g.kernel_h == 1 && g.kernel_w == 1 && o.stride == 1 && o.padding == 0;
+}
+
+/// The group's input channels [group_in, H, W] unrolled into col [group_in * kh * kw, out_h * out_w]:
+/// row (c, i, j) holds, for every output position, the input under tap (i, j) of channel c (0 in
+/// the padding).
+template <class T>
+void im2col(const Conv2dGeometry& g, const T* x, T* col) {
+  const Conv2dOptions& o = g.options;
+  const int64_t cols = g.col_cols();
+  for (int64_t c = 0; c < g.group_in(); ++c)
+    for (int64_t i = 0; i < g.kernel_h; ++i)
+      for (int64_t j = 0; j < g.kernel_w; ++j) {
+        T* row = col + ((c * g.kernel_h + i) * g.kernel_w + j) * cols;
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          T* out = row + oh * g.out_w;
+          const int64_t ih = oh * o.stride - o.padding + i * o.dilation;
+          if (ih < 0 || ih >= g.height) {
+            std::fill(out, out + g.out_w, T(0));
+            continue;
+          }
+          const T* in = x + (c * g.height + ih) * g.width;
+          for (int64_t ow = 0; ow < g.out_w; ++ow) {
+            const int64_t iw = ow * o.stride - o.padding + j * o.dilation;
+            out[ow] = iw >= 0 && iw < g.width ? in[iw] : T(0);
+          }
+        }
+      }
+}
+
+/// im2col's adjoint: adds each column entry back onto the input cell it was read from.
+template <class T>
+void col2im_add(const Conv2dGeometry& g, const T* col, T* x) {
+  const Conv2dOptions& o = g.options;
+  const int64_t cols = g.col_cols();
+  for (int64_t c = 0; c < g.group_in(); ++c)
+    for (int64_t i = 0; i < g.kernel_h; ++i)
+      for (int64_t j = 0; j < g.kernel_w; ++j) {
+        const T* row = col + ((c * g.kernel_h + i) * g.kernel_w + j) * cols;
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          const int64_t ih = oh * o.stride - o.padding + i * o.dilation;
+          if (ih < 0 || ih >= g.height) continue;
+          const T* in = row + oh * g.out_w;
+          T* out = x + (c * g.height + ih) * g.width;
+          for (int64_t ow = 0; ow < g.out_w; ++ow) {
+            const int64_t iw = ow * o.stride - o.padding + j * o.dilation;
+            if (iw >= 0 && iw < g.width) out[iw] += in[ow];
+          }
+        }
+      }
+}
+}  // namespace
+
+int64_t Conv2dGeometry::col_size() const { return reads_input_in_place(*this) ? 0 : col_rows() * col_cols(); }
+
+Conv2dGeometry conv2d_geometry(const char* who, std::span<const int64_t> x, std::span<const int64_t> w,
+                               int64_t bias_size, const Conv2dOptions& o) {
+  if (o.stride < 1 || o.dilation < 1 || o.padding < 0 || o.groups < 1)
+    raise<ValueError>(
+        "{}: stride, dilation and groups must be at least 1 and padding at least 0, got stride {}, "
+        "padding {}, dilation {}, groups {}",
+        who, o.stride, o.padding, o.dilation, o.groups);
+  if (x.size() != 4)
+    raise<ShapeError>("{}: input must be 4-D [batch, channels, height, width], got {} (weight {})", who, dims(x),
+                      dims(w));
+  if (w.size() != 4)
+    raise<ShapeError>("{}: weight must be [out_channels, in_channels / groups, kernel_h, kernel_w], got {}", who,
+                      dims(w));
+  Conv2dGeometry g{x[0], x[1], x[2], x[3], w[0], w[2], w[3], 0, 0, o};
+  if (g.in_channels % o.groups != 0 || g.out_channels % o.groups != 0)
+    raise<ShapeError>("{}: channels not divisible by groups {}: input {}, weight {}", who, o.groups, dims(x), dims(w));
+  if (w[1] != g.in_channels / o.groups)
+    raise<ShapeError>("{}: input {} has {} channels, weight {} expects {} (in_channels / groups {} x groups {})", who,
+                      dims(x), g.in_channels, dims(w), w[1] * o.groups, w[1], o.groups);
+  if (bias_size >= 0 && bias_size != g.out_channels)
+    raise<ShapeError>("{}: bias must be [{}] for weight {}, got [{}]", who, g.out_channels, dims(w), bias_size);
+  const int64_t reach_h = o.dilation * (g.kernel_h - 1) + 1, reach_w = o.dilation * (g.kernel_w - 1) + 1;
+  const int64_t padded_h = g.height + 2 * o.padding, padded_w = g.width + 2 * o.padding;
+  if (g.kernel_h < 1 || g.kernel_w < 1 || reach_h > padded_h || reach_w > padded_w)
+    raise<ShapeError>("{}: kernel {}x{} (dilation {}) larger than the padded input {}x{}: input {}, weight {}", who,
+                      g.kernel_h, g.kernel_w, o.dilation, padded_h, padded_w, dims(x), dims(w));
+  g.out_h = (padded_h - reach_h) / o.stride + 1;
+  g.out_w = (padded_w - reach_w) / o.stride + 1;
+  checked_product(who, {g.batch, g.out_channels, g.out_h, g.out_w});
+  checked_product(who, {g.col_rows(), g.col_cols()});
+  return g;
+}
+
+template <class T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, T* col, int threads) {
+  const int64_t K = g.col_rows(), L = g.col_cols(), out = g.group_out(), in_size = g.group_in() * g.height * g.width;
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t grp = 0; grp < g.options.groups; ++grp) {
+      const T* xg = x + (n * g.options.groups + grp) * in_size;
+      T* yg = y + (n * g.out_channels + grp * out) * L;
+      const T* cols = xg;
+      if (!reads_input_in_place(g)) {
+        im2col(g, xg, col);
+        cols = col;
+      }
+      if (b)
+        for (int64_t o = 0; o < out; ++o) std::fill(yg + o * L, yg + (o + 1) * L, b[grp * out + o]);
+      blas::gemm(false, false, out, L, K, w + grp * out * K, K, cols, L, b ? T(1) : T(0), yg, L, threads);
+    }
+}
+
+template <class T>
+void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb, T* col,
+                     int threads) {
+  const int64_t K = g.col_rows(), L = g.col_cols(), out = g.group_out(), in_size = g.group_in() * g.height * g.width;
+  const bool in_place = reads_input_in_place(g);
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t grp = 0; grp < g.options.groups; ++grp) {
+      const T* gyg = gy + (n * g.out_channels + grp * out) * L;
+      const T* wg = w + grp * out * K;
+      if (gb)  // dL/db: dL/dy summed over positions
+        for (int64_t o = 0; o < out; ++o) {
+          T s = 0;
+          for (int64_t l = 0; l < L; ++l) s += gyg[o * L + l];
+          gb[grp * out + o] += s;
+        }
+      if (gw) {  // dL/dW_g += dL/dY_g col^T
+        const T* cols = x + (n * g.options.groups + grp) * in_size;
+        if (!in_place) {
+          im2col(g, cols, col);
+          cols = col;
+        }
+        blas::gemm(false, true, out, K, L, gyg, L, cols, L, T(1), gw + grp * out * K, K, threads);
+      }
+      if (gx) {  // dL/dcol = W_g^T dL/dY_g, folded back onto the input
+        T* gxg = gx + (n * g.options.groups + grp) * in_size;
+        if (in_place) {
+          blas::gemm(true, false, K, L, out, wg, K, gyg, L, T(1), gxg, L, threads);
+        } else {
+          blas::gemm(true, false, K, L, out, wg, K, gyg, L, T(0), col, L, threads);
+          col2im_add(g, col, gxg);
+        }
+      }
+    }
+}
+
+#define TAPEGRAD_CONV_INSTANTIATE(T)                                                                 \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, int); \
+  template void conv2d_backward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, T*, T*, int);
+TAPEGRAD_CONV_INSTANTIATE(float)
+TAPEGRAD_CONV_INSTANTIATE(double)
+#undef TAPEGRAD_CONV_INSTANTIATE
+
+}  // namespace tapegrad::nn::kernels
