@@ -4,6 +4,7 @@
 
 #include "autodiff/op.hpp"
 #include "autodiff/ops/reduce.hpp"
+#include "autodiff/ops/shape_ops.hpp"
 
 namespace tapegrad::nn {
 
@@ -166,6 +167,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Arra
           return d.affine ? c.input(1) * psihat + c.input(2) : psihat;  // eq. 17
         });
       });
+}
+
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Array* running_mean, Array* running_var,
+                    bool training, const BatchNormOptions& options, BatchNormInternals* internals) {
+  if (x.rank() != 4)
+    raise<ShapeError>("BatchNorm2d: input must be [batch, channels, height, width], got {}", x.shape());
+  const Shape& s = x.shape();
+  const Tensor rows = reshape(permute(x, {0, 2, 3, 1}), {s[0] * s[2] * s[3], s[1]});  // channels last
+  const Tensor y = batch_norm(rows, gamma, beta, running_mean, running_var, training, options, internals);
+  return permute(reshape(y, {s[0], s[2], s[3], s[1]}), {0, 3, 1, 2});
 }
 
 }  // namespace tapegrad::nn

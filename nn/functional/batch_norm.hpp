@@ -38,4 +38,11 @@ struct BatchNormInternals {
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Array* running_mean, Array* running_var,
                   bool training, const BatchNormOptions& options = {}, BatchNormInternals* internals = nullptr);
 
+/// Batch normalisation of x [batch, channels, height, width] per channel (BatchNorm2d), the same
+/// equations over the batch and both spatial dimensions: batch_norm of x viewed as [batch * height
+/// * width, channels] (so seed mode, eq. 21, is per channel too). Arguments as batch_norm's, with
+/// [channels] for the features; `internals`' xhat is in the [batch * height * width, channels] view.
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Array* running_mean, Array* running_var,
+                    bool training, const BatchNormOptions& options = {}, BatchNormInternals* internals = nullptr);
+
 }  // namespace tapegrad::nn

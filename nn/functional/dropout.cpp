@@ -8,32 +8,54 @@
 
 namespace tapegrad::nn {
 
-Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) {
-  if (!(p >= 0.0 && p < 1.0)) raise<ValueError>("dropout: drop probability must be in [0, 1), got {}", p);
-  OpRecord op("dropout", {&x});
-  const Array& xv = op.in(0);
-  Array& y = op.output(xv.shape(), xv.dtype());
-  Array& mask = op.save_for_backward(xv.shape(), xv.dtype());  // 0 or 1 / (1 - p), kept for backward
-  visit(xv.dtype(), [&]<class T>(T) {
-    const T* px = xv.data<T>();
-    T* py = y.data<T>();
-    T* pm = mask.data<T>();
-    draw_mask(pm, xv.numel(), p, static_cast<T>(1.0 / (1.0 - p)), rng);
+namespace {
+/// out = in * mask (kAdd: out += in * mask), one mask entry per run of `run` consecutive elements.
+template <bool kAdd, class T>
+void apply_mask(const T* in, const T* mask, T* out, int64_t runs, int64_t run) {
+  if (run == 1) {
 #pragma omp simd
-    for (int64_t i = 0; i < xv.numel(); ++i) py[i] = px[i] * pm[i];
+    for (int64_t i = 0; i < runs; ++i) out[i] = (kAdd ? out[i] : T(0)) + in[i] * mask[i];
+    return;
+  }
+  for (int64_t q = 0; q < runs; ++q)
+#pragma omp simd
+    for (int64_t s = 0; s < run; ++s) out[q * run + s] = (kAdd ? out[q * run + s] : T(0)) + in[q * run + s] * mask[q];
+}
+
+/// Inverted dropout with one draw for each run of elements over x's last `shared_dims` dimensions
+/// (0: every element, dropout; 2: every channel's plane, dropout2d). The mask has x's shape with
+/// those dimensions 1, so it broadcasts against x in the tangent rule.
+Tensor dropout_runs(const char* name, const Tensor& x, double p, std::mt19937_64& rng, int shared_dims) {
+  if (!(p >= 0.0 && p < 1.0)) raise<ValueError>("{}: drop probability must be in [0, 1), got {}", name, p);
+  OpRecord op(name, {&x});
+  const Array& xv = op.in(0);
+  Shape mask_shape = xv.shape();
+  for (int d = xv.rank() - shared_dims; d < xv.rank(); ++d) mask_shape[d] = 1;
+  const int64_t runs = mask_shape.numel(), run = runs == 0 ? 0 : xv.numel() / runs;
+  Array& y = op.output(xv.shape(), xv.dtype());
+  Array& mask = op.save_for_backward(mask_shape, xv.dtype());  // 0 or 1 / (1 - p), kept for backward
+  visit(xv.dtype(), [&]<class T>(T) {
+    draw_mask(mask.data<T>(), runs, p, static_cast<T>(1.0 / (1.0 - p)), rng);
+    apply_mask<false>(xv.data<T>(), mask.data<T>(), y.data<T>(), runs, run);
   });
   const Array* kept = &mask;
   return op.finish(
-      [kept](BackwardContext& c) {
+      [kept, runs, run](BackwardContext& c) {
         visit(c.output().dtype(), [&]<class T>(T) {
-          const T* pm = kept->data<T>();
-          const T* g = c.grad_output().data<T>();
-          T* gx = c.grad_input(0).template data<T>();
-#pragma omp simd
-          for (int64_t i = 0; i < kept->numel(); ++i) gx[i] += g[i] * pm[i];
+          apply_mask<true>(c.grad_output().data<T>(), kept->data<T>(), c.grad_input(0).template data<T>(), runs, run);
         });
       },
       [kept](TangentContext& c) { return c.tangent(0) * Tensor(*kept); });  // the same mask
+}
+}  // namespace
+
+Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng) { return dropout_runs("dropout", x, p, rng, 0); }
+
+Tensor dropout2d(const Tensor& x, double p, std::mt19937_64& rng) {
+  if (x.rank() != 3 && x.rank() != 4)
+    raise<ShapeError>("Dropout2d: input must be [batch, channels, height, width] or [channels, height, width], got {}",
+                      x.shape());
+  return dropout_runs("dropout2d", x, p, rng, 2);
 }
 
 void draw_bernoulli(Array& mask, double keep, std::mt19937_64& rng) {

@@ -15,6 +15,10 @@ namespace tapegrad::nn {
 
 /// Inverted dropout with drop probability p in [0, 1): one fused op whose mask is drawn from rng.
 Tensor dropout(const Tensor& x, double p, std::mt19937_64& rng);
+/// Channel dropout (PyTorch's dropout2d): every [height, width] plane of x ([batch, channels,
+/// height, width] or [channels, height, width]) zeroed with probability p, the rest scaled by
+/// 1 / (1 - p).
+Tensor dropout2d(const Tensor& x, double p, std::mt19937_64& rng);
 
 /// Fills mask (its shape and dtype kept) with r ~ Bernoulli(keep) (eq. 10).
 void draw_bernoulli(Array& mask, double keep, std::mt19937_64& rng);

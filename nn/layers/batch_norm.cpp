@@ -4,9 +4,12 @@
 
 namespace tapegrad::nn {
 
-BatchNorm1d::BatchNorm1d(int64_t features, BatchNormOptions options, bool affine) : options_(options) {
-  if (features < 1) raise<ValueError>("BatchNorm1d: features must be positive, got {}", features);
-  check_options("BatchNorm1d", options);
+BatchNorm1d::BatchNorm1d(int64_t features, BatchNormOptions options, bool affine)
+    : BatchNorm1d("BatchNorm1d", features, options, affine) {}
+
+BatchNorm1d::BatchNorm1d(const char* who, int64_t features, BatchNormOptions options, bool affine) : options_(options) {
+  if (features < 1) raise<ValueError>("{}: features must be positive, got {}", who, features);
+  check_options(who, options);
   if (affine) {
     weight = Tensor::ones({features});
     bias = Tensor::zeros({features});
@@ -21,7 +24,12 @@ BatchNorm1d::BatchNorm1d(int64_t features, BatchNormOptions options, bool affine
 
 Tensor BatchNorm1d::forward(const Tensor& x) {
   return batch_norm(x, weight, bias, &running_mean.mutable_value(), &running_var.mutable_value(), is_training(),
-                    options_, keep_internals ? &internals_ : nullptr);
+                    options_, kept_internals());
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  return batch_norm2d(x, weight, bias, &running_mean.mutable_value(), &running_var.mutable_value(), is_training(),
+                      options(), kept_internals());
 }
 
 }  // namespace tapegrad::nn

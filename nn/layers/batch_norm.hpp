@@ -1,8 +1,9 @@
 #pragma once
 /// \file
-/// BatchNorm1d over x [batch, features] (seed eq. 16-25): mode full (default, Ioffe-Szegedy) or seed
-/// (batch statistics held fixed in backward, eq. 21); running statistics (unbiased variance, as
-/// PyTorch) are used in evaluation.
+/// BatchNorm1d over x [batch, features] and BatchNorm2d over x [batch, channels, height, width]
+/// (seed eq. 16-25, per feature or channel): mode full (default, Ioffe-Szegedy) or seed (batch
+/// statistics held fixed in backward, eq. 21); running statistics (unbiased variance, as PyTorch)
+/// are used in evaluation.
 #include "nn/functional/batch_norm.hpp"
 #include "nn/layers/module.hpp"
 
@@ -27,9 +28,25 @@ class BatchNorm1d : public Module {
   Tensor running_mean;  ///< buffer: the running mean ([features])
   Tensor running_var;   ///< buffer: the running unbiased variance ([features])
 
+ protected:
+  /// `who` names the layer in errors.
+  BatchNorm1d(const char* who, int64_t features, BatchNormOptions options, bool affine);
+  /// internals() when keep_internals is set, else null.
+  BatchNormInternals* kept_internals() { return keep_internals ? &internals_ : nullptr; }
+
  private:
   BatchNormOptions options_;
   BatchNormInternals internals_;
+};
+
+/// Batch normalisation per channel of [batch, channels, height, width] inputs (PyTorch's
+/// BatchNorm2d; the same options, parameters and buffers as BatchNorm1d, over channels).
+class BatchNorm2d : public BatchNorm1d {
+ public:
+  /// affine: learn gamma (weight) and theta (bias), [channels] each.
+  explicit BatchNorm2d(int64_t channels, BatchNormOptions options = {}, bool affine = true)
+      : BatchNorm1d("BatchNorm2d", channels, options, affine) {}
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace tapegrad::nn

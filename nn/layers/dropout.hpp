@@ -24,4 +24,20 @@ class Dropout : public Module {
   std::mt19937_64 rng_;
 };
 
+/// Channel dropout (PyTorch's Dropout2d): in training each channel's plane is zeroed with
+/// probability p and the rest scaled by 1 / (1 - p); the identity in evaluation.
+class Dropout2d : public Module {
+ public:
+  /// ValueError unless 0 <= p < 1; `seed` seeds the layer's own generator.
+  explicit Dropout2d(double p = 0.5, uint64_t seed = 0);
+  Tensor forward(const Tensor& x) override;
+  /// The drop probability.
+  double p() const { return p_; }
+
+ private:
+  void on_seed(uint64_t s) override { rng_.seed(s); }
+  double p_;
+  std::mt19937_64 rng_;
+};
+
 }  // namespace tapegrad::nn
