@@ -111,7 +111,62 @@ class TorchHvpStep : public PeerStep {
   torch::Tensor x_, y_;
 };
 
+torch::Tensor to_torch_f32(const tapegrad::Array& a) {
+  std::vector<int64_t> dims(a.shape().dims().begin(), a.shape().dims().end());
+  return torch::from_blob(const_cast<float*>(a.data<float>()), dims, torch::kFloat32).clone();
+}
+
+class TorchConvStep : public PeerStep {
+ public:
+  TorchConvStep(const tapegrad::Array& x, const tapegrad::Array& w, const tapegrad::Array& b,
+                const tapegrad::Array& grad_y, int64_t stride, int64_t padding)
+      : x_(to_torch_f32(x).requires_grad_(true)),
+        w_(to_torch_f32(w).requires_grad_(true)),
+        b_(to_torch_f32(b).requires_grad_(true)),
+        gy_(to_torch_f32(grad_y)),
+        stride_(stride),
+        padding_(padding) {}
+  void step() override {
+    for (torch::Tensor* t : {&x_, &w_, &b_}) t->mutable_grad() = torch::Tensor();
+    const torch::Tensor y = torch::conv2d(x_, w_, b_, stride_, padding_);
+    (y * gy_).sum().backward();
+  }
+
+ private:
+  torch::Tensor x_, w_, b_, gy_;
+  int64_t stride_, padding_;
+};
+
+class TorchLstmStep : public PeerStep {
+ public:
+  TorchLstmStep(int64_t input, int64_t hidden, int64_t layers, const tapegrad::Array& x,
+                const tapegrad::Array& grad_out)
+      : lstm_(torch::nn::LSTMOptions(input, hidden).num_layers(layers)),
+        x_(to_torch_f32(x)),
+        gy_(to_torch_f32(grad_out)) {}
+  void step() override {
+    lstm_->zero_grad();
+    const torch::Tensor out = std::get<0>(lstm_->forward(x_));
+    (out * gy_).sum().backward();
+  }
+
+ private:
+  torch::nn::LSTM lstm_;
+  torch::Tensor x_, gy_;
+};
+
 }  // namespace
+
+std::unique_ptr<PeerStep> make_torch_conv_step(const tapegrad::Array& x, const tapegrad::Array& w,
+                                               const tapegrad::Array& b, const tapegrad::Array& grad_y, int64_t stride,
+                                               int64_t padding) {
+  return std::make_unique<TorchConvStep>(x, w, b, grad_y, stride, padding);
+}
+
+std::unique_ptr<PeerStep> make_torch_lstm_step(int64_t input, int64_t hidden, int64_t layers, const tapegrad::Array& x,
+                                               const tapegrad::Array& grad_out) {
+  return std::make_unique<TorchLstmStep>(input, hidden, layers, x, grad_out);
+}
 
 std::unique_ptr<PeerStep> make_torch_hvp_step(const std::vector<tapegrad::Array>& params,
                                               const std::vector<tapegrad::Array>& direction, const tapegrad::Array& x,

@@ -23,6 +23,15 @@ std::unique_ptr<PeerStep> make_torch_mlp_step(const MlpSpec& spec, const MlpBatc
 std::unique_ptr<PeerStep> make_torch_hvp_step(const std::vector<tapegrad::Array>& params,
                                               const std::vector<tapegrad::Array>& direction, const tapegrad::Array& x,
                                               const std::vector<int64_t>& y, bool hvp);
+/// conv2d(x, w, b) with the given stride and padding (float32 arrays), then the gradients of
+/// sum(y * grad_y) for x, w and b: one forward and backward per step().
+std::unique_ptr<PeerStep> make_torch_conv_step(const tapegrad::Array& x, const tapegrad::Array& w,
+                                               const tapegrad::Array& b, const tapegrad::Array& grad_y, int64_t stride,
+                                               int64_t padding);
+/// torch::nn::LSTM(input, hidden, layers) in float32 on x [seq, batch, input]: forward, and the
+/// gradients of sum(output * grad_out) for every parameter, per step().
+std::unique_ptr<PeerStep> make_torch_lstm_step(int64_t input, int64_t hidden, int64_t layers, const tapegrad::Array& x,
+                                               const tapegrad::Array& grad_out);
 void set_torch_threads(int threads);
 /// Version, threads and the BLAS / parallel backends libtorch loaded.
 std::string torch_description();
