@@ -135,6 +135,40 @@ TEST_CASE("a warm step of the layers snippet's model (float32, BN, dropout, Adam
   CHECK(last < first);
 }
 
+TEST_CASE("warm steps of a CNN (conv, batch norm 2d, pooling, Dropout2d) and an LSTM allocate nothing") {
+  std::mt19937_64 rng(3);
+  nn::Sequential cnn{nn::Conv2d(1, 4, 3, rng, {.padding = 1}),
+                     nn::BatchNorm2d(4),
+                     nn::ReLU(),
+                     nn::MaxPool2d(2),
+                     nn::Dropout2d(0.2),
+                     nn::Conv2d(4, 6, 3, rng, {.padding = 1, .groups = 2}),
+                     nn::AvgPool2d(2),
+                     nn::AdaptiveAvgPool2d(1),
+                     nn::Flatten(),
+                     nn::Linear(6, 3, rng)};
+  cnn.to(DType::f32);
+  nn::LSTM lstm(5, 8, rng, {.num_layers = 2, .batch_first = true});
+  lstm.to(DType::f32);
+  nn::optim::Adam opt(cnn.parameters(), {.lr = 1e-3});
+  nn::optim::SGD lstm_opt(lstm.parameters(), {.lr = 0.1});
+  const Tensor images = Tensor::randn({4, 1, 8, 8}, rng, DType::f32);
+  const Tensor sequence = Tensor::randn({3, 6, 5}, rng, DType::f32);
+  const std::vector<int64_t> labels = {0, 1, 2, 1};
+  Tape tape;
+  long during = -1;
+  for (int step = 0; step < 8; ++step) {
+    if (step == 3) during = test::allocations.load();
+    tape.clear();
+    opt.zero_grad();
+    lstm_opt.zero_grad();
+    (nn::cross_entropy(cnn(images), labels) + mean(square(lstm(sequence).output))).backward();
+    opt.step();
+    lstm_opt.step();
+  }
+  CHECK(test::allocations.load() - during == 0);
+}
+
 TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) allocates nothing") {
   using namespace tapegrad::nn;
   Network net;

@@ -1,5 +1,6 @@
 #include "autodiff/ops/shape_ops.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 #include "autodiff/detail/kernels.hpp"
@@ -74,9 +75,12 @@ Tensor reshape(const Tensor& x, std::span<const int64_t> dims) {
 Tensor unsqueeze(const Tensor& x, int axis) {
   const Shape& in = x.shape();
   const int a = normalize_axis("unsqueeze", axis, in.rank() + 1);
-  std::vector<int64_t> dims(in.begin(), in.end());
-  dims.insert(dims.begin() + a, 1);
-  return reshape(x, dims);
+  if (in.rank() == kMaxRank) raise<ShapeError>("unsqueeze: {} already has the most dimensions, {}", in, kMaxRank);
+  int64_t dims[kMaxRank];  // no heap: a warm step allocates nothing
+  std::copy(in.begin(), in.begin() + a, dims);
+  dims[a] = 1;
+  std::copy(in.begin() + a, in.end(), dims + a + 1);
+  return reshape(x, std::span<const int64_t>(dims, static_cast<size_t>(in.rank() + 1)));
 }
 
 Tensor permute(const Tensor& x, std::span<const int> perm) {
@@ -170,14 +174,21 @@ Tensor concat(std::span<const Tensor> xs, int axis) {
 
 Tensor stack(std::span<const Tensor> xs, int axis) {
   if (xs.empty()) raise<ValueError>("stack: needs at least one tensor");
-  const int a = normalize_axis("stack", axis, xs[0].rank() + 1);
-  std::vector<Tensor> expanded;
-  expanded.reserve(xs.size());
-  for (const Tensor& t : xs) {
-    if (!(t.shape() == xs[0].shape()))
-      raise<ShapeError>("stack: all tensors need the same shape, got {} and {}", xs[0].shape(), t.shape());
-    expanded.push_back(unsqueeze(t, a));
+  const Shape& in = xs[0].shape();
+  const int a = normalize_axis("stack", axis, in.rank() + 1);
+  for (const Tensor& t : xs)
+    if (!(t.shape() == in)) raise<ShapeError>("stack: all tensors need the same shape, got {} and {}", in, t.shape());
+  if (a < in.rank()) {  // concat along a, then split that axis into (count, size): no per-tensor copies
+    if (in.rank() == kMaxRank) raise<ShapeError>("stack: {} already has the most dimensions, {}", in, kMaxRank);
+    int64_t dims[kMaxRank];
+    std::copy(in.begin(), in.begin() + a, dims);
+    dims[a] = static_cast<int64_t>(xs.size());
+    std::copy(in.begin() + a, in.end(), dims + a + 1);
+    return reshape(concat(xs, a), std::span<const int64_t>(dims, static_cast<size_t>(in.rank() + 1)));
   }
+  std::vector<Tensor> expanded;  // a new last axis: each tensor gets a trailing 1
+  expanded.reserve(xs.size());
+  for (const Tensor& t : xs) expanded.push_back(unsqueeze(t, a));
   return concat(expanded, a);
 }
 

@@ -61,9 +61,11 @@ RecurrentOutput Recurrent::run(const Tensor& x, const Tensor& h0, const Tensor& 
     // The input's projection for every step at once: one product per layer.
     const Tensor proj =
         reshape(linear(reshape(layer_in, {steps * batch, in}), w.weight_ih, w.bias_ih), {steps, batch, gates});
+    const Shape zeros_shape{batch, hidden};
+    if (!zeros_.defined() || !(zeros_.shape() == zeros_shape) || zeros_.dtype() != w.weight_hh.dtype())
+      zeros_ = Tensor::zeros(zeros_shape, w.weight_hh.dtype());  // kept: a warm step allocates nothing
     const auto initial = [&](const Tensor& s) {
-      return s.defined() ? reshape(slice(s, 0, l, l + 1), {batch, hidden})
-                         : Tensor::zeros({batch, hidden}, w.weight_hh.dtype());
+      return s.defined() ? reshape(slice(s, 0, l, l + 1), {batch, hidden}) : zeros_;
     };
     Tensor h = initial(h0), c = lstm_ ? initial(c0) : Tensor();
     steps_.clear();

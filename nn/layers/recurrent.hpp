@@ -59,6 +59,7 @@ class Recurrent : public Module {
   const char* name_;
   bool lstm_;
   std::vector<Tensor> steps_;  ///< a layer's outputs per step (reused)
+  Tensor zeros_;               ///< the zero initial state, [batch, hidden] (reused)
 };
 
 /// Long short-term memory (PyTorch's LSTM; gates i, f, g, o).
