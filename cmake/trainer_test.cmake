@@ -54,6 +54,18 @@ expect_in("test accuracy")
 run(TRUE ${TRAIN} ${common} --eval-only --resume ${WORK_DIR}/straight/model.tgc --out ${WORK_DIR}/eval)
 expect_in("test accuracy")
 
+# --model cnn (convolutions, BatchNorm2d, max pooling): 2 epochs straight and 1 + 1 resumed agree,
+# and a checkpoint of the CNN does not resume as an MLP.
+set(cnn --data ${DATA} --limit 400 --threads 1 --seed 5 --model cnn --channels 4 --hidden 16 --epochs 2)
+run(TRUE ${TRAIN} ${cnn} --out ${WORK_DIR}/cnn)
+expect_in("CNN channels 4")
+run(TRUE ${TRAIN} ${cnn} --stop-after 1 --out ${WORK_DIR}/cnn_first)
+run(TRUE ${TRAIN} ${cnn} --out ${WORK_DIR}/cnn_resumed --resume ${WORK_DIR}/cnn_first/last.tgc)
+expect_same_metrics(${WORK_DIR}/cnn/metrics.csv ${WORK_DIR}/cnn_resumed/metrics.csv)
+run(FALSE ${TRAIN} --data ${DATA} --limit 400 --threads 1 --seed 5 --hidden 16 --epochs 2
+    --resume ${WORK_DIR}/cnn_first/last.tgc --out ${WORK_DIR}/y)
+expect_in("cnn_first/last.tgc")
+
 # The shipped seed network (DropConnect masks drawn per minibatch from (seed, epoch)): 2 epochs
 # straight and 1 + 1 resumed agree too.
 set(seed_net --data ${DATA} --limit 1000 --threads 1 --seed 5 --network ${NETWORK} --epochs 2)

@@ -38,6 +38,8 @@ struct Config {
   double dropconnect = 0.0;  // drop probability of a connection (keep = 1 - this)
   std::string batch_norm = "full";
   std::vector<int64_t> hidden{512, 256};  // --hidden, parsed by parse_widths
+  std::string model = "mlp";
+  std::vector<int64_t> channels{32, 64};  // --channels (the CNN's), parsed by parse_widths
   std::string network;
   double label_smoothing = 0.1;
   int shift = 0;  // augmentation: random shifts of up to this many pixels
@@ -62,23 +64,56 @@ void keep_first(nn::Dataset& d, int64_t n) {
   d.labels.resize(static_cast<size_t>(n));
 }
 
-std::unique_ptr<nn::Module> make_mlp(const Config& c, int64_t in, int64_t classes, std::mt19937_64& rng) {
-  auto model = std::make_unique<nn::Sequential>();
-  int64_t width = in;
+/// The fully connected layers of --hidden on `width` inputs, then the classifier.
+void add_dense_layers(const Config& c, nn::Sequential& model, int64_t width, int64_t classes, std::mt19937_64& rng) {
   for (int64_t h : c.hidden) {
     nn::Linear layer(width, h, rng);
     if (c.dropconnect > 0)
-      model->push_back(nn::DropConnect(std::move(layer), 1.0 - c.dropconnect));
+      model.push_back(nn::DropConnect(std::move(layer), 1.0 - c.dropconnect));
     else
-      model->push_back(std::move(layer));
+      model.push_back(std::move(layer));
     if (c.batch_norm != "none")
-      model->push_back(
+      model.push_back(
           nn::BatchNorm1d(h, {.mode = c.batch_norm == "seed" ? nn::BatchNormMode::seed : nn::BatchNormMode::full}));
-    model->push_back(nn::ReLU());
-    if (c.dropout > 0) model->push_back(nn::Dropout(c.dropout));
+    model.push_back(nn::ReLU());
+    if (c.dropout > 0) model.push_back(nn::Dropout(c.dropout));
     width = h;
   }
-  model->push_back(nn::Linear(width, classes, rng));
+  model.push_back(nn::Linear(width, classes, rng));
+}
+
+/// --model cnn: square one-channel images; per width of --channels two 3x3 convolutions (padding 1),
+/// each with batch norm (unless --batch-norm none) and ReLU, then 2x2 max pooling; then the dense
+/// layers of --hidden.
+std::unique_ptr<nn::Module> make_cnn(const Config& c, int64_t in, int64_t classes, std::mt19937_64& rng) {
+  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(in))));
+  if (side * side != in) throw Error(fmt::format("--model cnn needs square images, got {} features", in));
+  auto model = std::make_unique<nn::Sequential>();
+  model->push_back(nn::Unflatten({1, side, side}));
+  const nn::BatchNormOptions bn{.mode = c.batch_norm == "seed" ? nn::BatchNormMode::seed : nn::BatchNormMode::full};
+  int64_t channels = 1, size = side;
+  for (int64_t w : c.channels) {
+    for (int conv = 0; conv < 2; ++conv) {
+      model->push_back(nn::Conv2d(conv == 0 ? channels : w, w, 3, rng, {.padding = 1}, c.batch_norm == "none"));
+      if (c.batch_norm != "none") model->push_back(nn::BatchNorm2d(w, bn));
+      model->push_back(nn::ReLU());
+    }
+    if (size < 2)
+      throw Error(
+          fmt::format("--channels {}: too many poolings for {}x{} images", fmt::join(c.channels, ","), side, side));
+    model->push_back(nn::MaxPool2d(2));
+    channels = w;
+    size /= 2;
+  }
+  model->push_back(nn::Flatten());
+  add_dense_layers(c, *model, channels * size * size, classes, rng);
+  return model;
+}
+
+/// The MLP of --hidden.
+std::unique_ptr<nn::Module> make_mlp(const Config& c, int64_t in, int64_t classes, std::mt19937_64& rng) {
+  auto model = std::make_unique<nn::Sequential>();
+  add_dense_layers(c, *model, in, classes, rng);
   return model;
 }
 
@@ -246,6 +281,8 @@ std::vector<std::string> job_description(const Config& c, const Session& s) {
           fmt::format("--dropconnect {}", c.dropconnect),
           fmt::format("--batch-norm {}", c.batch_norm),
           fmt::format("--hidden {}", fmt::join(c.hidden, ",")),
+          fmt::format("--model {}", c.model),
+          fmt::format("--channels {}", fmt::join(c.channels, ",")),
           fmt::format("--network {}", c.network.empty() ? "(none: the MLP)" : "(a seed network)"),
           fmt::format("--label-smoothing {}", c.label_smoothing),
           fmt::format("--shift {}", c.shift),
@@ -316,6 +353,12 @@ void make_model(const Config& c, Session& s) {
                               net.num_inputs(), net.num_outputs(), s.train.features(), s.classes));
     s.model = std::make_unique<nn::SeedModel>(std::move(net));
     s.title = fmt::format("seed network {} on {}", fs::path(c.network).filename().string(), c.data);
+  } else if (c.model == "cnn") {
+    s.model = make_cnn(c, s.train.features(), s.classes, init);
+    s.model->to(DType::f32);
+    s.title =
+        fmt::format("CNN channels {}, dense {}-{} ({}, batch norm {}, dropout {}) on {}", fmt::join(c.channels, "-"),
+                    fmt::join(c.hidden, "-"), s.classes, c.optimizer, c.batch_norm, c.dropout, c.data);
   } else {
     s.model = make_mlp(c, s.train.features(), s.classes, init);
     s.model->to(DType::f32);
@@ -620,6 +663,19 @@ int main(int argc, char** argv) {
           },
           "WIDTHS"))
       ->capture_default_str();
+  app.add_option("--model", c.model, "mlp (the dense layers of --hidden) or cnn (--channels, then --hidden)")
+      ->check(CLI::IsMember({"mlp", "cnn"}))
+      ->capture_default_str();
+  std::string channels = "32,64";
+  app.add_option("--channels", channels,
+                 "--model cnn: channels of each block of two 3x3 convolutions and a 2x2 max pool")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            std::vector<int64_t> widths;
+            return parse_widths(text, widths);
+          },
+          "WIDTHS"))
+      ->capture_default_str();
   app.add_option("--network", c.network, "Train a seed network (JSON file, 784 inputs, 10 outputs) instead of the MLP")
       ->check(CLI::ExistingFile);
   app.add_option("--label-smoothing", c.label_smoothing, "Cross-entropy label smoothing")
@@ -646,6 +702,7 @@ int main(int argc, char** argv) {
   app.add_flag("--eval-only", c.eval_only, "Only evaluate the --resume checkpoint on the test set");
   CLI11_PARSE(app, argc, argv);
   (void)parse_widths(hidden, c.hidden);  // checked by the option
+  (void)parse_widths(channels, c.channels);
   if (c.eval_only && c.resume.empty()) {
     fmt::print(stderr, "error: --eval-only needs --resume CHECKPOINT\n");
     return 2;

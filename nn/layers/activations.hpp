@@ -1,6 +1,8 @@
 #pragma once
 /// \file
 /// Stateless layers: activations and Flatten.
+#include <vector>
+
 #include "nn/layers/module.hpp"
 
 namespace tapegrad::nn {
@@ -35,6 +37,15 @@ struct GELU : Module {
 /// [batch, d1, d2, ...] -> [batch, d1 * d2 * ...].
 struct Flatten : Module {
   Tensor forward(const Tensor& x) override;
+};
+/// [batch, features] -> [batch, sizes...] (PyTorch's Unflatten(1, sizes)): flat images back to
+/// [batch, channels, height, width] for a CNN.
+struct Unflatten : Module {
+  /// The sizes the features are split into (ShapeError in forward unless their product is the
+  /// feature count).
+  explicit Unflatten(std::vector<int64_t> split) : sizes(std::move(split)) {}
+  Tensor forward(const Tensor& x) override;
+  std::vector<int64_t> sizes;  ///< the trailing dimensions of the output
 };
 
 }  // namespace tapegrad::nn

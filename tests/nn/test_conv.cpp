@@ -184,6 +184,22 @@ TEST_SUITE("conv") {
     CHECK_GRADCHECK(nn::gradgradcheck(model, [&] { return nn::cross_entropy(model(x), labels); }, {.projections = 4}));
   }
 
+  TEST_CASE("Unflatten turns flat images back into [batch, channels, height, width]") {
+    Tape tape;
+    nn::Unflatten unflatten({1, 4, 3});
+    const Tensor x(random_array({2, 12}, 3));
+    const Tensor y = unflatten(x);
+    CHECK(y.shape() == Shape{2, 1, 4, 3});
+    for (int64_t i = 0; i < 24; ++i) CHECK(y.value().at(i) == x.value().at(i));
+    try {
+      unflatten(Tensor(random_array({2, 10}, 1)));
+      FAIL("no error");
+    } catch (const ShapeError& e) {
+      CHECK(std::string(e.what()).find("[batch, 12]") != std::string::npos);
+      CHECK(std::string(e.what()).find("[2, 10]") != std::string::npos);
+    }
+  }
+
   TEST_CASE("bad shapes name the layer and both shapes") {
     Tape tape;
     std::mt19937_64 rng(1);
