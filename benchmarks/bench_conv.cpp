@@ -96,12 +96,4 @@ BENCHMARK(BM_LstmTape)->Name("BM_Lstm/tape")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LstmTorch)->Name("BM_Lstm/torch")->Unit(benchmark::kMillisecond);
 #endif
 
-int main(int argc, char** argv) {
-  std::vector<char*> args;
-  [[maybe_unused]] const int threads = bench::setup_threads(argc, argv, args);
-#ifdef TAPEGRAD_BENCH_TORCH
-  bench::set_torch_threads(threads);
-  fmt::print(stderr, "{}\n", bench::torch_description());
-#endif
-  bench::run_benchmarks(args);
-}
+int main(int argc, char** argv) { return bench::run_with_torch_peer(argc, argv); }

@@ -86,12 +86,4 @@ BENCHMARK_CAPTURE(BM_Torch, grad, false)->Name("BM_MlpSecond/torch/grad")->Arg(1
 BENCHMARK_CAPTURE(BM_Torch, hvp, true)->Name("BM_MlpSecond/torch/hvp")->Arg(128)->Unit(benchmark::kMillisecond);
 #endif
 
-int main(int argc, char** argv) {
-  std::vector<char*> args;
-  [[maybe_unused]] const int threads = bench::setup_threads(argc, argv, args);
-#ifdef TAPEGRAD_BENCH_TORCH
-  bench::set_torch_threads(threads);
-  fmt::print(stderr, "{}\n", bench::torch_description());
-#endif
-  bench::run_benchmarks(args);
-}
+int main(int argc, char** argv) { return bench::run_with_torch_peer(argc, argv); }

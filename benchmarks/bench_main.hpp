@@ -10,6 +10,11 @@
 #include <vector>
 
 #include "autodiff/threads.hpp"
+#ifdef TAPEGRAD_BENCH_TORCH
+#include <fmt/format.h>
+
+#include "torch_peer.hpp"
+#endif
 
 namespace bench {
 
@@ -36,6 +41,19 @@ inline void run_benchmarks(std::vector<char*>& args) {
   benchmark::Initialize(&count, args.data());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+}
+
+/// main() of a program whose peer is libtorch (when built with it): --threads for both, libtorch's
+/// version and backends on stderr, then the registered benchmarks.
+inline int run_with_torch_peer(int argc, char** argv) {
+  std::vector<char*> args;
+  [[maybe_unused]] const int threads = setup_threads(argc, argv, args);
+#ifdef TAPEGRAD_BENCH_TORCH
+  set_torch_threads(threads);
+  fmt::print(stderr, "{}\n", torch_description());
+#endif
+  run_benchmarks(args);
+  return 0;
 }
 
 }  // namespace bench

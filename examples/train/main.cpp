@@ -654,27 +654,22 @@ int main(int argc, char** argv) {
                  "none, full (Ioffe-Szegedy) or seed (statistics fixed in backward, eq. 21)")
       ->check(CLI::IsMember({"none", "full", "seed"}))
       ->capture_default_str();
-  std::string hidden = "512,256";  // parsed here: CLI11's list splitting drops empty widths silently
-  app.add_option("--hidden", hidden, "Hidden layer widths, e.g. 256,256")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            std::vector<int64_t> widths;
-            return parse_widths(text, widths);
-          },
-          "WIDTHS"))
-      ->capture_default_str();
+  // Widths are parsed here: CLI11's list splitting drops empty widths silently.
+  const CLI::Validator widths_check(
+      [](std::string& text) -> std::string {
+        std::vector<int64_t> widths;
+        return parse_widths(text, widths);
+      },
+      "WIDTHS");
+  std::string hidden = "512,256";
+  app.add_option("--hidden", hidden, "Hidden layer widths, e.g. 256,256")->check(widths_check)->capture_default_str();
   app.add_option("--model", c.model, "mlp (the dense layers of --hidden) or cnn (--channels, then --hidden)")
       ->check(CLI::IsMember({"mlp", "cnn"}))
       ->capture_default_str();
   std::string channels = "32,64";
   app.add_option("--channels", channels,
                  "--model cnn: channels of each block of two 3x3 convolutions and a 2x2 max pool")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            std::vector<int64_t> widths;
-            return parse_widths(text, widths);
-          },
-          "WIDTHS"))
+      ->check(widths_check)
       ->capture_default_str();
   app.add_option("--network", c.network, "Train a seed network (JSON file, 784 inputs, 10 outputs) instead of the MLP")
       ->check(CLI::ExistingFile);

@@ -5,8 +5,10 @@
 
 namespace tapegrad::nn {
 
-Dropout::Dropout(double p, uint64_t seed) : p_(p), rng_(seed) {
-  if (!(p >= 0.0 && p < 1.0)) raise<ValueError>("Dropout: drop probability must be in [0, 1), got {}", p);
+Dropout::Dropout(double p, uint64_t seed) : Dropout("Dropout", p, seed) {}
+
+Dropout::Dropout(const char* who, double p, uint64_t seed) : p_(p), rng_(seed) {
+  if (!(p >= 0.0 && p < 1.0)) raise<ValueError>("{}: drop probability must be in [0, 1), got {}", who, p);
 }
 
 Tensor Dropout::forward(const Tensor& x) {
@@ -14,13 +16,9 @@ Tensor Dropout::forward(const Tensor& x) {
   return dropout(x, p_, rng_);
 }
 
-Dropout2d::Dropout2d(double p, uint64_t seed) : p_(p), rng_(seed) {
-  if (!(p >= 0.0 && p < 1.0)) raise<ValueError>("Dropout2d: drop probability must be in [0, 1), got {}", p);
-}
-
 Tensor Dropout2d::forward(const Tensor& x) {
-  if (!is_training() || p_ == 0.0) return x;
-  return dropout2d(x, p_, rng_);
+  if (!is_training() || p() == 0.0) return x;
+  return dropout2d(x, p(), rng());
 }
 
 }  // namespace tapegrad::nn

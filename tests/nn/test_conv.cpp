@@ -204,16 +204,7 @@ TEST_SUITE("conv") {
     Tape tape;
     std::mt19937_64 rng(1);
     nn::Conv2d conv(3, 8, 3, rng);
-    auto message = [](auto&& f) -> std::string {
-      try {
-        f();
-      } catch (const ShapeError& e) {
-        return e.what();
-      } catch (const ValueError& e) {
-        return e.what();
-      }
-      return "no error";
-    };
+    const auto message = [](auto&& f) { return test::message_of<Error>(f); };
     const std::string three_d = message([&] { conv(Tensor(random_array({3, 5, 5}, 1))); });
     CHECK(three_d.find("conv2d") != std::string::npos);
     CHECK(three_d.find("[3, 5, 5]") != std::string::npos);

@@ -17,16 +17,6 @@ Array random_array(const Shape& s, uint64_t seed) {
   return Tensor::randn(s, rng).value();
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 /// Per-channel mean and biased variance of x [N, C, H, W], from the definition.
 std::pair<std::vector<double>, std::vector<double>> channel_stats(const Array& x) {
   const int64_t N = x.shape()[0], C = x.shape()[1], S = x.shape()[2] * x.shape()[3];
@@ -68,7 +58,7 @@ TEST_SUITE("normalisation and embedding") {
     const Array z = bn(Tensor(x)).value();
     const double rm = bn.running_mean.value().at(1), rv = bn.running_var.value().at(1);
     CHECK(z.at(S + 3) == doctest::Approx((x.at(S + 3) - rm) / std::sqrt(rv + 1e-5)).epsilon(1e-12));
-    CHECK(error_of([&] { bn(Tensor(random_array({4, 3}, 2))); }).find("[4, 3]") != std::string::npos);
+    CHECK(test::message_of<Error>([&] { bn(Tensor(random_array({4, 3}, 2))); }).find("[4, 3]") != std::string::npos);
   }
 
   TEST_CASE("BatchNorm2d seed mode: dL/dx = gamma dL/dy / sigma per channel (eq. 21)") {
@@ -128,8 +118,11 @@ TEST_SUITE("normalisation and embedding") {
     };
     CHECK_GRADCHECK(gradcheck(f, in));
     CHECK_GRADCHECK(gradgradcheck(f, in, {.projections = 4}));
-    CHECK(error_of([&] { ln(Tensor(random_array({2, 4, 3}, 1))); }).find("[2, 4, 3]") != std::string::npos);
-    CHECK(error_of([&] { nn::LayerNorm(std::vector<int64_t>{}); }).find("non-empty") != std::string::npos);
+    CHECK(test::message_of<Error>([&] {
+            ln(Tensor(random_array({2, 4, 3}, 1)));
+          }).find("[2, 4, 3]") != std::string::npos);
+    CHECK(test::message_of<Error>([&] { nn::LayerNorm(std::vector<int64_t>{}); }).find("non-empty") !=
+          std::string::npos);
   }
 
   TEST_CASE("Embedding: rows of the table, repeated ids add their gradients, bad ids refused") {
@@ -147,11 +140,14 @@ TEST_SUITE("normalisation and embedding") {
       for (int64_t j = 0; j < 3; ++j) CHECK(emb.weight.grad().at(r * 3 + j) == counts[r]);
     const Tensor same = emb(Tensor(Array({2, 3}, {4, 0, 4, 2, 4, 1})));
     CHECK(same.shape() == Shape{2, 3, 3});
-    CHECK(error_of([&] { emb(std::vector<int64_t>{5}, Shape{1}); }).find("id 5 out of range for a table of 5") !=
-          std::string::npos);
-    CHECK(error_of([&] { emb(std::vector<int64_t>{-1}, Shape{1}); }).find("id -1") != std::string::npos);
-    CHECK(error_of([&] { emb(Tensor(Array({1}, {1.5}))); }).find("not an integer") != std::string::npos);
-    CHECK(error_of([&] { emb(std::vector<int64_t>{1, 2}, Shape{3}); }).find("do not fill") != std::string::npos);
+    CHECK(test::message_of<Error>([&] {
+            emb(std::vector<int64_t>{5}, Shape{1});
+          }).find("id 5 out of range for a table of 5") != std::string::npos);
+    CHECK(test::message_of<Error>([&] { emb(std::vector<int64_t>{-1}, Shape{1}); }).find("id -1") != std::string::npos);
+    CHECK(test::message_of<Error>([&] { emb(Tensor(Array({1}, {1.5}))); }).find("not an integer") != std::string::npos);
+    CHECK(test::message_of<Error>([&] {
+            emb(std::vector<int64_t>{1, 2}, Shape{3});
+          }).find("do not fill") != std::string::npos);
   }
 
   TEST_CASE("Dropout2d zeroes whole channels with probability p, scales the rest, and is the identity in eval") {
@@ -171,8 +167,8 @@ TEST_SUITE("normalisation and embedding") {
     for (int64_t i = 0; i < x.numel(); i += 7) CHECK(x.grad().at(i) == y.value().at(i));  // d y / d x = the mask
     drop.eval();
     CHECK(drop(x).value().at(0) == 1.0);
-    CHECK(error_of([] { nn::Dropout2d(1.0); }).find("[0, 1)") != std::string::npos);
-    CHECK(error_of([&] {
+    CHECK(test::message_of<Error>([] { nn::Dropout2d(1.0); }).find("[0, 1)") != std::string::npos);
+    CHECK(test::message_of<Error>([&] {
             nn::Dropout2d(0.5).forward(Tensor(random_array({3, 4}, 1)));
           }).find("[3, 4]") != std::string::npos);
   }

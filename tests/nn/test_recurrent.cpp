@@ -70,16 +70,6 @@ void check_values(const Array& got, const std::vector<double>& want) {
   for (int64_t i = 0; i < got.numel(); ++i) CHECK(got.at(i) == doctest::Approx(want[size_t(i)]).epsilon(1e-12));
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 }  // namespace
 
 TEST_SUITE("recurrent") {
@@ -174,14 +164,17 @@ TEST_SUITE("recurrent") {
     std::mt19937_64 rng(1);
     nn::LSTM lstm(3, 4, rng, {.num_layers = 2});
     nn::GRU gru(3, 4, rng);
-    CHECK(error_of([&] { lstm(Tensor::zeros({0, 2, 3})); }).find("length 0") != std::string::npos);
-    const std::string features = error_of([&] { gru(Tensor::zeros({5, 2, 4})); });
+    CHECK(test::message_of<Error>([&] { lstm(Tensor::zeros({0, 2, 3})); }).find("length 0") != std::string::npos);
+    const std::string features = test::message_of<Error>([&] { gru(Tensor::zeros({5, 2, 4})); });
     CHECK(features.find("GRU") != std::string::npos);
     CHECK(features.find("[5, 2, 4]") != std::string::npos);
     CHECK(features.find("[12, 3]") != std::string::npos);
-    CHECK(error_of([&] { lstm(Tensor::zeros({5, 3})); }).find("[seq, batch, 3]") != std::string::npos);
-    const std::string state = error_of([&] { lstm(Tensor::zeros({5, 2, 3}), Tensor::zeros({1, 2, 4}), Tensor()); });
+    CHECK(test::message_of<Error>([&] { lstm(Tensor::zeros({5, 3})); }).find("[seq, batch, 3]") != std::string::npos);
+    const std::string state = test::message_of<Error>([&] {
+      lstm(Tensor::zeros({5, 2, 3}), Tensor::zeros({1, 2, 4}), Tensor());
+    });
     CHECK(state.find("h0 must be [2, 2, 4]") != std::string::npos);
-    CHECK(error_of([&] { nn::LSTM(3, 4, rng, {.num_layers = 0}); }).find("num_layers") != std::string::npos);
+    CHECK(test::message_of<Error>([&] { nn::LSTM(3, 4, rng, {.num_layers = 0}); }).find("num_layers") !=
+          std::string::npos);
   }
 }
