@@ -13,10 +13,7 @@ using namespace tapegrad;
 
 namespace {
 
-Array random_array(const Shape& s, uint64_t seed, DType dtype = DType::f64) {
-  std::mt19937_64 rng(seed);
-  return Tensor::randn(s, rng, dtype).value();
-}
+using test::random_array;
 
 /// The convolution's definition as nested loops: y[n, o, i, j] = b[o] + sum over the group's
 /// channels c and taps (p, q) of w[o, c, p, q] x[n, g * C/groups + c, i s - pad + p d, j s - pad + q d].

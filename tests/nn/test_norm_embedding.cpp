@@ -12,10 +12,7 @@ using namespace tapegrad;
 
 namespace {
 
-Array random_array(const Shape& s, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return Tensor::randn(s, rng).value();
-}
+using test::random_array;
 
 /// Per-channel mean and biased variance of x [N, C, H, W], from the definition.
 std::pair<std::vector<double>, std::vector<double>> channel_stats(const Array& x) {

@@ -13,10 +13,7 @@ using namespace tapegrad;
 
 namespace {
 
-Array random_array(const Shape& s, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return Tensor::randn(s, rng).value();
-}
+using test::random_array;
 
 double sigmoid_of(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 

@@ -2,9 +2,11 @@
 // Small test helpers: the message of an expected exception, and substring checks on it.
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
 
 #include "autodiff/gradcheck.hpp"
+#include "autodiff/tensor.hpp"
 
 namespace test {
 
@@ -24,6 +26,13 @@ std::string message_of(F&& f) {
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+/// Standard normal values of the given shape, drawn from a generator seeded with `seed`.
+inline tapegrad::Array random_array(const tapegrad::Shape& shape, uint64_t seed,
+                                    tapegrad::DType dtype = tapegrad::DType::f64) {
+  std::mt19937_64 rng(seed);
+  return tapegrad::Tensor::randn(shape, rng, dtype).value();
+}
 
 /// CHECK a gradcheck result, printing its message on failure.
 #define CHECK_GRADCHECK(result_expr)                  \
