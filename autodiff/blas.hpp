@@ -5,21 +5,67 @@
 /// reference links the BLAS, never the tape). A product with one row, one column or an inner
 /// dimension of one goes to gemv / ger: OpenBLAS's gemm packs whole operands first, which at batch 1
 /// costs more than the product itself.
+///
+/// Two libraries run the general float product, chosen at run time (float_gemm_library): oneDNN's
+/// sgemm, which dispatches to AVX-512 where the CPU has it, and OpenBLAS's. On this project's Zen 5
+/// machine (OpenBLAS held to its AVX2 kernels by OPENBLAS_CORETYPE=Haswell) oneDNN ran every product
+/// of the MLP's and the CNN's steps in 0.4-0.6 of OpenBLAS's time (docs/benchmarks.md). Double
+/// products stay on OpenBLAS: oneDNN has no dgemm.
 #include <cblas.h>
+#include <dnnl.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <new>
+#include <string_view>
 
 #include "autodiff/error.hpp"
 
+static_assert(DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP, "blas.hpp sets oneDNN's threads through OpenMP");
+// oneDNN's thread count is OpenMP's (Debian builds it on libgomp, linked by the build); declared here
+// rather than through <omp.h>, which not every compiler here ships.
+/// OpenMP's thread count for the calling thread's next parallel region (libgomp).
+extern "C" int omp_get_max_threads() noexcept;
+/// Sets OpenMP's thread count for the calling thread's next parallel regions (libgomp).
+extern "C" void omp_set_num_threads(int) noexcept;
+
 namespace tapegrad::blas {
+
+/// The library that runs general float products.
+enum class FloatGemm { openblas, onednn };
 
 namespace detail {
 inline CBLAS_TRANSPOSE op(bool transposed) { return transposed ? CblasTrans : CblasNoTrans; }
 
+/// TAPEGRAD_SGEMM=openblas|onednn when set, else oneDNN where the CPU has AVX-512 (where it was
+/// measured to pay), else OpenBLAS.
+inline FloatGemm default_float_gemm() {
+  if (const char* chosen = std::getenv("TAPEGRAD_SGEMM")) {
+    const std::string_view name(chosen);
+    if (name == "openblas") return FloatGemm::openblas;
+    if (name == "onednn") return FloatGemm::onednn;
+    raise<ValueError>("TAPEGRAD_SGEMM is '{}': expected openblas or onednn", name);
+  }
+  return __builtin_cpu_supports("avx512f") ? FloatGemm::onednn : FloatGemm::openblas;
+}
+inline std::atomic<FloatGemm>& float_gemm_choice() {
+  static std::atomic<FloatGemm> choice{default_float_gemm()};
+  return choice;
+}
+
 inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int lda, const float* b,
                  int ldb, float beta, float* c, int ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  if (float_gemm_choice().load(std::memory_order_relaxed) == FloatGemm::openblas || m == 0 || n == 0 || k == 0) {
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const dnnl_status_t status = dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', m, n, k, 1.0f, a,
+                                          lda, b, ldb, beta, c, ldc);
+  if (status == dnnl_out_of_memory) throw std::bad_alloc();
+  if (status != dnnl_success)
+    raise<Error>("oneDNN's sgemm failed (status {}) on a {} x {} by {} x {} product", int(status), m, k, k, n);
 }
 inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, int lda, const double* b,
                  int ldb, double beta, double* c, int ldc) {
@@ -41,15 +87,26 @@ inline void ger(int m, int n, const double* x, int incx, const double* y, int in
 }
 }  // namespace detail
 
+/// The library that runs general float products now.
+inline FloatGemm float_gemm_library() { return detail::float_gemm_choice().load(std::memory_order_relaxed); }
+
+/// Chooses the library for general float products from now on, for every thread (the tests run
+/// both; a user can pin one). Double products always run on OpenBLAS.
+inline void use_float_gemm_library(FloatGemm library) {
+  detail::float_gemm_choice().store(library, std::memory_order_relaxed);
+}
+
 /// Sets the BLAS's thread count for a product of this many multiply-adds: one when it is small
 /// (threads cost more than they give there: OpenBLAS on 2 threads ran a 128x10x256 sgemm at 15
 /// GFLOP/s against 47 on one), else max_threads. The tape's kernels and the reference share the rule,
-/// so their products run alike. It asks the BLAS what it has (cheap), so a caller that sets the
-/// BLAS's threads itself is not second-guessed by a stale copy.
+/// so their products run alike. It sets OpenBLAS's and oneDNN's (OpenMP's, for the calling thread)
+/// counts alike, asking each what it has (cheap), so a caller that sets them itself is not
+/// second-guessed by a stale copy.
 inline void use_threads_for(int64_t multiply_adds, int max_threads) {
   constexpr int64_t kThreadedGemm = int64_t{1} << 22;
   const int n = multiply_adds < kThreadedGemm ? 1 : max_threads;
   if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
+  if (omp_get_max_threads() != n) omp_set_num_threads(n);
 }
 
 /// op(A) is m x k (A stored k x m when ta), op(B) k x n (B stored n x k when tb). beta 0 means C is

@@ -6,7 +6,7 @@
 # as the MLP benchmark's peer; `deps.sh ci` adds clang-format for the format check and clang, the
 # second compiler CI builds the suite with.
 set -euo pipefail
-packages=(cmake g++ make libfmt-dev doctest-dev libbenchmark-dev libopenblas-dev nlohmann-json3-dev zlib1g-dev
+packages=(cmake g++ make libfmt-dev doctest-dev libbenchmark-dev libopenblas-dev libdnnl-dev nlohmann-json3-dev zlib1g-dev
   libcli11-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin doxygen)
 if [ "${1:-}" = bench ]; then
   packages+=(python3 libtorch-dev)

@@ -1,11 +1,14 @@
 // blas::gemm, the matrix product the tape and the references share: every shape it sends to gemv or
 // ger (one row, one column, inner dimension one) and the general case, both transposes, beta 0 / 1 /
-// 0.5, padded leading dimensions, against a plain triple loop; and the thread rule both follow.
+// 0.5, padded leading dimensions, against a plain triple loop, with float products on each of the two
+// libraries that can run them (OpenBLAS, oneDNN); the rule that picks one; and the thread rule.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "autodiff/blas.hpp"
@@ -58,8 +61,28 @@ void check_all_shapes() {
 }  // namespace
 
 TEST_CASE("blas::gemm: gemv and ger shapes and the general case equal the triple loop, float and double") {
+  using tapegrad::blas::FloatGemm;
+  const FloatGemm chosen = tapegrad::blas::float_gemm_library();
   check_all_shapes<double>();
-  check_all_shapes<float>();
+  for (const FloatGemm library : {FloatGemm::openblas, FloatGemm::onednn}) {
+    INFO("float products on ", library == FloatGemm::onednn ? "oneDNN" : "OpenBLAS");
+    tapegrad::blas::use_float_gemm_library(library);
+    check_all_shapes<float>();
+    check_gemm<float>(false, true, 37, 70, 129, 0.5f);  // past one register block of either library
+    check_gemm<float>(true, false, 70, 37, 129, 1.0f);
+  }
+  tapegrad::blas::use_float_gemm_library(chosen);
+}
+
+TEST_CASE(
+    "blas: float products run on oneDNN where the CPU has AVX-512, else on OpenBLAS, unless TAPEGRAD_SGEMM says") {
+  using tapegrad::blas::FloatGemm;
+  const char* pinned = std::getenv("TAPEGRAD_SGEMM");
+  const FloatGemm want = pinned != nullptr
+                             ? (std::string_view(pinned) == "onednn" ? FloatGemm::onednn : FloatGemm::openblas)
+                         : __builtin_cpu_supports("avx512f") ? FloatGemm::onednn
+                                                             : FloatGemm::openblas;
+  CHECK(tapegrad::blas::detail::default_float_gemm() == want);
 }
 
 TEST_CASE("blas::gemm refuses a dimension beyond the BLAS's int") {
@@ -79,6 +102,10 @@ TEST_CASE("blas::use_threads_for: one thread for small products, the cap for lar
   openblas_set_num_threads(1);  // someone else changed it: the rule still holds
   tapegrad::blas::use_threads_for(int64_t{1} << 24, procs);
   CHECK(openblas_get_num_threads() == procs);
+  CHECK(omp_get_max_threads() == procs);  // oneDNN's threads, the same count
+  tapegrad::blas::use_threads_for(int64_t{1} << 10, procs);
+  CHECK(omp_get_max_threads() == 1);
+  tapegrad::blas::use_threads_for(int64_t{1} << 24, procs);
   float a = 1, b = 1, c = 0;  // blas::gemm applies the rule itself
   tapegrad::blas::gemm(false, false, 1, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1, procs);
   CHECK(openblas_get_num_threads() == 1);
