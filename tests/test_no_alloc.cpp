@@ -2,11 +2,13 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
 #include "nn/optim/sgd.hpp"
+#include "nn/reference/cnn.hpp"
 #include "nn/seed/seed_model.hpp"
 #include "support/alloc_counter.hpp"
 
@@ -165,6 +167,24 @@ TEST_CASE("warm steps of a CNN (conv, batch norm 2d, pooling, Dropout2d) and an 
     (nn::cross_entropy(cnn(images), labels) + mean(square(lstm(sequence).output))).backward();
     opt.step();
     lstm_opt.step();
+  }
+  CHECK(test::allocations.load() - during == 0);
+}
+
+TEST_CASE("a warm step of the hand-derived CNN twin allocates nothing") {
+  nn::reference::Cnn<float> twin(
+      {1, 8, 8},
+      {{.in_channels = 1, .out_channels = 4, .options = {.padding = 1}, .batch_norm = true, .max_pool = 2},
+       {.in_channels = 4, .out_channels = 6, .options = {.padding = 1, .groups = 2}, .max_pool = 2}},
+      {{.in = 24, .out = 5, .dropout = 0.25}, {.in = 5, .out = 3}});
+  std::vector<std::mt19937_64> generators{std::mt19937_64(1)};
+  const std::vector<float> images(4 * 64, 0.5f);
+  const std::vector<int64_t> labels = {0, 1, 2, 1};
+  long during = -1;
+  for (int step = 0; step < 6; ++step) {
+    if (step == 3) during = test::allocations.load();
+    twin.head().draw_masks(4, generators);
+    twin.train_step(images, labels);
   }
   CHECK(test::allocations.load() - during == 0);
 }

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// Batch normalisation of x [m, features] per feature (seed eq. 16-25), one fused tape op:
+/// Batch normalisation of x [m, features] per feature, or of x [batch, channels, height, width] per
+/// channel over batch and both spatial dimensions (seed eq. 16-25), one fused tape op:
 ///   mu = mean_i x_i (eq. 18),  sigma^2 = mean_i (x_i - mu)^2 (eq. 19, biased),
 ///   xhat = (x - mu) / sqrt(sigma^2 + eps),  y = gamma xhat + beta (eq. 17).
 /// Backward, with lambdahat = dL/dxhat = gamma dL/dy (eq. 20):
@@ -28,7 +29,7 @@ void check_options(const char* who, const BatchNormOptions& options);
 struct BatchNormInternals {
   Array mean;  ///< [features], the batch mean (eq. 18)
   Array var;   ///< [features], the biased batch variance (eq. 19)
-  Array xhat;  ///< [m, features], psihat before gamma and beta
+  Array xhat;  ///< psihat before gamma and beta, x's shape
 };
 
 /// training: batch statistics, and running_mean/var (if given, [features], the tensor's dtype)
@@ -39,9 +40,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Arra
                   bool training, const BatchNormOptions& options = {}, BatchNormInternals* internals = nullptr);
 
 /// Batch normalisation of x [batch, channels, height, width] per channel (BatchNorm2d), the same
-/// equations over the batch and both spatial dimensions: batch_norm of x viewed as [batch * height
-/// * width, channels] (so seed mode, eq. 21, is per channel too). Arguments as batch_norm's, with
-/// [channels] for the features; `internals`' xhat is in the [batch * height * width, channels] view.
+/// equations over the batch and both spatial dimensions, read in place (seed mode, eq. 21, is per
+/// channel too). Arguments as batch_norm's, with [channels] for the features; ShapeError (naming
+/// BatchNorm2d) unless x is 4-D.
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Array* running_mean, Array* running_var,
                     bool training, const BatchNormOptions& options = {}, BatchNormInternals* internals = nullptr);
 

@@ -83,4 +83,29 @@ void activate_derivative_row(Activation a, const double* x, const double* y, dou
   }
 }
 
+template <class T>
+void activate_in_place(Activation a, T* y, size_t n) {
+  if (a == Activation::relu) {
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) y[i] = static_cast<T>(activate(a, double(y[i])));
+}
+
+template <class T>
+void times_slope(Activation a, const T* y, T* d, size_t n) {
+  if (a == Activation::relu) {
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) d[i] = y[i] > T(0) ? d[i] : T(0);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) d[i] *= static_cast<T>(activate_derivative_from_output(a, double(y[i])));
+}
+
+template void activate_in_place(Activation, float*, size_t);
+template void activate_in_place(Activation, double*, size_t);
+template void times_slope(Activation, const float*, float*, size_t);
+template void times_slope(Activation, const double*, double*, size_t);
+
 }  // namespace tapegrad::nn

@@ -19,4 +19,11 @@ void activate_row(Activation a, const double* x, double* y, size_t n);
 void activate_derivative_row(Activation a, const double* x, const double* y, double* dy, size_t n);
 ///@}
 
+/// y = sigma(y) over n values, float or double (relu vectorised).
+template <class T>
+void activate_in_place(Activation a, T* y, size_t n);
+/// d *= sigma'(x) over n values, read from y = sigma(x) (the lambda equations' sigma', eq. 4-5).
+template <class T>
+void times_slope(Activation a, const T* y, T* d, size_t n);
+
 }  // namespace tapegrad::nn

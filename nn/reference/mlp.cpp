@@ -13,27 +13,6 @@ namespace {
 
 using blas::gemm;
 
-template <class T>
-void activate_in_place(Activation a, T* y, size_t n) {
-  if (a == Activation::relu) {
-#pragma omp simd
-    for (size_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
-    return;
-  }
-  for (size_t i = 0; i < n; ++i) y[i] = static_cast<T>(activate(a, double(y[i])));
-}
-
-// d *= sigma'(x), read from y = sigma(x).
-template <class T>
-void times_slope(Activation a, const T* y, T* d, size_t n) {
-  if (a == Activation::relu) {
-#pragma omp simd
-    for (size_t i = 0; i < n; ++i) d[i] = y[i] > T(0) ? d[i] : T(0);
-    return;
-  }
-  for (size_t i = 0; i < n; ++i) d[i] *= static_cast<T>(activate_derivative_from_output(a, double(y[i])));
-}
-
 }  // namespace
 
 template <class T>
@@ -221,11 +200,18 @@ const T* Mlp<T>::input_of(std::span<const T> x, size_t l) const {
 
 template <class T>
 double Mlp<T>::train_step(std::span<const T> x, std::span<const int64_t> labels) {
+  return train_step(x, labels, std::span<T>());
+}
+
+template <class T>
+double Mlp<T>::train_step(std::span<const T> x, std::span<const int64_t> labels, std::span<T> grad_x) {
   const auto m = static_cast<int64_t>(labels.size());
   const int64_t classes = layers_.back().spec.out;
   if (m < 1 || static_cast<int64_t>(x.size()) != m * layers_.front().spec.in)
     raise<ShapeError>("reference::Mlp: x has {} values for {} labels of {} features", x.size(), m,
                       layers_.front().spec.in);
+  if (!grad_x.empty() && grad_x.size() != x.size())
+    raise<ShapeError>("reference::Mlp: dL/dx has {} values for x's {}", grad_x.size(), x.size());
   for (size_t l = 0; l < layers_.size(); ++l)
     if (layers_[l].spec.dropout > 0.0 &&
         static_cast<int64_t>(layers_[l].dropout_mask.size()) != m * layers_[l].spec.out)
@@ -256,7 +242,7 @@ double Mlp<T>::train_step(std::span<const T> x, std::span<const int64_t> labels)
   }
   // Backward, top to bottom; each layer writes dL/d(output) of the one below into its delta.
   for (size_t l = layers_.size(); l-- > 0;) {
-    T* below = nullptr;
+    T* below = grad_x.empty() ? nullptr : grad_x.data();
     if (l > 0) {
       layers_[l - 1].delta.resize(static_cast<size_t>(m * layers_[l - 1].spec.out));
       below = layers_[l - 1].delta.data();

@@ -86,6 +86,9 @@ class Mlp {
   /// One training step's forward and backward pass on x [batch, in]: fills every gradient
   /// (overwriting), updates batch norm's running statistics, returns the mean cross-entropy.
   double train_step(std::span<const T> x, std::span<const int64_t> labels);
+  /// The same, and writes dL/dx [batch, in] into grad_x (the CNN twin's dense head hands its input's
+  /// gradient down to the convolutions). ShapeError when grad_x is not x's size.
+  double train_step(std::span<const T> x, std::span<const int64_t> labels, std::span<T> grad_x);
 
   /// Logits [batch, classes] of the last step.
   std::span<const T> logits() const { return layers_.back().z; }
