@@ -42,7 +42,8 @@ struct Config {
   std::vector<int64_t> channels{32, 64};  // --channels (the CNN's), parsed by parse_widths
   std::string network;
   double label_smoothing = 0.1;
-  int shift = 0;  // augmentation: random shifts of up to this many pixels
+  int shift = 0;      // augmentation: random shifts of up to this many pixels
+  bool flip = false;  // augmentation: mirror half the images left to right
   double weight_decay = 0.0;
   uint64_t seed = 1;
   int threads = 0;
@@ -130,19 +131,22 @@ std::unique_ptr<nn::optim::Optimizer> make_optimizer(const Config& c, const std:
 }
 
 /// Moves each image of the batch by up to `shift` pixels in x and y (the background comes in at the
-/// edges); `buffer` is scratch reused across batches.
-void shift_images(Array& x, const Shape& image, int shift, std::mt19937_64& rng, std::vector<float>& buffer) {
+/// edges) and, with `flip`, mirrors it left to right with probability 1/2; `buffer` is scratch
+/// reused across batches.
+void augment_images(Array& x, const Shape& image, int shift, bool flip, std::mt19937_64& rng,
+                    std::vector<float>& buffer) {
   const int64_t rows = image[0], cols = image[1];
   buffer.resize(static_cast<size_t>(rows * cols));
   float* data = x.data<float>();
   for (int64_t i = 0; i < x.shape()[0]; ++i) {
-    const int64_t dy = static_cast<int64_t>(rng() % (2 * shift + 1)) - shift;
-    const int64_t dx = static_cast<int64_t>(rng() % (2 * shift + 1)) - shift;
+    const int64_t dy = shift > 0 ? static_cast<int64_t>(rng() % (2 * shift + 1)) - shift : 0;
+    const int64_t dx = shift > 0 ? static_cast<int64_t>(rng() % (2 * shift + 1)) - shift : 0;
+    const bool mirror = flip && (rng() & 1) != 0;
     float* img = data + i * rows * cols;
     const float background = *std::min_element(img, img + rows * cols);  // 0 after normalisation
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t col = 0; col < cols; ++col) {
-        const int64_t sr = r - dy, sc = col - dx;
+        const int64_t sr = r - dy, sc = (mirror ? cols - 1 - col : col) - dx;
         buffer[static_cast<size_t>(r * cols + col)] =
             sr >= 0 && sr < rows && sc >= 0 && sc < cols ? img[sr * cols + sc] : background;
       }
@@ -238,7 +242,7 @@ struct Session {
   std::vector<trainer::EpochMetrics> history;
   nn::SeedModel* seed_model = nullptr;  // the model, when it is a seed network
   bool seed_dropconnect = false;        // ... with DropConnect arrows (keep < 1)
-  std::vector<float> shift_buffer;      // shift_images' scratch, reused across batches
+  std::vector<float> shift_buffer;      // augment_images' scratch, reused across batches
 };
 
 /// FNV-1a over the 32-bit words of arrays (and of labels): equal on two ranks when the data are.
@@ -286,6 +290,7 @@ std::vector<std::string> job_description(const Config& c, const Session& s) {
           fmt::format("--network {}", c.network.empty() ? "(none: the MLP)" : "(a seed network)"),
           fmt::format("--label-smoothing {}", c.label_smoothing),
           fmt::format("--shift {}", c.shift),
+          fmt::format("--flip {}", c.flip),
           fmt::format("--seed {}", c.seed),
           fmt::format("--limit {}", c.limit),
           fmt::format("epochs done {}, optimizer state checksum {:016x}", s.history.size(), optimizer_state.h)};
@@ -436,7 +441,8 @@ EpochResult train_epoch(const Config& c, Session& s, nn::DataLoader& loader, Tap
     if (rows == 0) {
       ranks.backward_nothing();
     } else {
-      if (c.shift > 0) shift_images(x.mutable_value(), s.train.image_shape, c.shift, augment, s.shift_buffer);
+      if (c.shift > 0 || c.flip)
+        augment_images(x.mutable_value(), s.train.image_shape, c.shift, c.flip, augment, s.shift_buffer);
       Tensor loss = nn::cross_entropy((*s.model)(x), y, nn::Reduction::mean, c.label_smoothing);
       ranks.backward(loss, rows, loader.batch_rows(b));
       progress.update(b, rows, loss.item());
@@ -679,6 +685,7 @@ int main(int argc, char** argv) {
   app.add_option("--shift", c.shift, "Augment: shift training images by up to this many pixels (0: off)")
       ->check(CLI::Range(0, 8))
       ->capture_default_str();
+  app.add_flag("--flip", c.flip, "Augment: mirror half the training images left to right");
   app.add_option("--seed", c.seed, "Seed of initialisation, shuffling and dropout (same seed and threads: same run)")
       ->check(whole_number<uint64_t>())
       ->capture_default_str();
