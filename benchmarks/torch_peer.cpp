@@ -1,6 +1,7 @@
 #include "torch_peer.hpp"
 
 #include <ATen/Parallel.h>
+#include <cmath>
 #include <torch/torch.h>
 
 namespace bench {
@@ -40,9 +41,27 @@ class TorchMlpStep : public PeerStep {
 
 class TorchEpoch : public PeerStep {
  public:
-  explicit TorchEpoch(const Batches& batches) : batches_(batches) {
+  TorchEpoch(const Batches& batches, bool cnn) : batches_(batches) {
     torch::manual_seed(42);
     int64_t in = batches.features;
+    if (cnn) {
+      auto side = static_cast<int64_t>(std::lround(std::sqrt(double(in))));
+      model_->push_back(torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {1, side, side})));
+      int64_t channels = 1;
+      for (int64_t w : {32, 64}) {
+        for (int conv = 0; conv < 2; ++conv) {
+          model_->push_back(
+              torch::nn::Conv2d(torch::nn::Conv2dOptions(conv == 0 ? channels : w, w, 3).padding(1).bias(false)));
+          model_->push_back(torch::nn::BatchNorm2d(w));
+          model_->push_back(torch::nn::ReLU());
+        }
+        model_->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+        channels = w;
+        side /= 2;
+      }
+      model_->push_back(torch::nn::Flatten());
+      in = channels * side * side;
+    }
     for (int64_t width : {512, 256}) {
       model_->push_back(torch::nn::Linear(in, width));
       model_->push_back(torch::nn::BatchNorm1d(width));
@@ -174,7 +193,9 @@ std::unique_ptr<PeerStep> make_torch_hvp_step(const std::vector<tapegrad::Array>
   return std::make_unique<TorchHvpStep>(params, direction, x, y, hvp);
 }
 
-std::unique_ptr<PeerStep> make_torch_epoch(const Batches& batches) { return std::make_unique<TorchEpoch>(batches); }
+std::unique_ptr<PeerStep> make_torch_epoch(const Batches& batches, bool cnn) {
+  return std::make_unique<TorchEpoch>(batches, cnn);
+}
 
 std::unique_ptr<PeerStep> make_torch_mlp_step(const MlpSpec& spec, const MlpBatch& batch) {
   return std::make_unique<TorchMlpStep>(spec, batch);

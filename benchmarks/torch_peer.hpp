@@ -48,7 +48,8 @@ struct Batches {
 };
 
 /// The trainer's default recipe in libtorch: 784-512-256-10 MLP, BatchNorm1d, ReLU, Dropout(0.2),
-/// Adam (lr 1e-3), cross-entropy with label smoothing 0.1; step() trains one epoch over `batches`.
-std::unique_ptr<PeerStep> make_torch_epoch(const Batches& batches);
+/// Adam (lr 1e-3), cross-entropy with label smoothing 0.1; with `cnn`, the trainer's default CNN
+/// (bench_epoch.cpp) before those dense layers. step() trains one epoch over `batches`.
+std::unique_ptr<PeerStep> make_torch_epoch(const Batches& batches, bool cnn);
 
 }  // namespace bench

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh bench
 cmake --preset release -DTAPEGRAD_ADEPT_DIR="${ADEPT_DIR:-}" -DTAPEGRAD_CODIPACK_DIR="${CODIPACK_DIR:-}" >/dev/null
-programs=(${PROGRAMS:-bench_scalar bench_tensor bench_seed bench_layers bench_mlp bench_epoch bench_hvp})
+programs=(${PROGRAMS:-bench_scalar bench_tensor bench_seed bench_layers bench_mlp bench_epoch bench_hvp bench_conv})
 cmake --build --preset release --target "${programs[@]}"
 out=build/release/bench
 mkdir -p "$out"

@@ -171,17 +171,17 @@ def mlp_table(rows):
 
 
 def epoch_table(rows):
-    found = sorted((int(m.group(1)), r, rows.get(f"Epoch/torch/t{m.group(1)}/iterations:1"))
-                   for n, r in rows.items() if (m := re.match(r"Epoch/tape/t(\d+)/iterations:1$", n)))
+    found = sorted((m.group(1), int(m.group(2)), r, rows.get(f"Epoch/{m.group(1)}/torch/t{m.group(2)}/iterations:1"))
+                   for n, r in rows.items() if (m := re.match(r"Epoch/(\w+)/tape/t(\d+)/iterations:1$", n)))
     if not found:
         return
-    print("\n### Fashion-MNIST epoch, the trainer's default recipe (same minibatches)\n")
-    print("| threads | tape s | torch s | tape / torch | heap calls per epoch: tape, torch |")
-    print("|---|---|---|---|---|")
-    for threads, tape, torch in found:
+    print("\n### Fashion-MNIST epoch, the trainer's default recipes (same minibatches)\n")
+    print("| model | threads | tape s | torch s | tape / torch | heap calls per epoch: tape, torch |")
+    print("|---|---|---|---|---|---|")
+    for model, threads, tape, torch in found:
         calls = f"{tape['counters'].get('allocs_per_step', float('nan')):.0f}, " + (
             f"{torch['counters'].get('allocs_per_step', float('nan')):.0f}" if torch else "-")
-        print(f"| {threads} | {tape['median'] / 1e9:.2f}{spread(tape)} | "
+        print(f"| {model} | {threads} | {tape['median'] / 1e9:.2f}{spread(tape)} | "
               + (f"{torch['median'] / 1e9:.2f}{spread(torch)} | {tape['median'] / torch['median']:.2f}" if torch
                  else " | ") + f" | {calls} |")
 
@@ -232,6 +232,12 @@ def main(argv):
     paired_table(rows, "BM_StepLayers/", "BM_StepRawOps/", "README model step: layers vs raw ops (batch)", "layers",
                  "raw ops")
     mlp_table(rows)
+    paired_table(rows, "BM_Conv/tape/", "BM_Conv/torch/", "Conv2d 3x3 forward and backward (batch, in, size, out)",
+                 "tape", "torch")
+    paired_table(rows, "BM_CnnStep/tape/", "BM_CnnStep/twin/", "CNN step: tape vs hand-derived twin (batch)", "tape",
+                 "twin")
+    paired_table(rows, "BM_Lstm/tape", "BM_Lstm/torch", "LSTM, 2 layers, hidden 256, sequence 50, batch 32", "tape",
+                 "torch")
     epoch_table(rows)
     second_order_table(rows)
     if svg:

@@ -24,29 +24,47 @@ bool reads_input_in_place(const Conv2dGeometry& g) {
   return g.kernel_h == 1 && g.kernel_w == 1 && o.stride == 1 && o.padding == 0;
 }
 
+/// Tap column j reads input column iw = ow * stride + shift of output column ow; the output columns
+/// [lo, hi) are those whose iw lies inside the input (the rest read the padding).
+struct TapColumns {
+  int64_t shift, lo, hi;
+};
+TapColumns tap_columns(const Conv2dGeometry& g, int64_t j) {
+  const Conv2dOptions& o = g.options;
+  const int64_t shift = j * o.dilation - o.padding;
+  const int64_t lo = shift >= 0 ? 0 : (-shift + o.stride - 1) / o.stride;
+  const int64_t last = g.width - 1 - shift;  // the largest ow * stride that stays inside
+  const int64_t hi = last < 0 ? 0 : std::min(g.out_w, last / o.stride + 1);
+  return {shift, std::min(lo, hi), hi};
+}
+
 /// The group's input channels [group_in, H, W] unrolled into col [group_in * kh * kw, out_h * out_w]:
 /// row (c, i, j) holds, for every output position, the input under tap (i, j) of channel c (0 in
 /// the padding).
 template <class T>
 void im2col(const Conv2dGeometry& g, const T* x, T* col) {
   const Conv2dOptions& o = g.options;
-  const int64_t cols = g.col_cols();
+  const int64_t cols = g.col_cols(), stride = o.stride;
   for (int64_t c = 0; c < g.group_in(); ++c)
     for (int64_t i = 0; i < g.kernel_h; ++i)
       for (int64_t j = 0; j < g.kernel_w; ++j) {
         T* row = col + ((c * g.kernel_h + i) * g.kernel_w + j) * cols;
+        const TapColumns t = tap_columns(g, j);
         for (int64_t oh = 0; oh < g.out_h; ++oh) {
           T* out = row + oh * g.out_w;
-          const int64_t ih = oh * o.stride - o.padding + i * o.dilation;
+          const int64_t ih = oh * stride - o.padding + i * o.dilation;
           if (ih < 0 || ih >= g.height) {
             std::fill(out, out + g.out_w, T(0));
             continue;
           }
           const T* in = x + (c * g.height + ih) * g.width;
-          for (int64_t ow = 0; ow < g.out_w; ++ow) {
-            const int64_t iw = ow * o.stride - o.padding + j * o.dilation;
-            out[ow] = iw >= 0 && iw < g.width ? in[iw] : T(0);
+          std::fill(out, out + t.lo, T(0));
+          if (stride == 1) {
+            std::copy(in + t.lo + t.shift, in + t.hi + t.shift, out + t.lo);
+          } else {
+            for (int64_t ow = t.lo; ow < t.hi; ++ow) out[ow] = in[ow * stride + t.shift];
           }
+          std::fill(out + t.hi, out + g.out_w, T(0));
         }
       }
 }
@@ -55,19 +73,22 @@ void im2col(const Conv2dGeometry& g, const T* x, T* col) {
 template <class T>
 void col2im_add(const Conv2dGeometry& g, const T* col, T* x) {
   const Conv2dOptions& o = g.options;
-  const int64_t cols = g.col_cols();
+  const int64_t cols = g.col_cols(), stride = o.stride;
   for (int64_t c = 0; c < g.group_in(); ++c)
     for (int64_t i = 0; i < g.kernel_h; ++i)
       for (int64_t j = 0; j < g.kernel_w; ++j) {
         const T* row = col + ((c * g.kernel_h + i) * g.kernel_w + j) * cols;
+        const TapColumns t = tap_columns(g, j);
         for (int64_t oh = 0; oh < g.out_h; ++oh) {
-          const int64_t ih = oh * o.stride - o.padding + i * o.dilation;
+          const int64_t ih = oh * stride - o.padding + i * o.dilation;
           if (ih < 0 || ih >= g.height) continue;
           const T* in = row + oh * g.out_w;
           T* out = x + (c * g.height + ih) * g.width;
-          for (int64_t ow = 0; ow < g.out_w; ++ow) {
-            const int64_t iw = ow * o.stride - o.padding + j * o.dilation;
-            if (iw >= 0 && iw < g.width) out[iw] += in[ow];
+          if (stride == 1) {
+#pragma omp simd
+            for (int64_t ow = t.lo; ow < t.hi; ++ow) out[ow + t.shift] += in[ow];
+          } else {
+            for (int64_t ow = t.lo; ow < t.hi; ++ow) out[ow * stride + t.shift] += in[ow];
           }
         }
       }
