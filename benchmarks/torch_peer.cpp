@@ -1,8 +1,9 @@
 #include "torch_peer.hpp"
 
 #include <ATen/Parallel.h>
-#include <cmath>
 #include <torch/torch.h>
+
+#include <cmath>
 
 namespace bench {
 

@@ -160,6 +160,7 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* g
       if (gb)  // dL/db: dL/dy summed over positions
         for (int64_t o = 0; o < out; ++o) {
           T s = 0;
+#pragma omp simd reduction(+ : s)
           for (int64_t l = 0; l < L; ++l) s += gyg[o * L + l];
           gb[grp * out + o] += s;
         }

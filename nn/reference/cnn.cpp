@@ -148,13 +148,13 @@ void Cnn<T>::backward_block(ConvBlock<T>& block, const T* x, int64_t batch, std:
   T* d = block.delta.data();
   if (block.spec.max_pool > 0) {  // dL/dy: each window's gradient to its maximum
     std::fill(d, d + n, T(0));
-    kernels::max_pool2d_select_backward(pool_geometry(block.spec, batch, g), block.y.data(),
-                                        block.grad_output.data(), d);
+    kernels::max_pool2d_select_backward(pool_geometry(block.spec, batch, g), block.y.data(), block.grad_output.data(),
+                                        d);
   } else {
     std::copy(block.grad_output.begin(), block.grad_output.end(), d);
   }
   times_slope(block.spec.activation, block.y.data(), d, size_t(n));  // sigma' dL/dy (eq. 4-5)
-  if (block.spec.batch_norm) {                                        // eq. 20-23 per channel
+  if (block.spec.batch_norm) {                                       // eq. 20-23 per channel
     const T m = T(batch * plane);
     for (int64_t c = 0; c < channels; ++c) {
       T gg = 0, gb = 0;
@@ -188,8 +188,7 @@ void Cnn<T>::backward_block(ConvBlock<T>& block, const T* x, int64_t batch, std:
   if (block.spec.bias) std::fill(block.grad_bias.begin(), block.grad_bias.end(), T(0));
   if (grad_x) std::fill(grad_x, grad_x + batch * in[0] * in[1] * in[2], T(0));
   kernels::conv2d_backward(g, x, block.weight.data(), d, grad_x, block.grad_weight.data(),
-                           block.spec.bias ? block.grad_bias.data() : nullptr, block.col.data(),
-                           options_.blas_threads);
+                           block.spec.bias ? block.grad_bias.data() : nullptr, block.col.data(), options_.blas_threads);
 }
 
 template <class T>

@@ -8,21 +8,12 @@
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
 #include "nn/reference/cnn.hpp"
+#include "support/check.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
 
 namespace {
-
-double max_relative_gap(const Array& tape, const std::vector<double>& twin) {
-  REQUIRE(tape.numel() == static_cast<int64_t>(twin.size()));
-  double worst = 0;
-  for (size_t i = 0; i < twin.size(); ++i) {
-    const double a = tape.at(static_cast<int64_t>(i)), b = twin[i];
-    worst = std::max(worst, std::abs(a - b) / std::max(1.0, std::abs(b)));
-  }
-  return worst;
-}
 
 // Parameters (or their gradients) of the twin in the order of the tape model's named_parameters():
 // per block weight, bias, gamma, beta; then the head's layers.
@@ -54,7 +45,7 @@ void check_twin(BatchNormMode mode, int64_t batch, const Conv2dOptions& second) 
   // 2x9x9 images: Conv(2, 4, 3, pad 1) BN2d ReLU MaxPool(2) -> 4x4x4; Conv(4, 6, 3, second, no
   // bias) BN2d Tanh; Flatten; Linear ReLU Dropout(0.25); Linear(.., 3)
   const BatchNormOptions bn{.mode = mode};
-  Sequential model{Conv2d(2, 4, 3, init, {.padding = 1}), BatchNorm2d(4, bn), ReLU(), MaxPool2d(2),
+  Sequential model{Conv2d(2, 4, 3, init, {.padding = 1}),         BatchNorm2d(4, bn), ReLU(), MaxPool2d(2),
                    Conv2d(4, 6, 3, init, second, /*bias=*/false), BatchNorm2d(6, bn), Tanh(), Flatten()};
   const int64_t side = (4 + 2 * second.padding - 3) / second.stride + 1, features = 6 * side * side;
   model.push_back(Linear(features, 7, init));
@@ -78,11 +69,9 @@ void check_twin(BatchNormMode mode, int64_t batch, const Conv2dOptions& second) 
   std::vector<std::mt19937_64> generators{std::mt19937_64(dropout_seed)};
   twin.head().draw_masks(batch, generators);
 
-  std::normal_distribution<double> normal;
-  std::vector<double> x(static_cast<size_t>(batch * 2 * 9 * 9));
-  for (double& v : x) v = normal(init);
-  std::vector<int64_t> labels(static_cast<size_t>(batch));
-  for (auto& c : labels) c = static_cast<int64_t>(init() % 3);
+  const test::RandomBatch data(batch, 2 * 9 * 9, 3, init);
+  const std::vector<double>& x = data.x;
+  const std::vector<int64_t>& labels = data.labels;
 
   Tape tape;
   model.train();
@@ -94,13 +83,13 @@ void check_twin(BatchNormMode mode, int64_t batch, const Conv2dOptions& second) 
   const auto grads = twin_parameters(twin.blocks(), twin.head().layers(), true);
   for (size_t i = 0; i < grads.size(); ++i) {
     CAPTURE(i);
-    CHECK(max_relative_gap(params[i].grad(), *grads[i]) < 1e-12);
+    CHECK(test::max_relative_gap(params[i].grad(), *grads[i]) < 1e-12);
   }
   const auto buffers = model.buffers();  // running_mean, running_var of each BatchNorm2d
   REQUIRE(buffers.size() == 4);
   for (size_t b = 0; b < 2; ++b) {
-    CHECK(max_relative_gap(buffers[2 * b].value(), twin.blocks()[b].running_mean) < 1e-12);
-    CHECK(max_relative_gap(buffers[2 * b + 1].value(), twin.blocks()[b].running_var) < 1e-12);
+    CHECK(test::max_relative_gap(buffers[2 * b].value(), twin.blocks()[b].running_mean) < 1e-12);
+    CHECK(test::max_relative_gap(buffers[2 * b + 1].value(), twin.blocks()[b].running_var) < 1e-12);
   }
 }
 
@@ -109,7 +98,8 @@ void check_twin(BatchNormMode mode, int64_t batch, const Conv2dOptions& second) 
 TEST_CASE("CNN twin: the tape's Conv2d, BatchNorm2d and MaxPool2d equal the hand-derived backprop to 1e-12 (float64)") {
   for (BatchNormMode mode : {BatchNormMode::full, BatchNormMode::seed})
     for (int64_t batch : {1, 5})
-      for (const Conv2dOptions& second : {Conv2dOptions{.padding = 1}, Conv2dOptions{.stride = 2, .padding = 1, .groups = 2}})
+      for (const Conv2dOptions& second :
+           {Conv2dOptions{.padding = 1}, Conv2dOptions{.stride = 2, .padding = 1, .groups = 2}})
         check_twin(mode, batch, second);
 }
 
@@ -132,7 +122,8 @@ TEST_CASE("CNN twin: blocks that do not fit are refused, naming the block") {
   std::vector<int64_t> labels{0, 1};
   CHECK_THROWS_WITH_AS(cnn.train_step(x, labels), doctest::Contains("192 values for 2 labels"), ShapeError);
   // full-mode batch norm over one value per channel (a 1x1 image, batch 1), as the tape's refuses it
-  Cnn<double> one_value({1, 1, 1}, {{.in_channels = 1, .out_channels = 2, .kernel = 1, .options = {}, .batch_norm = true}},
+  Cnn<double> one_value({1, 1, 1},
+                        {{.in_channels = 1, .out_channels = 2, .kernel = 1, .options = {}, .batch_norm = true}},
                         {{.in = 2, .out = 3}});
   std::vector<double> pixel{0.5};
   std::vector<int64_t> label{1};

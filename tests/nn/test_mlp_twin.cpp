@@ -8,21 +8,12 @@
 #include "autodiff/autodiff.hpp"
 #include "nn/nn.hpp"
 #include "nn/reference/mlp.hpp"
+#include "support/check.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::nn;
 
 namespace {
-
-double max_relative_gap(const Array& tape, const std::vector<double>& twin) {
-  REQUIRE(tape.numel() == static_cast<int64_t>(twin.size()));
-  double worst = 0;
-  for (size_t i = 0; i < twin.size(); ++i) {
-    const double a = tape.at(static_cast<int64_t>(i)), b = twin[i];
-    worst = std::max(worst, std::abs(a - b) / std::max(1.0, std::abs(b)));
-  }
-  return worst;
-}
 
 void check_twin(BatchNormMode mode, bool dropconnect, int64_t batch) {
   CAPTURE(static_cast<int>(mode));
@@ -61,11 +52,9 @@ void check_twin(BatchNormMode mode, bool dropconnect, int64_t batch) {
   if (dropconnect) generators.emplace_back(dropconnect_seed);
   twin.draw_masks(batch, generators);
 
-  std::normal_distribution<double> normal;
-  std::vector<double> x(static_cast<size_t>(batch * 6));
-  for (double& v : x) v = normal(init);
-  std::vector<int64_t> labels(static_cast<size_t>(batch));
-  for (auto& c : labels) c = static_cast<int64_t>(init() % 3);
+  const test::RandomBatch data(batch, 6, 3, init);
+  const std::vector<double>& x = data.x;
+  const std::vector<int64_t>& labels = data.labels;
 
   Tape tape;
   model.train();
@@ -81,15 +70,15 @@ void check_twin(BatchNormMode mode, bool dropconnect, int64_t batch) {
     if (layer.spec.batch_norm) grads.insert(grads.end(), {&layer.grad_gamma, &layer.grad_beta});
     for (const auto* g : grads) {
       CAPTURE(next);
-      CHECK(max_relative_gap(params.at(next++).grad(), *g) < 1e-12);
+      CHECK(test::max_relative_gap(params.at(next++).grad(), *g) < 1e-12);
     }
   }
   const auto buffers = model.buffers();  // running_mean, running_var of each batch norm
   REQUIRE(buffers.size() == 4);
-  CHECK(max_relative_gap(buffers[0].value(), twin.layers()[0].running_mean) < 1e-12);
-  CHECK(max_relative_gap(buffers[1].value(), twin.layers()[0].running_var) < 1e-12);
-  CHECK(max_relative_gap(buffers[2].value(), twin.layers()[1].running_mean) < 1e-12);
-  CHECK(max_relative_gap(buffers[3].value(), twin.layers()[1].running_var) < 1e-12);
+  CHECK(test::max_relative_gap(buffers[0].value(), twin.layers()[0].running_mean) < 1e-12);
+  CHECK(test::max_relative_gap(buffers[1].value(), twin.layers()[0].running_var) < 1e-12);
+  CHECK(test::max_relative_gap(buffers[2].value(), twin.layers()[1].running_mean) < 1e-12);
+  CHECK(test::max_relative_gap(buffers[3].value(), twin.layers()[1].running_var) < 1e-12);
 }
 
 }  // namespace
