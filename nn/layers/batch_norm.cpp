@@ -23,6 +23,7 @@ BatchNorm1d::BatchNorm1d(const char* who, int64_t features, BatchNormOptions opt
 }
 
 Tensor BatchNorm1d::forward(const Tensor& x) {
+  if (x.rank() != 2) raise<ShapeError>("BatchNorm1d: input must be [batch, features], got {}", x.shape());
   return batch_norm(x, weight, bias, &running_mean.mutable_value(), &running_var.mutable_value(), is_training(),
                     options_, kept_internals());
 }

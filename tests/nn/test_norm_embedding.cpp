@@ -56,6 +56,18 @@ TEST_SUITE("normalisation and embedding") {
     const double rm = bn.running_mean.value().at(1), rv = bn.running_var.value().at(1);
     CHECK(z.at(S + 3) == doctest::Approx((x.at(S + 3) - rm) / std::sqrt(rv + 1e-5)).epsilon(1e-12));
     CHECK(test::message_of<Error>([&] { bn(Tensor(random_array({4, 3}, 2))); }).find("[4, 3]") != std::string::npos);
+    // BatchNorm1d and the functional form keep to their ranks (the op reads both layouts)
+    nn::BatchNorm1d bn1d(3);
+    CHECK(test::message_of<Error>([&] { bn1d(Tensor(x)); }).find("BatchNorm1d: input must be [batch, features]") !=
+          std::string::npos);
+    CHECK(test::message_of<Error>([&] {
+            nn::batch_norm(Tensor(random_array({2, 3, 4}, 3)), {}, {}, nullptr, nullptr, true);
+          }).find("[2, 3, 4]") != std::string::npos);
+    // one value per channel cannot be normalised in full mode
+    CHECK(test::message_of<Error>([&] {
+            nn::BatchNorm2d one(3);
+            one(Tensor(random_array({1, 3, 1, 1}, 4)));
+          }).find("more than one value per channel") != std::string::npos);
   }
 
   TEST_CASE("BatchNorm2d seed mode: dL/dx = gamma dL/dy / sigma per channel (eq. 21)") {
