@@ -1,10 +1,11 @@
 // Convolution and LSTM steps, ours and libtorch's in one run (issue 22's targets):
 //   BM_Conv/<impl>/batch/in/size/out - conv2d 3x3, padding 1, float32, forward and the gradients of
 //                                      sum(y * g) for input, weight and bias, at the CNN's shapes
-//   BM_CnnStep/<impl>/batch          - a training step (forward, backward, SGD update) of the
-//                                      trainer's default CNN (channels 32,64: per width two 3x3
-//                                      convolutions with BatchNorm2d and ReLU, then 2x2 max pooling;
-//                                      Linear(3136, 256), BatchNorm1d, ReLU, Linear(256, 10)) on
+//   BM_CnnStep/<impl>/batch          - a training step (forward, backward, SGD update) of a CNN
+//                                      with the trainer's default convolution blocks (channels
+//                                      32,64: per width two 3x3 convolutions with BatchNorm2d and
+//                                      ReLU, then 2x2 max pooling) and a smaller dense head
+//                                      (Linear(3136, 256), BatchNorm1d, ReLU, Linear(256, 10)) on
 //                                      28x28 images, float32: the tape against the hand-derived twin
 //                                      (nn/reference/cnn.hpp)
 //   BM_Lstm/<impl>                   - LSTM, 2 layers, input 64, hidden 256, sequence 50, batch 32,
@@ -50,7 +51,8 @@ void BM_ConvTape(benchmark::State& state) {
   });
 }
 
-/// The trainer's default CNN, as tape layers and as the hand-derived twin with the same parameters.
+/// The trainer's default convolution blocks and a 256-wide head, as tape layers and as the
+/// hand-derived twin with the same parameters.
 struct CnnProblem {
   static constexpr int64_t kSide = 28, kClasses = 10, kHidden = 256;
   static constexpr float kLr = 0.01f;

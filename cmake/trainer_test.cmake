@@ -54,9 +54,10 @@ expect_in("test accuracy")
 run(TRUE ${TRAIN} ${common} --eval-only --resume ${WORK_DIR}/straight/model.tgc --out ${WORK_DIR}/eval)
 expect_in("test accuracy")
 
-# --model cnn (convolutions, BatchNorm2d, max pooling): 2 epochs straight and 1 + 1 resumed agree,
-# and a checkpoint of the CNN does not resume as an MLP.
-set(cnn --data ${DATA} --limit 400 --threads 1 --seed 5 --model cnn --channels 4 --hidden 16 --epochs 2)
+# --model cnn (convolutions, BatchNorm2d, max pooling; shifted and mirrored images): 2 epochs
+# straight and 1 + 1 resumed agree, and a checkpoint of the CNN does not resume as an MLP.
+set(cnn --data ${DATA} --limit 400 --threads 1 --seed 5 --model cnn --channels 4 --hidden 16 --epochs 2
+    --shift 1 --flip)
 run(TRUE ${TRAIN} ${cnn} --out ${WORK_DIR}/cnn)
 expect_in("CNN channels 4")
 run(TRUE ${TRAIN} ${cnn} --stop-after 1 --out ${WORK_DIR}/cnn_first)
