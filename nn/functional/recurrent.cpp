@@ -1,10 +1,13 @@
 #include "nn/functional/recurrent.hpp"
 
+#include <type_traits>
+
 #include "autodiff/elementwise_math.hpp"
 #include "autodiff/op.hpp"
 #include "autodiff/ops/elementwise.hpp"
 #include "autodiff/ops/shape_ops.hpp"
 #include "nn/functional/linear.hpp"
+#include "nn/functional/vector_math.hpp"
 
 namespace tapegrad::nn {
 
@@ -17,6 +20,22 @@ namespace {
 
 using math::SigmoidOp;
 using math::TanhOp;
+
+// The gates' activations: vectorisable in float (nn/functional/vector_math.hpp), libm's in double.
+template <class T>
+T sigmoid_of(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return vector_math::sigmoid(x);
+  else
+    return SigmoidOp::value(x);
+}
+template <class T>
+T tanh_of(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return vector_math::tanh(x);
+  else
+    return TanhOp::value(x);
+}
 
 /// The LSTM step's gates as a composite of tape ops (the fused op's tangent rule): the cell state
 /// c' = f c + i g, or the hidden state h' = o tanh(c') when `hidden_state`.
@@ -55,19 +74,28 @@ LstmState lstm_gates(const Tensor& x_proj, const Tensor& h_proj, const Tensor& c
     T* ptc = tanh_c.data<T>();
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t row = b * 4 * hidden;
-      for (int64_t k = 0; k < 4 * hidden; ++k) {
-        const T pre = px[row + k] + ph[row + k];
-        a[row + k] = k / hidden == 2 ? TanhOp::value(pre) : SigmoidOp::value(pre);
+      for (int64_t q = 0; q < 4; ++q) {  // i, f, o: sigmoid; g: tanh
+        const T* x = px + row + q * hidden;
+        const T* hp = ph + row + q * hidden;
+        T* act = a + row + q * hidden;
+        if (q == 2) {
+#pragma omp simd
+          for (int64_t j = 0; j < hidden; ++j) act[j] = tanh_of(x[j] + hp[j]);
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < hidden; ++j) act[j] = sigmoid_of(x[j] + hp[j]);
+        }
       }
       const T* i = a + row;
       const T* f = i + hidden;
       const T* g = f + hidden;
       const T* o = g + hidden;
+      const int64_t at = b * hidden;
+#pragma omp simd
       for (int64_t j = 0; j < hidden; ++j) {
-        const int64_t at = b * hidden + j;
-        pcn[at] = f[j] * pc[at] + i[j] * g[j];
-        ptc[at] = TanhOp::value(pcn[at]);
-        phn[at] = o[j] * ptc[at];
+        pcn[at + j] = f[j] * pc[at + j] + i[j] * g[j];
+        ptc[at + j] = tanh_of(pcn[at + j]);
+        phn[at + j] = o[j] * ptc[at + j];
       }
     }
   });

@@ -4,8 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
+#include <utility>
 
 #include "autodiff/autodiff.hpp"
+#include "nn/functional/vector_math.hpp"
 #include "nn/nn.hpp"
 #include "support/check.hpp"
 
@@ -124,6 +127,45 @@ TEST_SUITE("recurrent") {
           if (lstm) check_values(r.c.value(), c);
           CHECK(r.c.defined() == lstm);
         }
+  }
+
+  TEST_CASE("float LSTM: its vectorised gates equal the equations to float precision") {
+    Tape tape;
+    std::mt19937_64 rng(4);
+    nn::LSTM model(3, 8, rng, {.num_layers = 2});
+    const Array x = random_array({6, 3, 3}, 6);
+    std::vector<double> h(size_t(2 * 3 * 8), 0.0), c(h);
+    const std::vector<double> want = reference_run(model, true, x, h, c);  // float64, libm
+    model.to(DType::f32);
+    const std::vector<double> values = x.to_vector();
+    const nn::RecurrentOutput r = model(Tensor(Array(x.shape(), values, DType::f32)));
+    for (const auto& [got, expected] : {std::pair{r.output.value(), want}, {r.h.value(), h}, {r.c.value(), c}}) {
+      REQUIRE(got.numel() == static_cast<int64_t>(expected.size()));
+      for (size_t i = 0; i < expected.size(); ++i)
+        CHECK(got.at(static_cast<int64_t>(i)) == doctest::Approx(expected[i]).epsilon(1e-5).scale(1e-5));
+    }
+  }
+
+  TEST_CASE("vector_math: float sigmoid and tanh within 2 ulp of the exact values; NaN and infinities") {
+    double worst_sigmoid = 0, worst_tanh = 0;
+    for (int64_t k = -900000; k <= 900000; ++k) {  // [-90, 90] in steps of 1e-4, and [-1, 1] in 1e-6
+      // float arithmetic makes the inputs (GCC may skip a double -> float cast's rounding)
+      for (const float xf : {float(k) * 1e-4f, float(k) * 1e-6f + 1e-7f}) {
+        const double x = xf, s = 1.0 / (1.0 + std::exp(-x)), t = std::tanh(x);
+        if (s > 1e-37) worst_sigmoid = std::max(worst_sigmoid, std::abs(nn::vector_math::sigmoid(xf) - s) / s);
+        if (t != 0) worst_tanh = std::max(worst_tanh, std::abs(nn::vector_math::tanh(xf) - t) / std::abs(t));
+      }
+    }
+    CHECK(worst_sigmoid < 2.4e-7);  // 2 ulp of float (2^-23 = 1.19e-7)
+    CHECK(worst_tanh < 2.4e-7);
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    CHECK(std::isnan(nn::vector_math::sigmoid(nan)));
+    CHECK(std::isnan(nn::vector_math::tanh(nan)));
+    CHECK(nn::vector_math::sigmoid(inf) == 1.0f);
+    CHECK(nn::vector_math::sigmoid(-inf) == doctest::Approx(0.0));
+    CHECK(nn::vector_math::tanh(inf) == 1.0f);
+    CHECK(nn::vector_math::tanh(-inf) == -1.0f);
+    CHECK(nn::vector_math::tanh(0.0f) == 0.0f);
   }
 
   TEST_CASE("LSTM and GRU: nn::gradcheck and nn::gradgradcheck through every parameter and the states") {
