@@ -97,16 +97,19 @@ inline void use_float_gemm_library(FloatGemm library) {
 }
 
 /// Sets the BLAS's thread count for a product of this many multiply-adds: one when it is small
-/// (threads cost more than they give there: OpenBLAS on 2 threads ran a 128x10x256 sgemm at 15
-/// GFLOP/s against 47 on one), else max_threads. The tape's kernels and the reference share the rule,
-/// so their products run alike. It sets OpenBLAS's and oneDNN's (OpenMP's, for the calling thread)
-/// counts alike, asking each what it has (cheap), so a caller that sets them itself is not
-/// second-guessed by a stale copy.
+/// (threads cost more than they give there), else max_threads. Measured on this project's 2-core
+/// machine: OpenBLAS on 2 threads ran a 128x10x256 sgemm at 15 GFLOP/s against 47 on one (threads
+/// from 4M multiply-adds); oneDNN's sgemm on 2 threads was slower than on one for every product
+/// of the MLP's and CNN's steps up to 26M multiply-adds and even at 205M (threads from 32M). The
+/// tape's kernels and the reference share the rule, so their products run alike. It sets
+/// OpenBLAS's and oneDNN's (OpenMP's, for the calling thread) counts, asking each what it has
+/// (cheap), so a caller that sets them itself is not second-guessed by a stale copy.
 inline void use_threads_for(int64_t multiply_adds, int max_threads) {
-  constexpr int64_t kThreadedGemm = int64_t{1} << 22;
-  const int n = multiply_adds < kThreadedGemm ? 1 : max_threads;
-  if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
-  if (omp_get_max_threads() != n) omp_set_num_threads(n);
+  constexpr int64_t kThreadedOpenBlas = int64_t{1} << 22, kThreadedOneDnn = int64_t{1} << 25;
+  const int openblas = multiply_adds < kThreadedOpenBlas ? 1 : max_threads;
+  const int onednn = multiply_adds < kThreadedOneDnn ? 1 : max_threads;
+  if (openblas_get_num_threads() != openblas) openblas_set_num_threads(openblas);
+  if (omp_get_max_threads() != onednn) omp_set_num_threads(onednn);
 }
 
 /// op(A) is m x k (A stored k x m when ta), op(B) k x n (B stored n x k when tb). beta 0 means C is

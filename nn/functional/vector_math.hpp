@@ -17,7 +17,7 @@ namespace tapegrad::nn::vector_math {
 inline float exp_clamped(float x) {
   x = std::min(std::max(x, -87.0f), 88.0f);
   const float n = (x * 1.442695041f + 12582912.0f) - 12582912.0f;  // round(x / ln 2): 1.5 * 2^23 drops the fraction
-  const float r = (x - n * 0.693145752f) - n * 1.428606765e-6f;     // ln 2 in two parts, the first exact
+  const float r = (x - n * 0.693145752f) - n * 1.428606765e-6f;    // ln 2 in two parts, the first exact
   float p = 1.0f / 5040.0f;
   for (const float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f}) p = p * r + c;
   const float whole = n == n ? n : 0.0f;  // NaN in, NaN out (through p), without casting NaN
