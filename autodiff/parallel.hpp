@@ -17,6 +17,13 @@ inline constexpr int64_t kParallelThreshold = 1 << 15;
 /// 15-25% slower than on one.
 inline constexpr int64_t kStreamingThreshold = 1 << 18;
 
+/// body(ctx, begin, end) over chunks covering [0, n), one per thread at most, on the pool's threads
+/// (serially with one thread, from a worker, or while another thread uses the pool): for loops of
+/// a few heavy iterations, such as a convolution's shares of images, that keep per-chunk state.
+inline void parallel_chunks(int64_t n, void (*body)(void* ctx, int64_t begin, int64_t end), void* ctx) {
+  detail::parallel_chunks(n, body, ctx);
+}
+
 /// f(i) for i in [0, n), in vector lanes (`omp simd`), split across the pool's threads from
 /// `threshold` elements on. f must not throw, and iterations must be independent.
 template <class F>

@@ -2,6 +2,7 @@
 
 #include "autodiff/op.hpp"
 #include "autodiff/ops/shape_ops.hpp"
+#include "autodiff/parallel.hpp"
 #include "autodiff/threads.hpp"
 #include "nn/functional/conv_kernels.hpp"
 
@@ -17,20 +18,21 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     raise<ShapeError>("conv2d: bias must be [{}], got {}", g.out_channels, op.in(2).shape());
   const DType dtype = op.in(0).dtype();
   Array& y = op.output(Shape{g.batch, g.out_channels, g.out_h, g.out_w}, dtype);
-  Array& col = op.save_for_backward(Shape{g.col_size()}, dtype);
+  const kernels::ConvThreads threads{num_threads(), &parallel_chunks};
+  Array& scratch = op.save_for_backward(Shape{kernels::conv2d_forward_scratch(g, threads)}, dtype);
   visit(dtype, [&]<class T>(T) {
     kernels::conv2d_forward(g, op.in(0).data<T>(), op.in(1).data<T>(), has_bias ? op.in(2).data<T>() : nullptr,
-                            y.data<T>(), col.data<T>(), num_threads());
+                            y.data<T>(), scratch.data<T>(), threads);
   });
   return op.finish(
-      [g, has_bias](BackwardContext& c) {
+      [g, has_bias, threads](BackwardContext& c) {
         visit(c.output().dtype(), [&]<class T>(T) {
           T* gx = c.needs_grad(0) ? c.grad_input(0).template data<T>() : nullptr;
           T* gw = c.needs_grad(1) ? c.grad_input(1).template data<T>() : nullptr;
           T* gb = has_bias && c.needs_grad(2) ? c.grad_input(2).template data<T>() : nullptr;
-          Array& columns = c.scratch(Shape{g.col_size()}, c.output().dtype());
+          Array& buffer = c.scratch(Shape{kernels::conv2d_backward_scratch(g, threads)}, c.output().dtype());
           kernels::conv2d_backward(g, c.input(0).data<T>(), c.input(1).data<T>(), c.grad_output().data<T>(), gx, gw, gb,
-                                   columns.data<T>(), num_threads());
+                                   buffer.data<T>(), threads);
         });
       },
       [options,

@@ -130,63 +130,119 @@ Conv2dGeometry conv2d_geometry(const char* who, std::span<const int64_t> x, std:
   return g;
 }
 
+int64_t conv2d_shares(const Conv2dGeometry& g, const ConvThreads& threads) {
+  const int64_t work = g.batch * g.out_channels * g.col_cols() * g.col_rows();
+  if (!threads.loop || threads.count < 2 || work < kConvShareWork) return 1;
+  return std::min<int64_t>(threads.count, g.batch);
+}
+
+int64_t conv2d_forward_scratch(const Conv2dGeometry& g, const ConvThreads& threads) {
+  return conv2d_shares(g, threads) * g.col_size();
+}
+
+int64_t conv2d_backward_scratch(const Conv2dGeometry& g, const ConvThreads& threads) {
+  const int64_t shares = conv2d_shares(g, threads), weight = g.group_out() * g.col_rows() * g.options.groups;
+  return shares * g.col_size() + (shares - 1) * (weight + g.out_channels);
+}
+
+namespace {
+/// f(share, first image, end image, BLAS threads) for each share of the images, on the loop's
+/// threads when there are several shares.
+template <class F>
+void for_each_share(const Conv2dGeometry& g, const ConvThreads& threads, F&& f) {
+  const int64_t shares = conv2d_shares(g, threads);
+  if (shares == 1) return f(int64_t{0}, int64_t{0}, g.batch, threads.count);
+  auto run = [&](int64_t first, int64_t last) {
+    for (int64_t s = first; s < last; ++s) f(s, g.batch * s / shares, g.batch * (s + 1) / shares, 1);
+  };
+  using Run = decltype(run);
+  threads.loop(
+      shares, [](void* ctx, int64_t first, int64_t last) { (*static_cast<Run*>(ctx))(first, last); }, &run);
+}
+
+/// The group's columns of image n: the input itself for a 1x1 convolution of stride 1, else
+/// im2col'd into col.
 template <class T>
-void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, T* col, int threads) {
-  const int64_t K = g.col_rows(), L = g.col_cols(), out = g.group_out(), in_size = g.group_in() * g.height * g.width;
-  for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t grp = 0; grp < g.options.groups; ++grp) {
-      const T* xg = x + (n * g.options.groups + grp) * in_size;
-      T* yg = y + (n * g.out_channels + grp * out) * L;
-      const T* cols = xg;
-      if (!reads_input_in_place(g)) {
-        im2col(g, xg, col);
-        cols = col;
+const T* columns_of(const Conv2dGeometry& g, const T* x, int64_t n, int64_t grp, T* col) {
+  const T* xg = x + (n * g.options.groups + grp) * g.group_in() * g.height * g.width;
+  if (reads_input_in_place(g)) return xg;
+  im2col(g, xg, col);
+  return col;
+}
+}  // namespace
+
+template <class T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, T* scratch,
+                    const ConvThreads& threads) {
+  const int64_t K = g.col_rows(), L = g.col_cols(), out = g.group_out();
+  for_each_share(g, threads, [&](int64_t share, int64_t first, int64_t end, int blas_threads) {
+    T* col = scratch + share * g.col_size();
+    for (int64_t n = first; n < end; ++n)
+      for (int64_t grp = 0; grp < g.options.groups; ++grp) {
+        T* yg = y + (n * g.out_channels + grp * out) * L;
+        const T* cols = columns_of(g, x, n, grp, col);
+        if (b)
+          for (int64_t o = 0; o < out; ++o) std::fill(yg + o * L, yg + (o + 1) * L, b[grp * out + o]);
+        blas::gemm(false, false, out, L, K, w + grp * out * K, K, cols, L, b ? T(1) : T(0), yg, L, blas_threads);
       }
-      if (b)
-        for (int64_t o = 0; o < out; ++o) std::fill(yg + o * L, yg + (o + 1) * L, b[grp * out + o]);
-      blas::gemm(false, false, out, L, K, w + grp * out * K, K, cols, L, b ? T(1) : T(0), yg, L, threads);
-    }
+  });
 }
 
 template <class T>
-void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb, T* col,
-                     int threads) {
+void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb, T* scratch,
+                     const ConvThreads& threads) {
   const int64_t K = g.col_rows(), L = g.col_cols(), out = g.group_out(), in_size = g.group_in() * g.height * g.width;
-  const bool in_place = reads_input_in_place(g);
-  for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t grp = 0; grp < g.options.groups; ++grp) {
-      const T* gyg = gy + (n * g.out_channels + grp * out) * L;
-      const T* wg = w + grp * out * K;
-      if (gb)  // dL/db: dL/dy summed over positions
-        for (int64_t o = 0; o < out; ++o) {
-          T s = 0;
+  const int64_t weight = out * K * g.options.groups, shares = conv2d_shares(g, threads);
+  T* partial_sums = scratch + shares * g.col_size();  // dL/dW then dL/db of shares 1, 2, ...
+  for_each_share(g, threads, [&](int64_t share, int64_t first, int64_t end, int blas_threads) {
+    T* col = scratch + share * g.col_size();
+    T* share_gw = gw;
+    T* share_gb = gb;
+    if (share > 0) {  // a share of its own, added into gw and gb below
+      share_gw = partial_sums + (share - 1) * (weight + g.out_channels);
+      share_gb = share_gw + weight;
+      std::fill(share_gw, share_gw + weight + g.out_channels, T(0));
+    }
+    for (int64_t n = first; n < end; ++n)
+      for (int64_t grp = 0; grp < g.options.groups; ++grp) {
+        const T* gyg = gy + (n * g.out_channels + grp * out) * L;
+        const T* wg = w + grp * out * K;
+        if (gb)  // dL/db: dL/dy summed over positions
+          for (int64_t o = 0; o < out; ++o) {
+            T s = 0;
 #pragma omp simd reduction(+ : s)
-          for (int64_t l = 0; l < L; ++l) s += gyg[o * L + l];
-          gb[grp * out + o] += s;
-        }
-      if (gw) {  // dL/dW_g += dL/dY_g col^T
-        const T* cols = x + (n * g.options.groups + grp) * in_size;
-        if (!in_place) {
-          im2col(g, cols, col);
-          cols = col;
-        }
-        blas::gemm(false, true, out, K, L, gyg, L, cols, L, T(1), gw + grp * out * K, K, threads);
-      }
-      if (gx) {  // dL/dcol = W_g^T dL/dY_g, folded back onto the input
-        T* gxg = gx + (n * g.options.groups + grp) * in_size;
-        if (in_place) {
-          blas::gemm(true, false, K, L, out, wg, K, gyg, L, T(1), gxg, L, threads);
-        } else {
-          blas::gemm(true, false, K, L, out, wg, K, gyg, L, T(0), col, L, threads);
-          col2im_add(g, col, gxg);
+            for (int64_t l = 0; l < L; ++l) s += gyg[o * L + l];
+            share_gb[grp * out + o] += s;
+          }
+        if (gw)  // dL/dW_g += dL/dY_g col^T
+          blas::gemm(false, true, out, K, L, gyg, L, columns_of(g, x, n, grp, col), L, T(1), share_gw + grp * out * K,
+                     K, blas_threads);
+        if (gx) {  // dL/dcol = W_g^T dL/dY_g, folded back onto the input
+          T* gxg = gx + (n * g.options.groups + grp) * in_size;
+          if (reads_input_in_place(g)) {
+            blas::gemm(true, false, K, L, out, wg, K, gyg, L, T(1), gxg, L, blas_threads);
+          } else {
+            blas::gemm(true, false, K, L, out, wg, K, gyg, L, T(0), col, L, blas_threads);
+            col2im_add(g, col, gxg);
+          }
         }
       }
-    }
+  });
+  for (int64_t share = 1; share < shares; ++share) {
+    const T* sums = partial_sums + (share - 1) * (weight + g.out_channels);
+    if (gw)
+#pragma omp simd
+      for (int64_t i = 0; i < weight; ++i) gw[i] += sums[i];
+    if (gb)
+#pragma omp simd
+      for (int64_t o = 0; o < g.out_channels; ++o) gb[o] += sums[weight + o];
+  }
 }
 
-#define TAPEGRAD_CONV_INSTANTIATE(T)                                                                 \
-  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, int); \
-  template void conv2d_backward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, T*, T*, int);
+#define TAPEGRAD_CONV_INSTANTIATE(T)                                                                                \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, const ConvThreads&); \
+  template void conv2d_backward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, T*, T*,             \
+                                   const ConvThreads&);
 TAPEGRAD_CONV_INSTANTIATE(float)
 TAPEGRAD_CONV_INSTANTIATE(double)
 #undef TAPEGRAD_CONV_INSTANTIATE

@@ -88,9 +88,11 @@ void Cnn<T>::forward_block(ConvBlock<T>& block, const T* x, int64_t batch, std::
   const int64_t channels = g.out_channels, plane = g.out_h * g.out_w, n = batch * channels * plane;
   resize(block.z, n);
   resize(block.y, n);
-  resize(block.col, g.col_size());
+  const kernels::ConvThreads threads{.count = options_.blas_threads};  // the images in turn
+  resize(block.col,
+         std::max(kernels::conv2d_forward_scratch(g, threads), kernels::conv2d_backward_scratch(g, threads)));
   kernels::conv2d_forward(g, x, block.weight.data(), block.spec.bias ? block.bias.data() : nullptr, block.z.data(),
-                          block.col.data(), options_.blas_threads);
+                          block.col.data(), threads);
   if (block.spec.batch_norm) {  // eq. 17-19 per channel, over batch x height x width
     const int64_t m = batch * plane;
     if (m < 2 && options_.batch_norm_mode == BatchNormMode::full)
@@ -188,7 +190,8 @@ void Cnn<T>::backward_block(ConvBlock<T>& block, const T* x, int64_t batch, std:
   if (block.spec.bias) std::fill(block.grad_bias.begin(), block.grad_bias.end(), T(0));
   if (grad_x) std::fill(grad_x, grad_x + batch * in[0] * in[1] * in[2], T(0));
   kernels::conv2d_backward(g, x, block.weight.data(), d, grad_x, block.grad_weight.data(),
-                           block.spec.bias ? block.grad_bias.data() : nullptr, block.col.data(), options_.blas_threads);
+                           block.spec.bias ? block.grad_bias.data() : nullptr, block.col.data(),
+                           {.count = options_.blas_threads});
 }
 
 template <class T>

@@ -68,6 +68,46 @@ TEST_SUITE("tensor") {
                                              std::log(std::exp(4) + std::exp(2) + std::exp(6))});
   }
 
+  TEST_CASE("sum over every set of axes of a 4-D tensor equals the definition's loop") {
+    Tape tape;
+    const Shape shape{3, 1, 4, 5};  // a size-1 axis among them
+    const Array xa = test::random_array(shape, 11);
+    const Tensor x(xa);
+    for (int mask = 0; mask < 16; ++mask) {
+      CAPTURE(mask);
+      std::vector<int> axes;
+      for (int d = 0; d < 4; ++d)
+        if (mask & (1 << d)) axes.push_back(d);
+      if (axes.empty()) continue;  // sum with no axes is the full sum: mask 15 checks it
+      const Array got = sum(x, axes, true).value();
+      // Each element adds into the output cell its kept coordinates name.
+      std::vector<double> want(static_cast<size_t>(got.numel()), 0.0);
+      for (int64_t i = 0; i < xa.numel(); ++i) {
+        int64_t rest = i, at = 0, scale = 1;
+        for (int d = 3; d >= 0; --d) {
+          const int64_t coordinate = rest % shape[d];
+          rest /= shape[d];
+          if (!(mask & (1 << d))) {
+            at += coordinate * scale;
+            scale *= shape[d];
+          }
+        }
+        want[static_cast<size_t>(at)] += xa.at(i);
+      }
+      for (int64_t j = 0; j < got.numel(); ++j) CHECK(got.at(j) == doctest::Approx(want[size_t(j)]).epsilon(1e-13));
+    }
+  }
+
+  TEST_CASE("a float32 sum of a million elements keeps float32's accuracy") {
+    Tape tape;
+    const int64_t n = 1 << 20;
+    const Tensor x(Array(Shape{n}, std::vector<double>(size_t(n), 0.1), DType::f32));
+    const double want = double(n) * double(0.1f);  // float(0.1) is what each element holds
+    // Adding a million floats one after another in float drifts by ~1e-3 relative here.
+    CHECK(sum(x).value().at(0) == doctest::Approx(want).epsilon(1e-7));
+    CHECK(sum(reshape(x, {1024, 1024}), {1}).value().at(0) == doctest::Approx(1024 * double(0.1f)).epsilon(1e-7));
+  }
+
   TEST_CASE("max splits the gradient between ties") {
     Tape tape;
     Tensor x = Tensor(Array({4}, {1, 3, 3, 2})).requires_grad(true);

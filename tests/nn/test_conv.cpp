@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "autodiff/autodiff.hpp"
+#include "nn/functional/conv_kernels.hpp"
 #include "nn/nn.hpp"
 #include "support/check.hpp"
 
@@ -97,6 +98,55 @@ TEST_SUITE("conv") {
       };
       CHECK_GRADCHECK(gradcheck(f, in));
       CHECK_GRADCHECK(gradgradcheck(f, in, {.projections = 4}));
+    }
+  }
+
+  TEST_CASE("conv kernels: the images split into shares give one thread's values and gradients") {
+    // The chunks run in turn here, so the test is the same on any core count; the tape passes
+    // autodiff's pool as the loop (run at two threads by the CNN trainer test).
+    const nn::kernels::ChunkLoop serial = [](int64_t n, void (*body)(void*, int64_t, int64_t), void* ctx) {
+      body(ctx, 0, n);
+    };
+    const struct {
+      const char* name;
+      Shape x, w;
+      nn::Conv2dOptions options;
+    } cases[] = {
+        {"3x3, padding 1", {5, 8, 20, 20}, {32, 8, 3, 3}, {.padding = 1}},
+        {"groups 2, stride 2", {10, 8, 40, 40}, {32, 4, 3, 3}, {.stride = 2, .padding = 1, .groups = 2}},
+        {"1x1 in place", {5, 64, 16, 16}, {64, 64, 1, 1}, {}},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.name);
+      const Array x = random_array(c.x, 7), w = random_array(c.w, 8), b = random_array({c.w[0]}, 9);
+      const nn::kernels::Conv2dGeometry g =
+          nn::kernels::conv2d_geometry("test", c.x.dims(), c.w.dims(), c.w[0], c.options);
+      const Shape y_shape{g.batch, g.out_channels, g.out_h, g.out_w};
+      const Array gy = random_array(y_shape, 10);
+      struct Result {
+        Array y, gx, gw, gb;
+      };
+      auto run = [&](const nn::kernels::ConvThreads& threads) {
+        // Gradients start from ones: the kernels add into them.
+        Result r{Array(y_shape), Array(c.x, std::vector<double>(size_t(c.x.numel()), 1.0)),
+                 Array(c.w, std::vector<double>(size_t(c.w.numel()), 1.0)),
+                 Array(Shape{c.w[0]}, std::vector<double>(size_t(c.w[0]), 1.0))};
+        std::vector<double> scratch(size_t(std::max(nn::kernels::conv2d_forward_scratch(g, threads),
+                                                    nn::kernels::conv2d_backward_scratch(g, threads))));
+        nn::kernels::conv2d_forward(g, x.data<double>(), w.data<double>(), b.data<double>(), r.y.data<double>(),
+                                    scratch.data(), threads);
+        nn::kernels::conv2d_backward(g, x.data<double>(), w.data<double>(), gy.data<double>(), r.gx.data<double>(),
+                                     r.gw.data<double>(), r.gb.data<double>(), scratch.data(), threads);
+        return r;
+      };
+      const nn::kernels::ConvThreads one{.count = 1}, shared{.count = 3, .loop = serial};
+      REQUIRE(nn::kernels::conv2d_shares(g, shared) == 3);
+      const Result want = run(one), got = run(shared);
+      check_close(got.y, want.y, 0);  // forward: each image's product is the same call
+      check_close(got.gx, want.gx, 0);
+      check_close(got.gw, want.gw, 1e-12);  // the shares' sums are added in another order
+      check_close(got.gb, want.gb, 1e-12);
+      check_close(want.y, direct_conv(x, w, &b, c.options), 1e-12);
     }
   }
 
