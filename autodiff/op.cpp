@@ -87,6 +87,7 @@ uint32_t OpRecord::finish_slot(bool record) {
           raise<NumericError>("anomaly mode: forward op '{}' produced a non-finite value at element {} (shape {})",
                               name_, k, y->shape());
   }
+  s_.note_op(name_, has_forward_);
   if (!record) s_.inputs_.resize(begin_);
   if (second_) second_slot_ = s_.add_slot(*second_, record);
   return s_.add_slot(*out_, record);

@@ -163,6 +163,20 @@ class OpRecord {
     return s_.stash(data);
   }
 
+  /// The op's forward computation as a closure taking no arguments: run here, once, and kept so
+  /// Tape::replay can run it again on its inputs' new values, into the same buffers. It captures
+  /// the op's buffers by reference (in(i), output(), buffers from save_for_backward: their addresses
+  /// are stable until the tape is cleared) and scalars by value, and computes everything a backward
+  /// closure reads that depends on values (saved buffers, an index list copied from a caller's
+  /// buffer). It records no ops. An op without one still records and sweeps, but replay() refuses
+  /// the recording, naming it.
+  template <class F>
+  void forward(F&& compute) {
+    compute();
+    s_.add_forward(std::forward<F>(compute));
+    has_forward_ = true;
+  }
+
   /// Ends the op: returns its output tensor and records `backward`, a callable taking
   /// (BackwardContext&), when an input needs a gradient and grad mode is on (otherwise it is dropped
   /// unrun). The closure is stored on the tape: capture buffers and sizes by value. An op ended this
@@ -236,10 +250,13 @@ class OpRecord {
   Array* second_ = nullptr;
   uint32_t second_slot_ = detail::kNoSlot;
   bool any_needs_grad_ = false;
+  bool has_forward_ = false;
 };
 
 template <class Input>
 inline void OpRecord::add_inputs(size_t n, Input input) {
+  if (s_.replaying_) [[unlikely]]
+    s_.throw_recorded_in_replay(name_);
   // One growth check for the op, entries written in place; any error takes them back out.
   std::vector<uint32_t>& entries = s_.inputs_;
   entries.resize(begin_ + n);

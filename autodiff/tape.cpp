@@ -69,6 +69,13 @@ Tape& Tape::active() {
   return *detail::tls.tape;
 }
 
+void Tape::replay() {
+  if (n_stmts_ > 0 || n_leaves_ > 1)
+    raise<TapeError>("replay: the tape holds scalar (Var) statements; replay runs tensor recordings only");
+  if (tangents_ != Tangents::none) raise<TapeError>("replay: a tangent recording (jvp, hvp) cannot be replayed");
+  tensors_->replay();
+}
+
 void Tape::clear() {
   generation_ = new_generation();
   n_entries_ = 0;

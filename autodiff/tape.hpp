@@ -74,6 +74,17 @@ class Tape {
   /// Forgets every recorded op (O(1), capacity kept). Handles recorded before become stale.
   void clear();
 
+  /// Runs the tensor recording again: every recorded op's forward, in recording order, on the
+  /// leaves' current values (written in place: an input batch refilled, an optimizer's step), into
+  /// the same buffers, with no recording work; backward() then works as after a fresh recording,
+  /// and handles (the loss) stay valid. Random ops draw fresh masks from their generators, batch
+  /// norm updates its running statistics, and C++ buffers an op read (class labels) are read again:
+  /// they must keep their size and storage. TapeError, naming the cause, for a recording that read a
+  /// result's value and then recorded more (it may branch on it), an op without a forward closure
+  /// (OpRecord::forward), a leaf whose shape or dtype changed (both shapes), scalar statements, or a
+  /// tangent recording.
+  void replay();
+
   /// The current recording's id; clear() starts a new one, making older handles stale.
   Generation generation() const { return generation_; }
   /// Scalar statements recorded since the last clear (leaves are not statements).

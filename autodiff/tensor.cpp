@@ -32,6 +32,12 @@ Tensor Tensor::uniform(const Shape& shape, std::mt19937_64& rng, double lo, doub
 }
 
 const Array& Tensor::value() const {
+  const Array& v = array();
+  if (!leaf_) tape_->tensors().note_value_read("Tensor::value() or item() of an op's result");
+  return v;
+}
+
+const Array& Tensor::array() const {
   if (leaf_) return leaf_->value;
   if (!tape_) raise<ValueError>("value: the tensor is undefined (default-constructed)");
   if (!Tape::is_live_here(tape_))  // its tape is gone (or belongs to another thread): never read it
@@ -52,7 +58,7 @@ const Array& Tensor::grad() const {
     }
     return leaf_->grad;
   }
-  value();  // validates the handle
+  array();  // validates the handle
   return tape_->tensors().grad_of(slot_);
 }
 
@@ -67,7 +73,7 @@ void Tensor::backward(const Array& seed, BackwardOptions options) const {
 }
 
 Tensor Tensor::detach() const {
-  value();  // validates the handle
+  array();  // validates the handle
   Tensor t = *this;
   t.stop_grad_ = true;
   return t;
@@ -90,7 +96,7 @@ Tensor& Tensor::requires_grad(bool on) {
 bool Tensor::requires_grad() const {
   if (stop_grad_) return false;
   if (leaf_) return leaf_->requires_grad;
-  value();
+  array();
   return tape_->tensors().slot(slot_).requires_grad;
 }
 

@@ -58,7 +58,8 @@ class Tensor {
   /// Uniform(lo, hi) entries drawn from rng.
   static Tensor uniform(const Shape& shape, std::mt19937_64& rng, double lo, double hi, DType dtype = DType::f64);
 
-  /// The value (TapeError if the tensor is stale or undefined).
+  /// The value (TapeError if the tensor is stale or undefined). Reading an op's result here marks
+  /// its recording value-dependent if more ops are recorded after (Tape::replay refuses it).
   const Array& value() const;
   /// The gradient accumulated by backward (zeros if nothing reached this tensor).
   const Array& grad() const;
@@ -82,13 +83,13 @@ class Tensor {
   Array& mutable_grad();
 
   /// The value's shape.
-  const Shape& shape() const { return value().shape(); }
+  const Shape& shape() const { return array().shape(); }
   /// The value's dtype.
-  DType dtype() const { return value().dtype(); }
+  DType dtype() const { return array().dtype(); }
   /// Number of elements.
-  int64_t numel() const { return value().numel(); }
+  int64_t numel() const { return array().numel(); }
   /// Number of dimensions.
-  int rank() const { return value().rank(); }
+  int rank() const { return array().rank(); }
   /// The value of a one-element tensor.
   double item() const { return value().item(); }
   /// True for leaves (tensors that own their value), false for op results.
@@ -101,6 +102,7 @@ class Tensor {
   friend class OpRecord;
   Tensor(Tape* tape, uint32_t slot, Generation gen) : tape_(tape), slot_(slot), gen_(gen) {}
   detail::LeafData& leaf_checked(const char* what) const;
+  const Array& array() const;  ///< the value, checked, without marking a read (shape, dtype)
 
   std::shared_ptr<detail::LeafData> leaf_;
   Tape* tape_ = nullptr;

@@ -111,10 +111,12 @@ Tensor unary_op(const char* name, const Tensor& x, Value value, Dx dx, Tangent t
   OpRecord op(name, {&x});
   const Array& xv = op.in(0);
   Array& yv = op.output(xv.shape(), xv.dtype());
-  visit(xv.dtype(), [&]<class T>(T) {
-    const T* px = xv.data<T>();
-    T* py = yv.data<T>();
-    parallel_for(xv.numel(), [=](int64_t i) { py[i] = static_cast<T>(value(px[i])); });
+  op.forward([&xv, &yv, value] {
+    visit(xv.dtype(), [&]<class T>(T) {
+      const T* px = xv.data<T>();
+      T* py = yv.data<T>();
+      parallel_for(xv.numel(), [=](int64_t i) { py[i] = static_cast<T>(value(px[i])); });
+    });
   });
   return op.finish(
       [dx](BackwardContext& c) {
@@ -153,12 +155,14 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, Value value
   const Array& bv = op.in(1);
   const Shape out = av.shape() == bv.shape() ? av.shape() : broadcast_shape(name, av.shape(), bv.shape());
   Array& yv = op.output(out, av.dtype());
-  visit(av.dtype(), [&]<class T>(T) {
-    const T* pa = av.data<T>();
-    const T* pb = bv.data<T>();
-    T* py = yv.data<T>();
-    zip_broadcast<T>(out, av.shape(), bv.shape(),
-                     [=](int64_t i, int64_t ia, int64_t ib) { py[i] = static_cast<T>(value(pa[ia], pb[ib])); });
+  op.forward([&av, &bv, &yv, value] {
+    visit(av.dtype(), [&]<class T>(T) {
+      const T* pa = av.data<T>();
+      const T* pb = bv.data<T>();
+      T* py = yv.data<T>();
+      zip_broadcast<T>(yv.shape(), av.shape(), bv.shape(),
+                       [=](int64_t i, int64_t ia, int64_t ib) { py[i] = static_cast<T>(value(pa[ia], pb[ib])); });
+    });
   });
   return op.finish(
       [da, db](BackwardContext& c) {

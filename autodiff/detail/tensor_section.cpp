@@ -1,6 +1,7 @@
 #include "autodiff/detail/tensor_section.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "autodiff/detail/kernels.hpp"
 #include "autodiff/op.hpp"
@@ -27,6 +28,50 @@ void TensorSection::clear() {
   tangent_.clear();
   tangent_inputs_.clear();
   in_tangent_rule_ = false;
+  forwards_.clear();
+  not_replayable_ = pending_read_ = value_dependent_ = nullptr;
+  spare_grads_.clear();
+}
+
+void TensorSection::spare_grads() {
+  spare_grads_.resize(slots_.size(), nullptr);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (s.leaf || !s.grad) continue;
+    spare_grads_[i] = s.grad;
+    s.grad = nullptr;
+  }
+}
+
+void TensorSection::replay() {
+  if (not_replayable_)
+    raise<TapeError>(
+        "replay: op '{}' was recorded without a forward closure (OpRecord::forward), so it cannot run again; "
+        "record afresh each step, or give the op one (docs/writing-ops.md)",
+        not_replayable_);
+  if (value_dependent_)
+    raise<TapeError>(
+        "replay: the recording read a result's value ({}) and then recorded more ops, which may depend on it "
+        "(a C++ branch on a value); replaying would take the old path silently. Record afresh each step, or "
+        "read values only after the last op",
+        value_dependent_);
+  if (tangents_) raise<TapeError>("replay: a tangent recording (jvp, hvp) cannot be replayed");
+  check_leaves_unchanged("replay");
+  spare_grads();  // the sweep starts from zero gradients, in the same buffers
+  backward_done_ = false;
+  swept_ = false;
+  swept_nodes_ = 0;
+  swept_slots_ = 0;
+  pending_read_ = nullptr;
+  const FlagScope running(replaying_, true);
+  for (const ForwardStep& step : forwards_) step.run(step.closure);
+}
+
+void TensorSection::throw_recorded_in_replay(const char* name) const {
+  raise<TapeError>(
+      "replay: op '{}' was recorded from inside another op's forward closure; a forward closure computes "
+      "with its buffers only (an op that calls tensor ops in its forward cannot use OpRecord::forward)",
+      name);
 }
 
 void TensorSection::claim(LeafData& leaf, const char* what) {
@@ -124,7 +169,8 @@ Array& TensorSection::first_grad(uint32_t i) {
     }
     s.grad = &s.leaf->grad;
   } else {
-    s.grad = &take(s.value->shape(), s.value->dtype());
+    Array* spare = i < spare_grads_.size() ? std::exchange(spare_grads_[i], nullptr) : nullptr;
+    s.grad = spare ? spare : &take(s.value->shape(), s.value->dtype());
     s.grad->fill(0.0);
   }
   return *s.grad;
@@ -177,9 +223,7 @@ void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOpt
   if (backward_done_ && reaches_swept_part(root)) throw_already_swept();
   // A retained recording swept again: intermediate gradients start from zero (only leaves
   // accumulate), so the earlier sweep is not propagated twice.
-  if (swept_)
-    for (Slot& s : slots_)
-      if (!s.leaf) s.grad = nullptr;
+  if (swept_) spare_grads();
   swept_ = true;
   Array& g = grad_of(root);
   if (seed) {

@@ -33,6 +33,8 @@ class BackwardContext;
 namespace detail {
 
 using BackwardFn = void (*)(const void* closure, BackwardContext& ctx);
+/// An op's forward computation, kept so Tape::replay can run it again on its inputs' new values.
+using ForwardFn = void (*)(const void* closure);
 
 /// Sets a flag for its lifetime, then puts back what it found (a throw included).
 class FlagScope {
@@ -127,6 +129,29 @@ class TensorSection {
     nodes_.push_back(Node{name, out, second_out, begin, static_cast<uint32_t>(inputs_.size()),
                           [](const void* c, BackwardContext& ctx) { (*static_cast<const Fn*>(c))(ctx); }, closure});
   }
+  /// Stores an op's forward closure (run again, in recording order, by replay()).
+  template <class F>
+  void add_forward(F&& forward) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_trivially_destructible_v<Fn>,
+                  "forward closures capture only trivially destructible data (references to the op's buffers)");
+    void* mem = arena_.allocate(sizeof(Fn), alignof(Fn));
+    const Fn* closure = new (mem) Fn(std::forward<F>(forward));
+    forwards_.push_back({[](const void* c) { (*static_cast<const Fn*>(c))(); }, closure});
+  }
+  /// An op ends: `replayable` when it stored its forward closure (add_forward).
+  void note_op(const char* name, bool replayable) {
+    if (!replayable && !not_replayable_) not_replayable_ = name;
+    if (pending_read_ && !value_dependent_) value_dependent_ = pending_read_;
+  }
+  /// A result's value was read (what: "item()", "value()"): if an op is recorded after it, the
+  /// recording may depend on the value, and replay() refuses it.
+  void note_value_read(const char* what) {
+    if (!pending_read_) pending_read_ = what;
+  }
+  /// Runs every recorded forward again on the leaves' current values, into the same buffers, and
+  /// makes the recording sweepable as if fresh (Tape::replay).
+  void replay();
   /// Copies data into the arena (for index lists a backward closure needs).
   template <class T>
   const T* stash(std::span<const T> data) {
@@ -154,6 +179,8 @@ class TensorSection {
   std::vector<TangentInput> tangent_inputs_;  // of the ops being recorded (an op inside another's forward nests)
   bool in_tangent_rule_ = false;
   bool recording_differentiated_function_ = false;  // jvp/hvp are running f: a backward() there is refused
+  bool replaying_ = false;                          // replay() runs forward closures: recording is refused
+  [[noreturn]] void throw_recorded_in_replay(const char* name) const;
 
  private:
   Tape& tape_;
@@ -169,6 +196,16 @@ class TensorSection {
   Array& first_grad(uint32_t slot);
   void release_leaves();  // the recording ends: other threads may record them
   std::vector<Node> nodes_;
+  struct ForwardStep {
+    ForwardFn run;
+    const void* closure;
+  };
+  std::vector<ForwardStep> forwards_;      // every op's forward closure, in recording order
+  const char* not_replayable_ = nullptr;   // the first op recorded without one
+  const char* pending_read_ = nullptr;     // the first value read of this recording
+  const char* value_dependent_ = nullptr;  // that read, once an op was recorded after it
+  std::vector<Array*> spare_grads_;        // per slot: a gradient buffer from an earlier sweep, reused
+  void spare_grads();                      // moves every result's gradient buffer to spare_grads_
   // Buffers in chunks of headers side by side (ops read their inputs' headers: fewer cache lines),
   // at stable addresses.
   static constexpr size_t kPoolChunk = 256;

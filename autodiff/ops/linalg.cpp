@@ -41,14 +41,16 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape out;
   const MatmulDims d = check_matmul(op.in(0).shape(), op.in(1).shape(), out);
   Array& y = op.output(out, op.in(0).dtype());
-  visit(y.dtype(), [&]<class T>(T) {
-    const T* pa = op.in(0).data<T>();
-    const T* pb = op.in(1).data<T>();
-    T* py = y.data<T>();
-    if (d.k == 0) y.fill(0.0);
-    for (int64_t i = 0; i < d.batch && d.k > 0; ++i)
-      gemm(false, false, d.m, d.n, d.k, pa + (d.a_batched ? i * d.m * d.k : 0), pb + (d.b_batched ? i * d.k * d.n : 0),
-           T(0), py + i * d.m * d.n);
+  op.forward([&a = op.in(0), &b = op.in(1), &y, d] {
+    visit(y.dtype(), [&]<class T>(T) {
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      T* py = y.data<T>();
+      if (d.k == 0) y.fill(0.0);
+      for (int64_t i = 0; i < d.batch && d.k > 0; ++i)
+        gemm(false, false, d.m, d.n, d.k, pa + (d.a_batched ? i * d.m * d.k : 0),
+             pb + (d.b_batched ? i * d.k * d.n : 0), T(0), py + i * d.m * d.n);
+    });
   });
   return op.finish(
       [d](BackwardContext& c) {

@@ -45,11 +45,15 @@ Tensor extremum(const char* name, const Tensor& x, Axes axes, bool keepdim, Bett
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape(name, xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
-  visit(xv.dtype(), [&]<class T>(T) {
-    fold<T>(xv, kept, y, better(T(1), T(0)) ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity(),
-            [&](T acc, T v) { return better(v, acc) || v != v ? v : acc; });  // a NaN wins, and stays
+  op.forward([&xv, &y, kept, shape = output_shape(xv.shape(), kept, axes, keepdim), better] {
+    y.reshape_in_place(kept);
+    visit(xv.dtype(), [&]<class T>(T) {
+      fold<T>(xv, kept, y,
+              better(T(1), T(0)) ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity(),
+              [&](T acc, T v) { return better(v, acc) || v != v ? v : acc; });  // a NaN wins, and stays
+    });
+    y.reshape_in_place(shape);
   });
-  y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
   return op.finish(
       [kept](BackwardContext& c) {
         const Array& xa = c.input(0);
@@ -80,8 +84,10 @@ Tensor sum(const Tensor& x, Axes axes, bool keepdim) {
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape("sum", xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
-  kernels::sum_to(xv, kept, y);
-  y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
+  op.forward([&xv, &y, kept, shape = output_shape(xv.shape(), kept, axes, keepdim)] {
+    kernels::sum_to(xv, kept, y);
+    y.reshape_in_place(shape);
+  });
   return op.finish(
       [kept](BackwardContext& c) {  // d sum / dx_i = 1: broadcast g back
         Array& g = c.scratch(c.input(0).shape(), c.input(0).dtype());

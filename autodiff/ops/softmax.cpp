@@ -22,22 +22,24 @@ Tensor log_softmax(const Tensor& x, int axis) {
   for (int i = a + 1; i < shape.rank(); ++i) inner *= shape[i];
   const int64_t n = shape[a];
   Array& y = op.output(shape, xv.dtype());
-  visit(xv.dtype(), [&]<class T>(T) {
-    const T* px = xv.data<T>();
-    T* py = y.data<T>();
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t i = 0; i < inner; ++i) {
-        const int64_t base = o * n * inner + i;
-        T top = -std::numeric_limits<T>::infinity();
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = px[base + j * inner];
-          top = v > top || v != v ? v : top;  // a NaN wins: the row is NaN
+  op.forward([&xv, &y, outer, inner, n] {
+    visit(xv.dtype(), [&]<class T>(T) {
+      const T* px = xv.data<T>();
+      T* py = y.data<T>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          const int64_t base = o * n * inner + i;
+          T top = -std::numeric_limits<T>::infinity();
+          for (int64_t j = 0; j < n; ++j) {
+            const T v = px[base + j * inner];
+            top = v > top || v != v ? v : top;  // a NaN wins: the row is NaN
+          }
+          T sum = 0;
+          for (int64_t j = 0; j < n; ++j) sum += std::exp(px[base + j * inner] - top);
+          const T log_sum = std::log(sum);
+          for (int64_t j = 0; j < n; ++j) py[base + j * inner] = (px[base + j * inner] - top) - log_sum;
         }
-        T sum = 0;
-        for (int64_t j = 0; j < n; ++j) sum += std::exp(px[base + j * inner] - top);
-        const T log_sum = std::log(sum);
-        for (int64_t j = 0; j < n; ++j) py[base + j * inner] = (px[base + j * inner] - top) - log_sum;
-      }
+    });
   });
   return op.finish(
       [outer, inner, n](BackwardContext& c) {  // dx_j = g_j - softmax_j sum_k g_k

@@ -36,15 +36,18 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = op.in(0).shape();
   out_shape[out_shape.rank() - 1] = d.out;
   Array& y = op.output(out_shape, op.in(0).dtype());
-  visit(y.dtype(), [&]<class T>(T) {
-    T* py = y.data<T>();
-    if (d.has_bias) {  // y = b in every row, then y += x W^T
-      const T* pb = op.in(2).data<T>();
-      for (int64_t i = 0; i < d.rows; ++i) std::copy(pb, pb + d.out, py + i * d.out);
-    } else {
-      y.fill(0.0);
-    }
-    if (d.in > 0) gemm_add(false, true, d.rows, d.out, d.in, op.in(0).data<T>(), op.in(1).data<T>(), py);
+  const Array* b = d.has_bias ? &op.in(2) : nullptr;
+  op.forward([&x = op.in(0), &w = op.in(1), b, &y, d] {
+    visit(y.dtype(), [&]<class T>(T) {
+      T* py = y.data<T>();
+      if (b) {  // y = b in every row, then y += x W^T
+        const T* pb = b->data<T>();
+        for (int64_t i = 0; i < d.rows; ++i) std::copy(pb, pb + d.out, py + i * d.out);
+      } else {
+        y.fill(0.0);
+      }
+      if (d.in > 0) gemm_add(false, true, d.rows, d.out, d.in, x.data<T>(), w.data<T>(), py);
+    });
   });
   return op.finish(
       [d](BackwardContext& c) {

@@ -56,45 +56,51 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Red
   Array& loss = op.output(reduction == Reduction::none ? Shape{m} : Shape{}, z.dtype());
   Array& probs = op.save_for_backward(z.shape(), z.dtype());  // softmax(z), kept for the backward pass
   const double on = 1.0 - label_smoothing, spread = label_smoothing / static_cast<double>(classes);
-  visit(z.dtype(), [&]<class T>(T) {
-    const T* pz = z.data<T>();
-    T* pp = probs.data<T>();
-    T* pl = loss.data<T>();
-    double total = 0.0;
-    for (int64_t i = 0; i < m; ++i) {
-      const T* row = pz + i * classes;
-      T* prow = pp + i * classes;
-      T top = -std::numeric_limits<T>::infinity();
-      for (int64_t j = 0; j < classes; ++j) top = row[j] > top || row[j] != row[j] ? row[j] : top;  // NaN wins
-      T sum_exp = 0;
+  // The targets are copied for the backward pass; replay copies the caller's buffer again (a static
+  // buffer, as a CUDA graph's: same size and storage, contents changed in place).
+  auto* labels = const_cast<int64_t*>(op.save_for_backward(targets));  // our own arena copy
+  op.forward([&z, &loss, &probs, source = targets.data(), labels, m, classes, on, spread, reduction] {
+    std::copy(source, source + m, labels);  // a no-op's worth on the first run
+    check_classes("cross_entropy", z.shape(), std::span<const int64_t>(labels, size_t(m)));
+    visit(z.dtype(), [&]<class T>(T) {
+      const T* pz = z.data<T>();
+      T* pp = probs.data<T>();
+      T* pl = loss.data<T>();
+      double total = 0.0;
+      for (int64_t i = 0; i < m; ++i) {
+        const T* row = pz + i * classes;
+        T* prow = pp + i * classes;
+        T top = -std::numeric_limits<T>::infinity();
+        for (int64_t j = 0; j < classes; ++j) top = row[j] > top || row[j] != row[j] ? row[j] : top;  // NaN wins
+        T sum_exp = 0;
 #pragma omp simd reduction(+ : sum_exp)
-      for (int64_t j = 0; j < classes; ++j) {
-        prow[j] = std::exp(row[j] - top);
-        sum_exp += prow[j];
-      }
-      const T inv = T(1) / sum_exp;
+        for (int64_t j = 0; j < classes; ++j) {
+          prow[j] = std::exp(row[j] - top);
+          sum_exp += prow[j];
+        }
+        const T inv = T(1) / sum_exp;
 #pragma omp simd
-      for (int64_t j = 0; j < classes; ++j) prow[j] *= inv;
-      // -sum_j q_j log p_j with q = on * onehot + spread and -log p_j = log(sum_exp) - (z_j - top):
-      // the max stays out of the log (exact for huge logits), and a class with q_j = 0 adds nothing
-      // even where log p_j = -inf (never 0 * inf).
-      const double log_sum = std::log(static_cast<double>(sum_exp)), shift = static_cast<double>(top);
-      const auto neg_log_p = [&](int64_t j) { return log_sum - (static_cast<double>(row[j]) - shift); };
-      double term = on > 0.0 ? on * neg_log_p(targets[i]) : 0.0;
-      if (spread > 0.0) {
-        double smoothed = 0.0;
-        for (int64_t j = 0; j < classes; ++j) smoothed += neg_log_p(j);
-        term += spread * smoothed;
+        for (int64_t j = 0; j < classes; ++j) prow[j] *= inv;
+        // -sum_j q_j log p_j with q = on * onehot + spread and -log p_j = log(sum_exp) - (z_j - top):
+        // the max stays out of the log (exact for huge logits), and a class with q_j = 0 adds nothing
+        // even where log p_j = -inf (never 0 * inf).
+        const double log_sum = std::log(static_cast<double>(sum_exp)), shift = static_cast<double>(top);
+        const auto neg_log_p = [&](int64_t j) { return log_sum - (static_cast<double>(row[j]) - shift); };
+        double term = on > 0.0 ? on * neg_log_p(labels[i]) : 0.0;
+        if (spread > 0.0) {
+          double smoothed = 0.0;
+          for (int64_t j = 0; j < classes; ++j) smoothed += neg_log_p(j);
+          term += spread * smoothed;
+        }
+        if (reduction == Reduction::none)
+          pl[i] = static_cast<T>(term);
+        else
+          total += term;
       }
-      if (reduction == Reduction::none)
-        pl[i] = static_cast<T>(term);
-      else
-        total += term;
-    }
-    if (reduction != Reduction::none)
-      pl[0] = static_cast<T>(reduction == Reduction::mean ? total / static_cast<double>(m) : total);
+      if (reduction != Reduction::none)
+        pl[0] = static_cast<T>(reduction == Reduction::mean ? total / static_cast<double>(m) : total);
+    });
   });
-  const int64_t* labels = op.save_for_backward(targets);
   const Array* kept = &probs;
   return op.finish(
       [=](BackwardContext& c) {
