@@ -1,5 +1,6 @@
 // The MLP training step three ways, in one run so their ratios mean something on a noisy machine:
-//   tape   - nn layers on the tape (nn::Sequential, nn::optim::SGD)
+//   tape   - nn layers on the tape (nn::Sequential, nn::optim::SGD), recorded every step
+//   replay - the same, recorded once and replayed (Tape::replay)
 //   twin   - the hand-derived matrix backprop (nn/reference/mlp.hpp), plain SGD loops
 //   torch  - libtorch's C++ API (when CMake found Torch)
 //   blas   - the step's matrix products alone, straight to OpenBLAS through blas::gemm (gemm, or
@@ -36,7 +37,7 @@ void report_flops(benchmark::State& state, const bench::MlpSpec& spec) {
       benchmark::Counter(spec.flops() * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void tape_step(benchmark::State& state, bench::MlpSpec spec) {
+void tape_step(benchmark::State& state, bench::MlpSpec spec, bool replay) {
   const bench::MlpBatch data(spec.batch);
   const Tensor x(
       Array(Shape{spec.batch, bench::MlpSpec::kInputs}, std::vector<double>(data.x.begin(), data.x.end()), DType::f32));
@@ -55,10 +56,16 @@ void tape_step(benchmark::State& state, bench::MlpSpec spec) {
   model.train();
   nn::optim::SGD opt(model.parameters(), {.lr = bench::MlpSpec::kLr});
   Tape tape;
+  Tensor loss;
+  if (replay) loss = nn::cross_entropy(model(x), data.y);  // recorded once
   bench::run_counting_heap(state, [&] {
-    tape.clear();
     opt.zero_grad();
-    Tensor loss = nn::cross_entropy(model(x), data.y);
+    if (replay) {
+      tape.replay();
+    } else {
+      tape.clear();
+      loss = nn::cross_entropy(model(x), data.y);
+    }
     loss.backward();
     opt.step();
   });
@@ -168,7 +175,8 @@ int main(int argc, char** argv) {
           if (bn_dropout && batch < 2) continue;  // batch norm needs two examples in training
           const bench::MlpSpec spec{.width = width, .depth = depth, .bn_dropout = bn_dropout, .batch = batch};
           auto name = [&](const char* impl) { return fmt::format("MLP/{}/{}/t{}", impl, spec.name(), threads); };
-          benchmark::RegisterBenchmark(name("tape").c_str(), tape_step, spec)->Unit(benchmark::kMicrosecond);
+          benchmark::RegisterBenchmark(name("tape").c_str(), tape_step, spec, false)->Unit(benchmark::kMicrosecond);
+          benchmark::RegisterBenchmark(name("replay").c_str(), tape_step, spec, true)->Unit(benchmark::kMicrosecond);
           benchmark::RegisterBenchmark(name("twin").c_str(), twin_step, spec)->Unit(benchmark::kMicrosecond);
           if (!bn_dropout)
             benchmark::RegisterBenchmark(name("blas").c_str(), blas_step, spec)->Unit(benchmark::kMicrosecond);

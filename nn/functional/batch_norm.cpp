@@ -104,47 +104,57 @@ Tensor batch_norm_op(const char* who, const Tensor& x, const Tensor& gamma, cons
   Array& xhat = op.save_for_backward(s, xv.dtype());
   Array& inv_std = op.save_for_backward(Shape{d.features}, xv.dtype());
   Array& mu = op.save_for_backward(Shape{d.features}, xv.dtype());
-  visit(xv.dtype(), [&]<class T>(T) {
-    const T* px = xv.data<T>();
-    T* pmu = mu.data<T>();
-    T* pinv = inv_std.data<T>();  // holds sigma^2 until the end of the statistics pass
-    const int64_t f = d.features;
-    const T count = static_cast<T>(d.count());
-    if (training) {
-      std::fill(pmu, pmu + f, T(0));
-      std::fill(pinv, pinv + f, T(0));
-      add_feature_sums(d, pmu, [px](int64_t i, int64_t) { return px[i]; });  // eq. 18
-      for (int64_t j = 0; j < f; ++j) pmu[j] /= count;
-      add_feature_sums(d, pinv, [px, pmu](int64_t i, int64_t j) { return (px[i] - pmu[j]) * (px[i] - pmu[j]); });
-      for (int64_t j = 0; j < f; ++j) pinv[j] /= count;  // eq. 19
-      if (internals) {
-        internals->mean = mu;
-        internals->var = inv_std;
-      }
-      if (running_mean && running_var) {
-        T* rm = running_mean->data<T>();
-        T* rv = running_var->data<T>();
-        const T mom = static_cast<T>(options.momentum);
-        const T unbias = d.count() > 1 ? count / (count - T(1)) : T(1);
-        for (int64_t j = 0; j < f; ++j) {
-          rm[j] = (1 - mom) * rm[j] + mom * pmu[j];
-          rv[j] = (1 - mom) * rv[j] + mom * pinv[j] * unbias;
+  const Array* gamma_v = d.affine ? &op.in(1) : nullptr;
+  const Array* beta_v = d.affine ? &op.in(2) : nullptr;
+  // Replay runs it again: the batch's statistics, the running statistics' update, x hat and y.
+  const auto compute = [&xv, &y, &xhat, &inv_std, &mu, gamma_v, beta_v, running_mean, running_var, training, options, d,
+                        internals] {
+    visit(xv.dtype(), [&]<class T>(T) {
+      const T* px = xv.data<T>();
+      T* pmu = mu.data<T>();
+      T* pinv = inv_std.data<T>();  // holds sigma^2 until the end of the statistics pass
+      const int64_t f = d.features;
+      const T count = static_cast<T>(d.count());
+      if (training) {
+        std::fill(pmu, pmu + f, T(0));
+        std::fill(pinv, pinv + f, T(0));
+        add_feature_sums(d, pmu, [px](int64_t i, int64_t) { return px[i]; });  // eq. 18
+        for (int64_t j = 0; j < f; ++j) pmu[j] /= count;
+        add_feature_sums(d, pinv, [px, pmu](int64_t i, int64_t j) { return (px[i] - pmu[j]) * (px[i] - pmu[j]); });
+        for (int64_t j = 0; j < f; ++j) pinv[j] /= count;  // eq. 19
+        if (internals) {
+          internals->mean = mu;
+          internals->var = inv_std;
         }
+        if (running_mean && running_var) {
+          T* rm = running_mean->data<T>();
+          T* rv = running_var->data<T>();
+          const T mom = static_cast<T>(options.momentum);
+          const T unbias = d.count() > 1 ? count / (count - T(1)) : T(1);
+          for (int64_t j = 0; j < f; ++j) {
+            rm[j] = (1 - mom) * rm[j] + mom * pmu[j];
+            rv[j] = (1 - mom) * rv[j] + mom * pinv[j] * unbias;
+          }
+        }
+      } else {
+        mu.assign(*running_mean);
+        inv_std.assign(*running_var);
       }
-    } else {
-      mu.assign(*running_mean);
-      inv_std.assign(*running_var);
-    }
-    for (int64_t j = 0; j < f; ++j) pinv[j] = T(1) / std::sqrt(pinv[j] + static_cast<T>(options.eps));
-    const T* pg = d.affine ? op.in(1).data<T>() : nullptr;
-    const T* pb = d.affine ? op.in(2).data<T>() : nullptr;
-    T* ph = xhat.data<T>();
-    T* py = y.data<T>();
-    for_each_element(d, [=](int64_t i, int64_t j) {
-      ph[i] = (px[i] - pmu[j]) * pinv[j];          // psihat
-      py[i] = pg ? pg[j] * ph[i] + pb[j] : ph[i];  // eq. 17
+      for (int64_t j = 0; j < f; ++j) pinv[j] = T(1) / std::sqrt(pinv[j] + static_cast<T>(options.eps));
+      const T* pg = d.affine ? gamma_v->data<T>() : nullptr;
+      const T* pb = d.affine ? beta_v->data<T>() : nullptr;
+      T* ph = xhat.data<T>();
+      T* py = y.data<T>();
+      for_each_element(d, [=](int64_t i, int64_t j) {
+        ph[i] = (px[i] - pmu[j]) * pinv[j];          // psihat
+        py[i] = pg ? pg[j] * ph[i] + pb[j] : ph[i];  // eq. 17
+      });
     });
-  });
+  };
+  if (internals)  // a caller's struct, filled by copies: a recording that fills one is not replayable
+    compute();
+  else
+    op.forward(compute);
   if (internals && training) internals->xhat = xhat;
   const Array* kept_xhat = &xhat;
   const Array* kept_inv_std = &inv_std;

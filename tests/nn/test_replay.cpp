@@ -13,7 +13,8 @@ using namespace tapegrad;
 
 namespace {
 
-/// An MLP on float64 or float32, with its input batch and labels as static buffers.
+/// An MLP on float64 or float32 (with batch norm and dropout, in training mode, if asked), with its
+/// input batch and labels as static buffers.
 struct MlpStep {
   static constexpr int64_t kBatch = 5, kIn = 7, kHidden = 6, kClasses = 4;
   nn::Sequential model;
@@ -21,10 +22,12 @@ struct MlpStep {
   std::vector<int64_t> labels = std::vector<int64_t>(kBatch);
   std::mt19937_64 data_rng{17};
 
-  explicit MlpStep(DType dtype) {
+  MlpStep(DType dtype, bool bn_dropout) {
     std::mt19937_64 rng(3);
     model.push_back(nn::Linear(kIn, kHidden, rng));
+    if (bn_dropout) model.push_back(nn::BatchNorm1d(kHidden));
     model.push_back(nn::ReLU());
+    if (bn_dropout) model.push_back(nn::Dropout(0.3, 11));
     model.push_back(nn::Linear(kHidden, kClasses, rng));
     model.to(dtype);
     x = Tensor(Array(Shape{kBatch, kIn}, dtype));
@@ -41,14 +44,15 @@ struct MlpStep {
   std::vector<std::vector<double>> gradients() const {
     std::vector<std::vector<double>> g;
     for (const Tensor& p : model.parameters()) g.push_back(p.grad().to_vector());
+    for (const Tensor& b : model.buffers()) g.push_back(b.value().to_vector());  // running statistics
     return g;
   }
 };
 
 /// Runs `steps` SGD steps on two identical models: one records each step afresh, the other records
 /// once and replays; every loss and gradient must agree exactly.
-void check_replay_equals_recording(DType dtype, int steps) {
-  MlpStep fresh(dtype), replayed(dtype);
+void check_replay_equals_recording(DType dtype, bool bn_dropout, int steps) {
+  MlpStep fresh(dtype, bn_dropout), replayed(dtype, bn_dropout);
   nn::optim::SGD fresh_opt(fresh.model.parameters(), {.lr = 0.1}), replayed_opt(replayed.model.parameters(), {.lr = 0.1});
   Tape replay_tape;
   Tensor replay_loss = replayed.loss();  // recorded once
@@ -86,8 +90,13 @@ void check_replay_equals_recording(DType dtype, int steps) {
 
 TEST_SUITE("replay") {
   TEST_CASE("an MLP step replayed equals the step recorded afresh, bit for bit, over new batches and updates") {
-    check_replay_equals_recording(DType::f64, 4);
-    check_replay_equals_recording(DType::f32, 4);
+    check_replay_equals_recording(DType::f64, false, 4);
+    check_replay_equals_recording(DType::f32, false, 4);
+  }
+
+  TEST_CASE("with batch norm and dropout: fresh masks and running statistics on replay, as a fresh recording's") {
+    check_replay_equals_recording(DType::f64, true, 4);
+    check_replay_equals_recording(DType::f32, true, 4);
   }
 
   TEST_CASE("replay reads the leaves' new values: a changed input changes the loss") {
