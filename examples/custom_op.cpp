@@ -19,13 +19,18 @@ Tensor cube(const Tensor& x) {
   if (xv.dtype() != DType::f64) raise<ValueError>("cube: expects float64, got {}", dtype_name(xv.dtype()));
   Array& y = op.output(xv.shape(), DType::f64);                 // pooled: no allocation once warm
   Array& slope = op.save_for_backward(xv.shape(), DType::f64);  // lives until tape.clear()
-  const double* px = xv.data<double>();
-  double* py = y.data<double>();
-  double* ps = slope.data<double>();
-  parallel_for(xv.numel(), [=](int64_t i) {
-    py[i] = px[i] * px[i] * px[i];
-    ps[i] = 3 * px[i] * px[i];  // dy/dx = 3 x^2
+  // The forward reads its buffers through the Arrays (a leaf's storage may be replaced between
+  // replays), run now and again by Tape::replay.
+  op.forward([&xv, &y, &slope] {
+    const double* px = xv.data<double>();
+    double* py = y.data<double>();
+    double* ps = slope.data<double>();
+    parallel_for(xv.numel(), [=](int64_t i) {
+      py[i] = px[i] * px[i] * px[i];
+      ps[i] = 3 * px[i] * px[i];  // dy/dx = 3 x^2
+    });
   });
+  const double* ps = slope.data<double>();  // pooled: the same buffer for the recording's life
   return op.finish(
       [ps](BackwardContext& c) {  // captures a pointer: trivially destructible
         if (!c.needs_grad(0)) return;

@@ -34,7 +34,7 @@ Tensor dropout_runs(const char* name, const Tensor& x, double p, std::mt19937_64
   const int64_t runs = mask_shape.numel(), run = runs == 0 ? 0 : xv.numel() / runs;
   Array& y = op.output(xv.shape(), xv.dtype());
   Array& mask = op.save_for_backward(mask_shape, xv.dtype());  // 0 or 1 / (1 - p), kept for backward
-  op.forward([&xv, &y, &mask, &rng, p, runs, run] {  // replay draws the next mask from rng
+  op.forward([&xv, &y, &mask, &rng, p, runs, run] {            // replay draws the next mask from rng
     visit(xv.dtype(), [&]<class T>(T) {
       draw_mask(mask.data<T>(), runs, p, static_cast<T>(1.0 / (1.0 - p)), rng);
       apply_mask<false>(xv.data<T>(), mask.data<T>(), y.data<T>(), runs, run);

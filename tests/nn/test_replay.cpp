@@ -53,7 +53,8 @@ struct MlpStep {
 /// once and replays; every loss and gradient must agree exactly.
 void check_replay_equals_recording(DType dtype, bool bn_dropout, int steps) {
   MlpStep fresh(dtype, bn_dropout), replayed(dtype, bn_dropout);
-  nn::optim::SGD fresh_opt(fresh.model.parameters(), {.lr = 0.1}), replayed_opt(replayed.model.parameters(), {.lr = 0.1});
+  nn::optim::SGD fresh_opt(fresh.model.parameters(), {.lr = 0.1}),
+      replayed_opt(replayed.model.parameters(), {.lr = 0.1});
   Tape replay_tape;
   Tensor replay_loss = replayed.loss();  // recorded once
   for (int step = 0; step < steps; ++step) {
