@@ -162,6 +162,12 @@ class OpRecord {
   const T* save_for_backward(std::span<const T> data) {
     return s_.stash(data);
   }
+  /// Room for n trivially copyable T alive until the tape is cleared, contents unspecified: for
+  /// what a forward closure refills on replay (a caller's index list).
+  template <class T>
+  T* save_for_backward(size_t n) {
+    return s_.stash<T>(n);
+  }
 
   /// The op's forward computation as a closure taking no arguments: run here, once, and kept so
   /// Tape::replay can run it again on its inputs' new values, into the same buffers. It captures

@@ -76,6 +76,8 @@ void Tape::replay() {
   tensors_->replay();
 }
 
+void Tape::refuse_replay(const char* what) { tensors_->refuse_replay(what); }
+
 void Tape::clear() {
   generation_ = new_generation();
   n_entries_ = 0;

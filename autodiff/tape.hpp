@@ -84,6 +84,9 @@ class Tape {
   /// (OpRecord::forward), a leaf whose shape or dtype changed (both shapes), scalar statements, or a
   /// tangent recording.
   void replay();
+  /// Makes replay() refuse this recording, naming `what` (a string literal): for code that computes
+  /// between ops from values that replay could not read again (ids converted into a temporary).
+  void refuse_replay(const char* what);
 
   /// The current recording's id; clear() starts a new one, making older handles stale.
   Generation generation() const { return generation_; }

@@ -29,7 +29,7 @@ void TensorSection::clear() {
   tangent_inputs_.clear();
   in_tangent_rule_ = false;
   forwards_.clear();
-  not_replayable_ = pending_read_ = value_dependent_ = nullptr;
+  not_replayable_ = pending_read_ = value_dependent_ = refused_by_ = nullptr;
   spare_grads_.clear();
 }
 
@@ -49,6 +49,10 @@ void TensorSection::replay() {
         "replay: op '{}' was recorded without a forward closure (OpRecord::forward), so it cannot run again; "
         "record afresh each step, or give the op one (docs/writing-ops.md)",
         not_replayable_);
+  if (refused_by_)
+    raise<TapeError>(
+        "replay: {} computed from values between ops, which replay cannot do again; record afresh each step",
+        refused_by_);
   if (value_dependent_)
     raise<TapeError>(
         "replay: the recording read a result's value ({}) and then recorded more ops, which may depend on it "

@@ -149,14 +149,23 @@ class TensorSection {
   void note_value_read(const char* what) {
     if (!pending_read_) pending_read_ = what;
   }
+  /// Tape::refuse_replay.
+  void refuse_replay(const char* what) {
+    if (!refused_by_) refused_by_ = what;
+  }
   /// Runs every recorded forward again on the leaves' current values, into the same buffers, and
   /// makes the recording sweepable as if fresh (Tape::replay).
   void replay();
+  /// Room for n elements in the arena, contents unspecified.
+  template <class T>
+  T* stash(size_t n) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return static_cast<T*>(arena_.allocate(sizeof(T) * std::max<size_t>(n, 1), alignof(T)));
+  }
   /// Copies data into the arena (for index lists a backward closure needs).
   template <class T>
   const T* stash(std::span<const T> data) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    T* p = static_cast<T*>(arena_.allocate(sizeof(T) * std::max<size_t>(data.size(), 1), alignof(T)));
+    T* p = stash<T>(data.size());
     std::copy(data.begin(), data.end(), p);
     return p;
   }
@@ -204,6 +213,7 @@ class TensorSection {
   const char* not_replayable_ = nullptr;   // the first op recorded without one
   const char* pending_read_ = nullptr;     // the first value read of this recording
   const char* value_dependent_ = nullptr;  // that read, once an op was recorded after it
+  const char* refused_by_ = nullptr;       // Tape::refuse_replay's first caller
   std::vector<Array*> spare_grads_;        // per slot: a gradient buffer from an earlier sweep, reused
   void spare_grads();                      // moves every result's gradient buffer to spare_grads_
   // Buffers in chunks of headers side by side (ops read their inputs' headers: fewer cache lines),

@@ -105,7 +105,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
   OpRecord op("to_dtype", {&x});
-  op.output(op.in(0).shape(), dtype).assign(op.in(0));
+  op.forward([&x = op.in(0), &y = op.output(op.in(0).shape(), dtype)] { y.assign(x); });
   return op.finish(
       [](BackwardContext& c) {
         Array& converted = c.scratch(c.input(0).shape(), c.input(0).dtype());
@@ -129,11 +129,14 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   Array& y = op.output(out, av.dtype());
   const std::array<Strides, 3> st{broadcast_strides(mv.shape(), out), broadcast_strides(av.shape(), out),
                                   broadcast_strides(bv.shape(), out)};
-  visit(av.dtype(), [&]<class T>(T) {
-    const T *pm = mv.data<T>(), *pa = av.data<T>(), *pb = bv.data<T>();
-    T* py = y.data<T>();
-    kernels::for_each_broadcast<3>(
-        out, st, [=](int64_t i, const std::array<int64_t, 3>& o) { py[i] = pm[o[0]] != 0 ? pa[o[1]] : pb[o[2]]; });
+  op.forward([&mv, &av, &bv, &y, st] {
+    visit(av.dtype(), [&]<class T>(T) {
+      const T *pm = mv.data<T>(), *pa = av.data<T>(), *pb = bv.data<T>();
+      T* py = y.data<T>();
+      kernels::for_each_broadcast<3>(y.shape(), st, [=](int64_t i, const std::array<int64_t, 3>& o) {
+        py[i] = pm[o[0]] != 0 ? pa[o[1]] : pb[o[2]];
+      });
+    });
   });
   return op.finish(
       [](BackwardContext& c) {
@@ -173,11 +176,13 @@ Tensor compare(const char* name, const Tensor& a, const Tensor& b, Cmp cmp) {
   const Array& bv = op.in(1);
   const Shape out = broadcast_shape(name, av.shape(), bv.shape());
   Array& y = op.output(out, av.dtype());
-  visit(av.dtype(), [&]<class T>(T) {
-    const T *pa = av.data<T>(), *pb = bv.data<T>();
-    T* py = y.data<T>();
-    detail::zip_broadcast<T>(out, av.shape(), bv.shape(),
-                             [=](int64_t i, int64_t ia, int64_t ib) { py[i] = cmp(pa[ia], pb[ib]) ? T(1) : T(0); });
+  op.forward([&av, &bv, &y, cmp] {
+    visit(av.dtype(), [&]<class T>(T) {
+      const T *pa = av.data<T>(), *pb = bv.data<T>();
+      T* py = y.data<T>();
+      detail::zip_broadcast<T>(y.shape(), av.shape(), bv.shape(),
+                               [=](int64_t i, int64_t ia, int64_t ib) { py[i] = cmp(pa[ia], pb[ib]) ? T(1) : T(0); });
+    });
   });
   return op.finish_constant();
 }
@@ -186,10 +191,12 @@ Tensor compare_scalar(const char* name, const Tensor& a, double s, Cmp cmp) {
   OpRecord op(name, {&a});
   const Array& av = op.in(0);
   Array& y = op.output(av.shape(), av.dtype());
-  visit(av.dtype(), [&]<class T>(T) {
-    const T* pa = av.data<T>();
-    T* py = y.data<T>();
-    parallel_for(av.numel(), [=](int64_t i) { py[i] = cmp(double(pa[i]), s) ? T(1) : T(0); });
+  op.forward([&av, &y, cmp, s] {
+    visit(av.dtype(), [&]<class T>(T) {
+      const T* pa = av.data<T>();
+      T* py = y.data<T>();
+      parallel_for(av.numel(), [=](int64_t i) { py[i] = cmp(double(pa[i]), s) ? T(1) : T(0); });
+    });
   });
   return op.finish_constant();
 }

@@ -118,20 +118,23 @@ Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
   const Shape kept = reduced_shape("logsumexp", xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
   Array& m = op.save_for_backward(kept, xv.dtype());
-  visit(xv.dtype(), [&]<class T>(T) {
-    fold<T>(xv, kept, m, -std::numeric_limits<T>::infinity(),
-            [](T acc, T v) { return v > acc || v != v ? v : acc; });  // a NaN max makes lse NaN
-    const T* pm = m.data<T>();
-    const T* px = xv.data<T>();
-    T* py = y.data<T>();
-    for (int64_t i = 0; i < y.numel(); ++i) py[i] = 0;
-    auto finite_or_zero = [](T v) { return std::isfinite(v) ? v : T(0); };  // all -inf: lse = -inf
-    kernels::for_each_broadcast<1>(
-        xv.shape(), {broadcast_strides(kept, xv.shape())},
-        [&](int64_t i, const std::array<int64_t, 1>& k) { py[k[0]] += std::exp(px[i] - finite_or_zero(pm[k[0]])); });
-    for (int64_t i = 0; i < y.numel(); ++i) py[i] = std::log(py[i]) + finite_or_zero(pm[i]);
+  op.forward([&xv, &y, &m, kept, shape = output_shape(xv.shape(), kept, axes, keepdim)] {
+    y.reshape_in_place(kept);
+    visit(xv.dtype(), [&]<class T>(T) {
+      fold<T>(xv, kept, m, -std::numeric_limits<T>::infinity(),
+              [](T acc, T v) { return v > acc || v != v ? v : acc; });  // a NaN max makes lse NaN
+      const T* pm = m.data<T>();
+      const T* px = xv.data<T>();
+      T* py = y.data<T>();
+      for (int64_t i = 0; i < y.numel(); ++i) py[i] = 0;
+      auto finite_or_zero = [](T v) { return std::isfinite(v) ? v : T(0); };  // all -inf: lse = -inf
+      kernels::for_each_broadcast<1>(
+          xv.shape(), {broadcast_strides(kept, xv.shape())},
+          [&](int64_t i, const std::array<int64_t, 1>& k) { py[k[0]] += std::exp(px[i] - finite_or_zero(pm[k[0]])); });
+      for (int64_t i = 0; i < y.numel(); ++i) py[i] = std::log(py[i]) + finite_or_zero(pm[i]);
+    });
+    y.reshape_in_place(shape);
   });
-  y.reshape_in_place(output_shape(xv.shape(), kept, axes, keepdim));
   return op.finish(
       [kept](BackwardContext& c) {  // d lse / dx_i = exp(x_i - lse) = softmax_i
         const Array& xa = c.input(0);

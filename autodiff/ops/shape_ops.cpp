@@ -27,7 +27,9 @@ void add_strided(const Shape& shape, const Strides& strides, int64_t base, const
 Tensor strided_view(const char* name, const Tensor& x, const Shape& shape, const Strides& strides, int64_t base) {
   OpRecord op(name, {&x});
   Array& y = op.output(shape, op.in(0).dtype());
-  visit(y.dtype(), [&]<class T>(T) { copy_strided<T>(shape, strides, base, op.in(0).data<T>(), y.data<T>()); });
+  op.forward([&x = op.in(0), &y, strides, base] {
+    visit(y.dtype(), [&]<class T>(T) { copy_strided<T>(y.shape(), strides, base, x.data<T>(), y.data<T>()); });
+  });
   return op.finish(
       [shape, strides, base](BackwardContext& c) {
         visit(c.output().dtype(), [&]<class T>(T) {
@@ -138,16 +140,20 @@ Tensor concat(std::span<const Tensor> xs, int axis) {
   Array& y = op.output(out, op.in(0).dtype());
   const Strides ost = contiguous_strides(out);
   const int64_t axis_stride = ost[static_cast<size_t>(a)];
-  visit(y.dtype(), [&]<class T>(T) {
-    int64_t offset = 0;
-    for (size_t k = 0; k < xs.size(); ++k) {  // scatter input k into its band of the output
-      const Array& in = op.in(k);
-      const T* src = in.data<T>();
-      T* dst = y.data<T>() + offset * axis_stride;
-      kernels::for_each_broadcast<1>(in.shape(), {ost},
-                                     [&](int64_t i, const std::array<int64_t, 1>& o) { dst[o[0]] = src[i]; });
-      offset += in.shape()[a];
-    }
+  const Array** ins = op.save_for_backward<const Array*>(xs.size());
+  for (size_t k = 0; k < xs.size(); ++k) ins[k] = &op.in(k);
+  op.forward([ins, count = xs.size(), &y, a, ost, axis_stride] {
+    visit(y.dtype(), [&]<class T>(T) {
+      int64_t offset = 0;
+      for (size_t k = 0; k < count; ++k) {  // scatter input k into its band of the output
+        const Array& in = *ins[k];
+        const T* src = in.data<T>();
+        T* dst = y.data<T>() + offset * axis_stride;
+        kernels::for_each_broadcast<1>(in.shape(), {ost},
+                                       [&](int64_t i, const std::array<int64_t, 1>& o) { dst[o[0]] = src[i]; });
+        offset += in.shape()[a];
+      }
+    });
   });
   return op.finish(
       [a, ost, axis_stride](BackwardContext& c) {
@@ -206,13 +212,21 @@ Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
   const int64_t n = out[a], size = in[a];
   OpRecord op("index_select", {&x});
   Array& y = op.output(out, op.in(0).dtype());
-  const int64_t* idx = op.save_for_backward(index);
-  visit(y.dtype(), [&]<class T>(T) {
-    const T* px = op.in(0).data<T>();
-    T* py = y.data<T>();
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t j = 0; j < n; ++j)
-        for (int64_t r = 0; r < inner; ++r) py[(o * n + j) * inner + r] = px[(o * size + idx[j]) * inner + r];
+  int64_t* idx = op.save_for_backward<int64_t>(index.size());
+  // The index is the caller's buffer: replay reads it again (same size and storage), checked again.
+  op.forward([&x = op.in(0), &y, source = index.data(), idx, outer, inner, n, size] {
+    std::copy(source, source + n, idx);
+    for (int64_t j = 0; j < n; ++j)
+      if (idx[j] < 0 || idx[j] >= size)
+        raise<ValueError>("index_select: index {} is out of range for an axis of size {} (shape {})", idx[j], size,
+                          x.shape());
+    visit(y.dtype(), [&]<class T>(T) {
+      const T* px = x.data<T>();
+      T* py = y.data<T>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t r = 0; r < inner; ++r) py[(o * n + j) * inner + r] = px[(o * size + idx[j]) * inner + r];
+    });
   });
   return op.finish(
       [idx, outer, inner, n, size](BackwardContext& c) {  // scatter-add back
@@ -245,12 +259,21 @@ Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const S
   st[static_cast<size_t>(a)] = 0;  // the axis position comes from the index instead
   OpRecord op("gather", {&x});
   Array& y = op.output(index_shape, op.in(0).dtype());
-  const int64_t* idx = op.save_for_backward(index);
-  visit(y.dtype(), [&]<class T>(T) {
-    const T* px = op.in(0).data<T>();
-    T* py = y.data<T>();
-    kernels::for_each_broadcast<1>(index_shape, {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {
-      py[i] = px[o[0] + idx[i] * axis_stride];
+  int64_t* idx = op.save_for_backward<int64_t>(index.size());
+  // The index is the caller's buffer: replay reads it again (same size and storage), checked again.
+  op.forward([&x = op.in(0), &y, source = index.data(), idx, st, axis_stride, size = in[a]] {
+    const int64_t n = y.numel();
+    std::copy(source, source + n, idx);
+    for (int64_t i = 0; i < n; ++i)
+      if (idx[i] < 0 || idx[i] >= size)
+        raise<ValueError>("gather: index {} is out of range for an axis of size {} (shape {})", idx[i], size,
+                          x.shape());
+    visit(y.dtype(), [&]<class T>(T) {
+      const T* px = x.data<T>();
+      T* py = y.data<T>();
+      kernels::for_each_broadcast<1>(y.shape(), {st}, [&](int64_t i, const std::array<int64_t, 1>& o) {
+        py[i] = px[o[0] + idx[i] * axis_stride];
+      });
     });
   });
   return op.finish(

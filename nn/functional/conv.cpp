@@ -20,9 +20,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Array& y = op.output(Shape{g.batch, g.out_channels, g.out_h, g.out_w}, dtype);
   const kernels::ConvThreads threads{num_threads(), &parallel_chunks};
   Array& scratch = op.save_for_backward(Shape{kernels::conv2d_forward_scratch(g, threads)}, dtype);
-  visit(dtype, [&]<class T>(T) {
-    kernels::conv2d_forward(g, op.in(0).data<T>(), op.in(1).data<T>(), has_bias ? op.in(2).data<T>() : nullptr,
-                            y.data<T>(), scratch.data<T>(), threads);
+  op.forward([&x = op.in(0), &w = op.in(1), b = has_bias ? &op.in(2) : nullptr, &y, &scratch, g, threads] {
+    visit(y.dtype(), [&]<class T>(T) {
+      kernels::conv2d_forward(g, x.data<T>(), w.data<T>(), b ? b->data<T>() : nullptr, y.data<T>(), scratch.data<T>(),
+                              threads);
+    });
   });
   return op.finish(
       [g, has_bias, threads](BackwardContext& c) {

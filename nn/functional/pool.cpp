@@ -21,8 +21,10 @@ Tensor max_pool_select(const Tensor& source, const Tensor& values, int64_t kerne
   const kernels::Pool2dGeometry g =
       kernels::pool2d_geometry("max_pool2d", op.in(0).shape().dims(), kernel, options.stride, options.padding);
   Array& y = op.output(pooled_shape(op.in(0).shape(), g.out_h, g.out_w), op.in(0).dtype());
-  visit(y.dtype(),
-        [&]<class T>(T) { kernels::max_pool2d_select(g, op.in(0).data<T>(), op.in(1).data<T>(), y.data<T>()); });
+  op.forward([&source = op.in(0), &values = op.in(1), &y, g] {
+    visit(y.dtype(),
+          [&]<class T>(T) { kernels::max_pool2d_select(g, source.data<T>(), values.data<T>(), y.data<T>()); });
+  });
   return op.finish(
       [g](BackwardContext& c) {
         if (!c.needs_grad(1)) return;
@@ -47,7 +49,9 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, const AvgPool2dOptions& optio
       kernels::pool2d_geometry("avg_pool2d", op.in(0).shape().dims(), kernel, options.stride, options.padding);
   const bool count_pad = options.count_include_pad;
   Array& y = op.output(pooled_shape(op.in(0).shape(), g.out_h, g.out_w), op.in(0).dtype());
-  visit(y.dtype(), [&]<class T>(T) { kernels::avg_pool2d_forward(g, count_pad, op.in(0).data<T>(), y.data<T>()); });
+  op.forward([&x = op.in(0), &y, g, count_pad] {
+    visit(y.dtype(), [&]<class T>(T) { kernels::avg_pool2d_forward(g, count_pad, x.data<T>(), y.data<T>()); });
+  });
   return op.finish(
       [g, count_pad](BackwardContext& c) {
         visit(c.output().dtype(), [&]<class T>(T) {
@@ -71,8 +75,10 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   if (height < 1 || width < 1) raise<ShapeError>("adaptive_avg_pool2d: empty input {}", in);
   const int64_t planes = in.numel() / (height * width);
   Array& y = op.output(pooled_shape(in, out_h, out_w), op.in(0).dtype());
-  visit(y.dtype(), [&]<class T>(T) {
-    kernels::adaptive_avg_pool2d_forward(planes, height, width, out_h, out_w, op.in(0).data<T>(), y.data<T>());
+  op.forward([&x = op.in(0), &y, planes, height, width, out_h, out_w] {
+    visit(y.dtype(), [&]<class T>(T) {
+      kernels::adaptive_avg_pool2d_forward(planes, height, width, out_h, out_w, x.data<T>(), y.data<T>());
+    });
   });
   return op.finish(
       [=](BackwardContext& c) {

@@ -64,41 +64,44 @@ LstmState lstm_gates(const Tensor& x_proj, const Tensor& h_proj, const Tensor& c
   Array& c_next = op.second_output(cs, dtype);
   Array& acts = op.save_for_backward(Shape{batch, 4 * hidden}, dtype);  // i, f, g, o
   Array& tanh_c = op.save_for_backward(cs, dtype);                      // tanh(c')
-  visit(dtype, [&]<class T>(T) {
-    const T* px = op.in(0).data<T>();
-    const T* ph = op.in(1).data<T>();
-    const T* pc = op.in(2).data<T>();
-    T* a = acts.data<T>();
-    T* pcn = c_next.data<T>();
-    T* phn = h_next.data<T>();
-    T* ptc = tanh_c.data<T>();
-    for (int64_t b = 0; b < batch; ++b) {
-      const int64_t row = b * 4 * hidden;
-      for (int64_t q = 0; q < 4; ++q) {  // i, f, o: sigmoid; g: tanh
-        const T* x = px + row + q * hidden;
-        const T* hp = ph + row + q * hidden;
-        T* act = a + row + q * hidden;
-        if (q == 2) {
+  op.forward(
+      [&xp = op.in(0), &hp_in = op.in(1), &c_in = op.in(2), &h_next, &c_next, &acts, &tanh_c, dtype, batch, hidden] {
+        visit(dtype, [&]<class T>(T) {
+          const T* px = xp.data<T>();
+          const T* ph = hp_in.data<T>();
+          const T* pc = c_in.data<T>();
+          T* a = acts.data<T>();
+          T* pcn = c_next.data<T>();
+          T* phn = h_next.data<T>();
+          T* ptc = tanh_c.data<T>();
+          for (int64_t b = 0; b < batch; ++b) {
+            const int64_t row = b * 4 * hidden;
+            for (int64_t q = 0; q < 4; ++q) {  // i, f, o: sigmoid; g: tanh
+              const T* x = px + row + q * hidden;
+              const T* hp = ph + row + q * hidden;
+              T* act = a + row + q * hidden;
+              if (q == 2) {
 #pragma omp simd
-          for (int64_t j = 0; j < hidden; ++j) act[j] = tanh_of(x[j] + hp[j]);
-        } else {
+                for (int64_t j = 0; j < hidden; ++j) act[j] = tanh_of(x[j] + hp[j]);
+              } else {
 #pragma omp simd
-          for (int64_t j = 0; j < hidden; ++j) act[j] = sigmoid_of(x[j] + hp[j]);
-        }
-      }
-      const T* i = a + row;
-      const T* f = i + hidden;
-      const T* g = f + hidden;
-      const T* o = g + hidden;
-      const int64_t at = b * hidden;
+                for (int64_t j = 0; j < hidden; ++j) act[j] = sigmoid_of(x[j] + hp[j]);
+              }
+            }
+            const T* i = a + row;
+            const T* f = i + hidden;
+            const T* g = f + hidden;
+            const T* o = g + hidden;
+            const int64_t at = b * hidden;
 #pragma omp simd
-      for (int64_t j = 0; j < hidden; ++j) {
-        pcn[at + j] = f[j] * pc[at + j] + i[j] * g[j];
-        ptc[at + j] = tanh_of(pcn[at + j]);
-        phn[at + j] = o[j] * ptc[at + j];
-      }
-    }
-  });
+            for (int64_t j = 0; j < hidden; ++j) {
+              pcn[at + j] = f[j] * pc[at + j] + i[j] * g[j];
+              ptc[at + j] = tanh_of(pcn[at + j]);
+              phn[at + j] = o[j] * ptc[at + j];
+            }
+          }
+        });
+      });
   const Array* kept_acts = &acts;
   const Array* kept_tanh_c = &tanh_c;
   Tensor h = op.finish(

@@ -33,6 +33,8 @@ Tensor Embedding::operator()(std::span<const int64_t> ids, const Shape& shape) {
 }
 
 Tensor Embedding::forward(const Tensor& x) {
+  // The ids are converted into a temporary here, which replay could neither reach nor redo.
+  Tape::active().refuse_replay("Embedding::forward(Tensor) (its ids converted from the tensor's values)");
   const Array& v = x.value();
   std::vector<int64_t> ids(static_cast<size_t>(v.numel()));
   for (int64_t i = 0; i < v.numel(); ++i) {
