@@ -39,6 +39,15 @@ Tensor strided_view(const char* name, const Tensor& x, const Shape& shape, const
       [&](TangentContext& c) { return strided_view(name, c.tangent(0), shape, strides, base); });  // the same view
 }
 
+/// Copies the caller's index list into the op's own copy and checks each index against axis `a`
+/// of `in`: at recording, and again at every replay (the list is a static buffer, re-read).
+void take_index(const char* op, const int64_t* source, int64_t* idx, int64_t n, int a, const Shape& in) {
+  std::copy(source, source + n, idx);
+  for (int64_t i = 0; i < n; ++i)
+    if (idx[i] < 0 || idx[i] >= in[a])
+      raise<ValueError>("{}: index {} is out of range for axis {} of size {} (shape {})", op, idx[i], a, in[a], in);
+}
+
 int64_t resolve_index(const char* op, int64_t i, int64_t size, bool allow_end) {
   const int64_t r = i < 0 ? i + size : i;
   if (r < 0 || r > size || (!allow_end && r == size))
@@ -201,9 +210,6 @@ Tensor stack(std::span<const Tensor> xs, int axis) {
 Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
   const Shape& in = x.shape();
   const int a = normalize_axis("index_select", axis, in.rank());
-  for (int64_t i : index)
-    if (i < 0 || i >= in[a])
-      raise<ValueError>("index_select: index {} is out of range for axis {} of size {} (shape {})", i, axis, in[a], in);
   Shape out = in;
   out[a] = static_cast<int64_t>(index.size());
   int64_t outer = 1, inner = 1;
@@ -213,13 +219,8 @@ Tensor index_select(const Tensor& x, int axis, std::span<const int64_t> index) {
   OpRecord op("index_select", {&x});
   Array& y = op.output(out, op.in(0).dtype());
   int64_t* idx = op.save_for_backward<int64_t>(index.size());
-  // The index is the caller's buffer: replay reads it again (same size and storage), checked again.
-  op.forward([&x = op.in(0), &y, source = index.data(), idx, outer, inner, n, size] {
-    std::copy(source, source + n, idx);
-    for (int64_t j = 0; j < n; ++j)
-      if (idx[j] < 0 || idx[j] >= size)
-        raise<ValueError>("index_select: index {} is out of range for an axis of size {} (shape {})", idx[j], size,
-                          x.shape());
+  op.forward([&x = op.in(0), &y, source = index.data(), idx, outer, inner, n, size, a, in] {
+    take_index("index_select", source, idx, n, a, in);
     visit(y.dtype(), [&]<class T>(T) {
       const T* px = x.data<T>();
       T* py = y.data<T>();
@@ -251,23 +252,14 @@ Tensor gather(const Tensor& x, int axis, std::span<const int64_t> index, const S
   for (int i = 0; i < in.rank(); ++i)
     if (i != a && index_shape[i] > in[i])
       raise<ShapeError>("gather: index shape {} exceeds input shape {} off axis {}", index_shape, in, axis);
-  for (int64_t i : index)
-    if (i < 0 || i >= in[a])
-      raise<ValueError>("gather: index {} is out of range for axis {} of size {} (shape {})", i, axis, in[a], in);
   Strides st = contiguous_strides(in);
   const int64_t axis_stride = st[static_cast<size_t>(a)];
   st[static_cast<size_t>(a)] = 0;  // the axis position comes from the index instead
   OpRecord op("gather", {&x});
   Array& y = op.output(index_shape, op.in(0).dtype());
   int64_t* idx = op.save_for_backward<int64_t>(index.size());
-  // The index is the caller's buffer: replay reads it again (same size and storage), checked again.
-  op.forward([&x = op.in(0), &y, source = index.data(), idx, st, axis_stride, size = in[a]] {
-    const int64_t n = y.numel();
-    std::copy(source, source + n, idx);
-    for (int64_t i = 0; i < n; ++i)
-      if (idx[i] < 0 || idx[i] >= size)
-        raise<ValueError>("gather: index {} is out of range for an axis of size {} (shape {})", idx[i], size,
-                          x.shape());
+  op.forward([&x = op.in(0), &y, source = index.data(), idx, st, axis_stride, a, in] {
+    take_index("gather", source, idx, y.numel(), a, in);
     visit(y.dtype(), [&]<class T>(T) {
       const T* px = x.data<T>();
       T* py = y.data<T>();
