@@ -57,6 +57,32 @@ int64_t window_argmax(const T* plane, int64_t width, int64_t h0, int64_t h1, int
   return best;
 }
 
+/// f(out, in) for every output cell (indexed over all planes) with `in` the index, over all
+/// planes, of its window's first maximum in source (window_argmax's order and NaN rule). A 2x2
+/// window of stride 2 without padding, the CNNs' pooling, compares its four cells unrolled.
+template <class T, class F>
+void for_each_argmax(const Pool2dGeometry& g, const T* source, F f) {
+  const int64_t in = g.height * g.width, out = g.out_h * g.out_w;
+  if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {
+    for (int64_t p = 0; p < g.planes; ++p) {
+      const T* plane = source + p * in;
+      for (int64_t oh = 0; oh < g.out_h; ++oh)
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const int64_t top = 2 * oh * g.width + 2 * ow;
+          int64_t best = top;
+          for (const int64_t cell : {top + 1, top + g.width, top + g.width + 1})
+            if (plane[cell] > plane[best] || (std::isnan(plane[cell]) && !std::isnan(plane[best]))) best = cell;
+          f(p * out + oh * g.out_w + ow, p * in + best);
+        }
+    }
+    return;
+  }
+  for (int64_t p = 0; p < g.planes; ++p)
+    for_each_window(g, [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      f(p * out + oh * g.out_w + ow, p * in + window_argmax(source + p * in, g.width, h0, h1, w0, w1));
+    });
+}
+
 /// The divisor of an average-pooling window.
 int64_t window_count(const Pool2dGeometry& g, bool count_include_pad, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
   return count_include_pad ? g.kernel * g.kernel : (h1 - h0) * (w1 - w0);
@@ -65,20 +91,12 @@ int64_t window_count(const Pool2dGeometry& g, bool count_include_pad, int64_t h0
 
 template <class T>
 void max_pool2d_select(const Pool2dGeometry& g, const T* source, const T* values, T* y) {
-  const int64_t in = g.height * g.width, out = g.out_h * g.out_w;
-  for (int64_t p = 0; p < g.planes; ++p)
-    for_each_window(g, [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      y[p * out + oh * g.out_w + ow] = values[p * in + window_argmax(source + p * in, g.width, h0, h1, w0, w1)];
-    });
+  for_each_argmax(g, source, [=](int64_t cell, int64_t at) { y[cell] = values[at]; });
 }
 
 template <class T>
 void max_pool2d_select_backward(const Pool2dGeometry& g, const T* source, const T* gy, T* gvalues) {
-  const int64_t in = g.height * g.width, out = g.out_h * g.out_w;
-  for (int64_t p = 0; p < g.planes; ++p)
-    for_each_window(g, [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      gvalues[p * in + window_argmax(source + p * in, g.width, h0, h1, w0, w1)] += gy[p * out + oh * g.out_w + ow];
-    });
+  for_each_argmax(g, source, [=](int64_t cell, int64_t at) { gvalues[at] += gy[cell]; });
 }
 
 template <class T>

@@ -179,6 +179,20 @@ TEST_SUITE("conv") {
     CHECK(m.at(1) == 7.0);
   }
 
+  TEST_CASE("max_pool2d: a tied window's gradient goes to its first cell, 2x2 windows and others alike") {
+    Tape tape;
+    Tensor x(Array(Shape{1, 1, 4, 5}, std::vector<double>(20, 1.0)), true);  // every window tied
+    sum(nn::max_pool2d(x, 2)).backward();  // windows at (0,0) (0,2) (2,0) (2,2); column 4 unused
+    std::vector<double> want(20, 0.0);
+    for (const int cell : {0, 2, 10, 12}) want[size_t(cell)] = 1.0;
+    CHECK(x.grad().to_vector() == want);
+    x.zero_grad();
+    sum(nn::max_pool2d(x, 3, {.stride = 2})).backward();  // windows at (0,0) and (0,2)
+    std::vector<double> want3(20, 0.0);
+    for (const int cell : {0, 2}) want3[size_t(cell)] = 1.0;
+    CHECK(x.grad().to_vector() == want3);
+  }
+
   TEST_CASE("pooling: gradients and second derivatives by central differences, 3-D and 4-D inputs") {
     // Distinct values, so that no window's maximum is tied within a difference step.
     Array x(Shape{2, 2, 5, 6});
