@@ -58,9 +58,9 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int64_t> targets, Red
   const double on = 1.0 - label_smoothing, spread = label_smoothing / static_cast<double>(classes);
   // The targets are copied for the backward pass; replay copies the caller's buffer again (a static
   // buffer, as a CUDA graph's: same size and storage, contents changed in place).
-  auto* labels = const_cast<int64_t*>(op.save_for_backward(targets));  // our own arena copy
+  int64_t* labels = op.save_for_backward<int64_t>(targets.size());  // filled by the forward below
   op.forward([&z, &loss, &probs, source = targets.data(), labels, m, classes, on, spread, reduction] {
-    std::copy(source, source + m, labels);  // a no-op's worth on the first run
+    std::copy(source, source + m, labels);
     check_classes("cross_entropy", z.shape(), std::span<const int64_t>(labels, size_t(m)));
     visit(z.dtype(), [&]<class T>(T) {
       const T* pz = z.data<T>();
