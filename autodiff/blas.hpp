@@ -11,6 +11,10 @@
 /// machine (OpenBLAS held to its AVX2 kernels by OPENBLAS_CORETYPE=Haswell) oneDNN ran every product
 /// of the MLP's and the CNN's steps in 0.4-0.6 of OpenBLAS's time (docs/benchmarks.md). Double
 /// products stay on OpenBLAS: oneDNN has no dgemm.
+///
+/// oneDNN's AVX-512 sgemm kernel points the stack pointer into its heap workspace for inner
+/// dimensions above 84: a signal handler run on a thread inside it corrupts the heap. Programs with
+/// handlers block them in computing threads (docs/threads.md, "Signal handlers and oneDNN").
 #include <cblas.h>
 #include <dnnl.h>
 

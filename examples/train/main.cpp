@@ -5,10 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <cmath>
-#include <csignal>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "autodiff/autodiff.hpp"
+#include "interrupt.hpp"
 #include "nn/nn.hpp"
 #include "progress.hpp"
 #include "ranks.hpp"
@@ -25,9 +24,6 @@ using namespace tapegrad;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> interrupted{false};
-extern "C" void on_sigint(int) { interrupted = true; }
 
 struct Config {
   int epochs = 30;
@@ -417,7 +413,7 @@ struct EpochResult {
 /// run repeats it exactly. Dropout and augmentation differ per rank (their examples differ);
 /// DropConnect's one mask per batch is the same on every rank (eq. 11: one mask per minibatch).
 EpochResult train_epoch(const Config& c, Session& s, nn::DataLoader& loader, Tape& tape, int epoch,
-                        trainer::Ranks& ranks, bool terminal) {
+                        trainer::Ranks& ranks, const trainer::InterruptWatcher& interrupt, bool terminal) {
   const uint64_t rank_salt = 0x2545f4914f6cdd1dULL * static_cast<uint64_t>(ranks.rank());
   loader.set_epoch(epoch);
   s.model->seed(nn::mix_seed(c.seed, static_cast<uint64_t>(epoch)) ^ rank_salt);
@@ -428,7 +424,7 @@ EpochResult train_epoch(const Config& c, Session& s, nn::DataLoader& loader, Tap
   trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
   EpochResult result;
   for (int64_t b = 0; b < loader.num_batches(); ++b) {
-    if (ranks.any(interrupted)) {  // every rank stops at the same batch
+    if (ranks.any(interrupt.requested())) {  // every rank stops at the same batch
       progress.finish();
       result.interrupted = true;
       return result;
@@ -533,7 +529,7 @@ int evaluate_only(Session& s, trainer::Ranks& ranks) {
   return 0;
 }
 
-int run(const Config& c, trainer::Ranks& ranks) {
+int run(const Config& c, trainer::Ranks& ranks, const trainer::InterruptWatcher& interrupt) {
   Session s = setup(c, ranks);
   if (c.eval_only)
     nn::load_checkpoint(c.resume, *s.model);
@@ -556,17 +552,13 @@ int run(const Config& c, trainer::Ranks& ranks) {
                                   .seed = c.seed,
                                   .shards = ranks.size(),
                                   .shard = ranks.rank()});
-  // Ctrl-C, and the SIGTERM mpirun sends every rank when it gets Ctrl-C: stop after the current
-  // batch on every rank (they agree on the batch), leaving the last epoch's checkpoint.
-  std::signal(SIGINT, on_sigint);
-  std::signal(SIGTERM, on_sigint);
   Tape tape;
   const std::string checkpoint = (fs::path(c.out) / "last.tgc").string();
   const bool terminal = root && ::isatty(STDOUT_FILENO);
   const int last_epoch = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
   const int first_epoch = static_cast<int>(s.history.size());
   for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
-    const EpochResult r = train_epoch(c, s, loader, tape, epoch, ranks, terminal);
+    const EpochResult r = train_epoch(c, s, loader, tape, epoch, ranks, interrupt, terminal);
     if (r.interrupted) {
       if (root && (s.history.empty() || epoch == first_epoch))
         fmt::print("interrupted before this run completed an epoch: it wrote no checkpoint{}\n",
@@ -710,7 +702,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return trainer::Ranks::run(argc, argv, [&](trainer::Ranks& ranks) { return run(c, ranks); });
+    // Ctrl-C, and the SIGTERM mpirun sends every rank when it gets Ctrl-C: stop after the current
+    // batch on every rank (they agree on the batch), leaving the last epoch's checkpoint. Made
+    // before MPI's and the pools' threads, so that none of them takes the signals (interrupt.hpp).
+    const trainer::InterruptWatcher interrupt;
+    return trainer::Ranks::run(argc, argv, [&](trainer::Ranks& ranks) { return run(c, ranks, interrupt); });
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
