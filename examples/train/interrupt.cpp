@@ -15,8 +15,8 @@ std::atomic<int> signals_seen{0};  // lock-free, so the handler may touch it
 std::atomic<bool> watching{false};
 struct sigaction former_int, former_term;
 
-extern "C" void on_interrupt(int signal) {
-  if (signals_seen.fetch_add(1) > 0) _exit(128 + signal);  // the second one: stop now
+extern "C" void on_interrupt(int sig) {
+  if (signals_seen.fetch_add(1) > 0) _exit(128 + sig);  // the second one: stop now
 }
 
 sigset_t interrupt_signals() {
