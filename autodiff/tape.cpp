@@ -61,6 +61,8 @@ Tape::~Tape() {
   detail::refresh_recording();
 }
 
+Tape* Tape::active_or_null() { return detail::tls.tape; }
+
 Tape& Tape::active() {
   if (!detail::tls.tape)
     raise<TapeError>(

@@ -68,6 +68,8 @@ class Tape {
 
   /// The thread's innermost tape; TapeError if there is none.
   static Tape& active();
+  /// The thread's innermost tape, or null if there is none.
+  static Tape* active_or_null();
   /// Whether t is one of this thread's live tapes (compares addresses only; never reads *t).
   static bool is_live_here(const Tape* t);
 

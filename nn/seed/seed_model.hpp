@@ -37,16 +37,23 @@ class SeedModel : public Module {
   // train() / eval().
 
   /// Draws a DropConnect mask r_kl ~ Bernoulli(p_kl) (eq. 10) for the next forward passes, for a
-  /// minibatch of m (m matters only per example).
+  /// minibatch of m (m matters only per example). A forward pass that uses a drawn mask records
+  /// the draw: Tape::replay draws the next mask from rng (which must outlive the recording), as
+  /// calling draw_mask again before a fresh recording would. So between replays, draw nothing:
+  /// replay refuses a mask drawn or set since.
   void draw_mask(std::mt19937_64& rng, size_t m, MaskMode mode = MaskMode::per_minibatch);
   /// Unit dropout (Srivastava et al.) as the special case it is: one draw per source neuron, shared
   /// by all its outgoing arrows, r_l ~ Bernoulli(p_l) with p_l the keep probability of the source's
-  /// first outgoing arrow (give a source's arrows one keep probability).
+  /// first outgoing arrow (give a source's arrows one keep probability). Replayed as draw_mask is.
   void draw_unit_mask(std::mt19937_64& rng, size_t m, MaskMode mode = MaskMode::per_minibatch);
-  /// Supplies a mask explicitly: one value per edge, or m x edges (per example).
+  /// Supplies a mask explicitly: one value per edge, or m x edges (per example). Replay reads the
+  /// model's mask again (a static buffer): set the next one before each replay, of the same size.
   void set_mask(std::span<const double> mask);
   /// Back to no dropout in training (r = 1).
-  void clear_mask() { mask_.clear(); }
+  void clear_mask() {
+    mask_.clear();
+    drawn_from_ = nullptr;
+  }
   /// Whether a mask is set (drawn or supplied).
   bool has_mask() const { return !mask_.empty(); }
 
@@ -63,7 +70,8 @@ class SeedModel : public Module {
   Tensor forward(const Tensor& x) override { return forward(x.value()).z; }
 
   /// Loss of z against targets: [m, outputs] for sse, m class indices (as doubles) for
-  /// cross-entropy; summed over the minibatch unless mean. Reuses its buffers.
+  /// cross-entropy; summed over the minibatch unless mean. Reuses its buffers. The targets are a
+  /// static buffer: replay reads them again, so they must keep their size and storage.
   Tensor loss(const Tensor& z, std::span<const double> targets, LossKind kind, Reduction reduction = Reduction::sum);
 
   /// The current parameter values as a plain Parameters (for saving with Network::set_parameters).
@@ -75,14 +83,27 @@ class SeedModel : public Module {
   };
   template <class Act>
   Neuron neuron_op(uint32_t unit, int64_t m, const double* r, bool per_example);
+  /// The mask from rng (unit or edge draws), into mask_.
+  void draw(std::mt19937_64& rng, size_t m, MaskMode mode, bool units);
+  /// Records what replay must do before the neurons: draw the next mask if this one was drawn, then
+  /// read mask_ into the returned buffer (r of eq. 11).
+  const double* record_mask();
   Network net_;
   std::vector<double> mask_;
+  struct MaskDraw {  ///< how the mask was drawn (drawn_from_ non-null): what replay repeats
+    size_t m = 0;
+    MaskMode mode = MaskMode::per_minibatch;
+    bool units = false;
+  } draw_{};
+  std::mt19937_64* drawn_from_ = nullptr;           ///< the generator of the last draw; null when set or clear
+  bool drawn_since_pass_ = false;                   ///< a draw no forward pass has recorded yet
+  std::vector<double> unit_keep_, unit_r_;          ///< draw_unit_mask's per-unit buffers
+  std::vector<int64_t> unit_ids_;                   ///< 0, 1, ...: a unit's gamma and theta as index_select's list
   Array unit_mean_{Shape{1}}, unit_var_{Shape{1}};  ///< the running statistics of the unit in hand
   /// Buffers reused across passes (a warm step allocates nothing).
   Output output_;
   std::vector<Tensor> out_, zs_;  ///< out_: o_k per unit (eq. 16)
   std::vector<double> keep_;
-  Tensor target_;                ///< sse targets as a leaf (reused)
   std::vector<int64_t> labels_;  ///< cross-entropy classes
 };
 

@@ -242,3 +242,126 @@ TEST_SUITE("replay") {
     }
   }
 }
+
+namespace {
+
+enum class SeedMask { none, drawn, unit_drawn, per_example, set };
+
+/// A seed network of 3 inputs, 4 neurons (tanh, relu with batch norm, sigmoid with batch norm,
+/// identity) and 2 outputs, every arrow with keep probability 0.7.
+nn::Network seed_network(nn::BatchNormMode mode) {
+  nn::Network net;
+  for (int i = 0; i < 3; ++i) net.add_input(i);
+  net.add_neuron({.id = 3, .activation = nn::Activation::tanh, .beta = 0.1});
+  net.add_neuron({.id = 4, .activation = nn::Activation::relu, .batch_norm = true, .gamma = 1.2, .theta = 0.1});
+  net.add_neuron({.id = 5, .activation = nn::Activation::sigmoid, .batch_norm = true});
+  net.add_neuron({.id = 6, .activation = nn::Activation::identity, .beta = -0.2});
+  const int arrows[][2] = {{0, 3}, {1, 3}, {2, 4}, {3, 4}, {0, 5}, {3, 5}, {4, 5}, {4, 6}, {5, 6}, {1, 6}};
+  double w = 0.3;
+  for (const auto& a : arrows) net.add_arrow({a[0], a[1], w = -w * 1.1, 0.7});
+  net.set_outputs(std::vector<int64_t>{5, 6});
+  net.batch_norm_mode = mode;
+  return net;
+}
+
+/// SeedModel: replay against fresh recordings of the same steps (new inputs and targets written in
+/// place, SGD between), with its masks drawn, set or absent, for both losses and both batch-norm modes.
+void check_seed_replay(nn::BatchNormMode bn, nn::LossKind kind, SeedMask masking, int64_t m, int steps) {
+  CAPTURE(static_cast<int>(masking));
+  CAPTURE(m);
+  struct Side {
+    nn::SeedModel model;
+    Array x;
+    std::vector<double> targets, mask;
+    std::mt19937_64 data{31}, masks{37};
+    nn::LossKind kind;
+    Side(nn::BatchNormMode bn, nn::LossKind k, int64_t m)
+        : model(seed_network(bn)), x(Shape{m, 3}), targets(size_t(k == nn::LossKind::sse ? 2 * m : m)), kind(k) {
+      refill();
+    }
+    void refill() {
+      std::normal_distribution<double> normal;
+      for (int64_t i = 0; i < x.numel(); ++i) x.set(i, normal(data));
+      for (double& t : targets) t = kind == nn::LossKind::sse ? normal(data) : static_cast<double>(data() % 2);
+      mask.resize(model.network().edges().size());
+      for (double& r : mask) r = static_cast<double>(data() % 4 != 0);
+    }
+    void mask_before_recording(SeedMask masking, int64_t m) {
+      if (masking == SeedMask::drawn) model.draw_mask(masks, size_t(m));
+      if (masking == SeedMask::unit_drawn) model.draw_unit_mask(masks, size_t(m));
+      if (masking == SeedMask::per_example) model.draw_mask(masks, size_t(m), nn::MaskMode::per_example);
+      if (masking == SeedMask::set) model.set_mask(mask);
+    }
+    Tensor loss() { return model.loss(model.forward(x).z, targets, kind, nn::Reduction::mean); }
+    std::vector<std::vector<double>> state() const {
+      std::vector<std::vector<double>> all;
+      for (const Tensor& p : model.parameters()) all.push_back(p.grad().to_vector());
+      for (const Tensor& b : model.buffers()) all.push_back(b.value().to_vector());
+      return all;
+    }
+  };
+  Side fresh(bn, kind, m), replayed(bn, kind, m);
+  nn::optim::SGD fresh_opt(fresh.model.parameters(), {.lr = 0.1});
+  nn::optim::SGD replayed_opt(replayed.model.parameters(), {.lr = 0.1});
+  Tape replay_tape;
+  replayed.mask_before_recording(masking, m);
+  const Tensor replay_loss = replayed.loss();
+  for (int step = 0; step < steps; ++step) {
+    CAPTURE(step);
+    if (step > 0) {
+      replayed.refill();
+      if (masking == SeedMask::set) replayed.model.set_mask(replayed.mask);  // a static buffer: set before replay
+      replayed_opt.zero_grad();
+      replay_tape.replay();  // a drawn mask is drawn again by the replay itself
+    }
+    replay_loss.backward();
+    const double replay_value = replay_loss.item();
+    const auto replay_state = replayed.state();
+    replayed_opt.step();
+    Tape tape;
+    if (step > 0) fresh.refill();
+    fresh.mask_before_recording(masking, m);
+    fresh_opt.zero_grad();
+    const Tensor loss = fresh.loss();
+    loss.backward();
+    CHECK(replay_value == loss.item());
+    CHECK(replay_state == fresh.state());
+    fresh_opt.step();
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("replay") {
+  TEST_CASE("seed networks replayed equal fresh recordings: DropConnect masks, both batch-norm modes, both losses") {
+    for (const auto bn : {nn::BatchNormMode::full, nn::BatchNormMode::seed})
+      for (const auto kind : {nn::LossKind::sse, nn::LossKind::cross_entropy})
+        for (const auto masking :
+             {SeedMask::none, SeedMask::drawn, SeedMask::unit_drawn, SeedMask::per_example, SeedMask::set})
+          for (const int64_t m : {int64_t{2}, int64_t{40}})  // one pass per example, and vectorised
+            check_seed_replay(bn, kind, masking, m, 4);
+  }
+
+  TEST_CASE("seed networks: replay refuses a mask drawn or set since a recording that draws its own, and a new shape") {
+    Tape tape;
+    nn::SeedModel model(seed_network(nn::BatchNormMode::full));
+    std::mt19937_64 rng(3);
+    Array x(Shape{4, 3});
+    const std::vector<double> targets(8, 0.5);
+    model.draw_mask(rng, 4);
+    const Tensor loss = model.loss(model.forward(x).z, targets, nn::LossKind::sse);
+    CHECK_NOTHROW(tape.replay());
+    model.draw_mask(rng, 4);  // replay draws the next mask itself
+    check_refused(tape, {"draw_mask"});
+    model.set_mask(std::vector<double>(model.network().edges().size(), 1.0));
+    check_refused(tape, {"draw_mask"});
+    Tape second;
+    model.set_mask(std::vector<double>(model.network().edges().size(), 1.0));
+    const Tensor loss2 = model.loss(model.forward(x).z, targets, nn::LossKind::sse);
+    model.clear_mask();
+    CHECK_THROWS_AS(second.replay(), ShapeError);  // the recording's mask had one value per edge
+    model.set_mask(std::vector<double>(model.network().edges().size(), 1.0));
+    x = Array(Shape{5, 3});
+    CHECK_THROWS_AS(second.replay(), ShapeError);  // the input's shape changed
+  }
+}

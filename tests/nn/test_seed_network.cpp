@@ -410,3 +410,36 @@ TEST_SUITE("seed network errors") {
                          "non-finite"));
   }
 }
+
+TEST_CASE("seed network: each batch-norm unit's running statistics move from its own previous values (eq. 22)") {
+  nn::Network net;
+  net.add_input(0);
+  net.add_input(1);
+  net.add_neuron({.id = 2, .activation = nn::Activation::tanh, .batch_norm = true});
+  net.add_neuron({.id = 3, .activation = nn::Activation::identity, .batch_norm = true});
+  net.add_arrow({0, 2, 0.5, {}});
+  net.add_arrow({1, 2, -1.0, {}});
+  net.add_arrow({2, 3, 2.0, {}});
+  net.add_arrow({0, 3, 0.25, {}});
+  net.set_outputs(std::vector<int64_t>{3});
+  net.batch_norm_momentum = 0.25;
+  nn::SeedModel model(net);
+  std::vector<double> want_mean(4, 0.0), want_var(4, 1.0);
+  for (int pass = 0; pass < 3; ++pass) {
+    CAPTURE(pass);
+    Tape tape;
+    Array x(Shape{3, 2});
+    for (int64_t i = 0; i < 6; ++i) x.set(i, std::sin(1.0 + i + 7.0 * pass));
+    const auto& out = model.forward(x);
+    for (int64_t k : {2, 3}) {  // psi_k's batch mean and unbiased variance, into the running values
+      const std::vector<double> psi = out.psi[size_t(k)].value().to_vector();
+      const double mean = (psi[0] + psi[1] + psi[2]) / 3;
+      double var = 0;
+      for (double p : psi) var += (p - mean) * (p - mean) / 2;
+      want_mean[size_t(k)] = 0.75 * want_mean[size_t(k)] + 0.25 * mean;
+      want_var[size_t(k)] = 0.75 * want_var[size_t(k)] + 0.25 * var;
+      CHECK(model.running_mean.value().at(k) == doctest::Approx(want_mean[size_t(k)]).epsilon(1e-12));
+      CHECK(model.running_var.value().at(k) == doctest::Approx(want_var[size_t(k)]).epsilon(1e-12));
+    }
+  }
+}
