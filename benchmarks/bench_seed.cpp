@@ -1,6 +1,6 @@
-// Seed networks: one training step (forward + backward + SGD update) on the tape model next to the
-// closed-form reference, on random DAG networks of K neurons with fan-in 8, batch m; both timed warm
-// (two untimed steps first), with their heap allocations per step.
+// Seed networks: one training step (forward + backward + SGD update) on the tape model, recorded
+// afresh and replayed, next to the closed-form reference, on random DAG networks of K neurons with fan-in 8, batch m;
+// both timed warm (two untimed steps first), with their heap allocations per step.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -73,6 +73,26 @@ void BM_SeedStep_Tape(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m));
 }
 
+// The same step recorded once and replayed (Tape::replay): no recording work per step.
+void BM_SeedStep_Replay(benchmark::State& state) {
+  const int k = static_cast<int>(state.range(0));
+  const size_t m = static_cast<size_t>(state.range(1));
+  SeedModel model(random_network(k, 1));
+  optim::SGD opt(model.parameters(), {.lr = kLr});
+  const Batch batch(m, 2);
+  const Array x(Shape{static_cast<int64_t>(m), kInputs}, batch.x);
+  Tape tape;
+  const Tensor loss = model.loss(model.forward(x).z, batch.y, LossKind::sse);
+  bench::run_counting_heap(state, [&] {
+    opt.zero_grad();
+    tape.replay();
+    loss.backward();
+    opt.step();
+    benchmark::DoNotOptimize(loss.item());
+  });
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m));
+}
+
 void BM_SeedStep_Reference(benchmark::State& state) {
   const int k = static_cast<int>(state.range(0));
   const size_t m = static_cast<size_t>(state.range(1));
@@ -102,6 +122,7 @@ void sizes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(BM_SeedStep_Tape)->Apply(sizes);
+BENCHMARK(BM_SeedStep_Replay)->Apply(sizes);
 BENCHMARK(BM_SeedStep_Reference)->Apply(sizes);
 
 BENCHMARK_MAIN();

@@ -189,7 +189,8 @@ TEST_CASE("a warm step of the hand-derived CNN twin allocates nothing") {
   CHECK(test::allocations.load() - during == 0);
 }
 
-TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) allocates nothing") {
+namespace {
+tapegrad::nn::Network seed_test_network() {
   using namespace tapegrad::nn;
   Network net;
   net.add_input(0);
@@ -204,7 +205,13 @@ TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) a
   for (int k = 2; k < 8; ++k) net.add_arrow({k, 8 + k % 2, 0.5, {}});
   net.set_outputs({8, 9});
   net.default_keep = 0.9;
-  SeedModel model(net);
+  return net;
+}
+}  // namespace
+
+TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) allocates nothing") {
+  using namespace tapegrad::nn;
+  SeedModel model(seed_test_network());
   optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
   std::mt19937_64 rng(1);
   const Array x(Shape{8, 2}, {0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2, 0.3, 0.3, -0.5, 0.1});
@@ -219,6 +226,45 @@ TEST_CASE("a warm seed-network training step (mask draw, batch norm, momentum) a
     Tensor loss = model.loss(model.forward(x).z, labels, LossKind::cross_entropy);
     loss.backward();
     opt.step();
+  }
+  CHECK(test::allocations.load() - during == 0);
+}
+
+TEST_CASE("replayed steps allocate nothing and take no new tape memory, however many (seed network, MLP)") {
+  using namespace tapegrad::nn;
+  const Array x(Shape{8, 2}, {0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2, 0.3, 0.3, -0.5, 0.1});
+  const std::vector<double> labels{0, 1, 1, 0, 1, 0, 0, 1};
+  const int steps = 600;  // a sweep's buffers kept per step would need new pool chunks within these
+  {
+    SeedModel model(seed_test_network());
+    optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
+    std::mt19937_64 rng(1);
+    Tape tape;
+    model.draw_mask(rng, 8);  // drawn again by every replay
+    const Tensor loss = model.loss(model.forward(x).z, labels, LossKind::cross_entropy);
+    long during = -1;
+    for (int step = 0; step < steps; ++step) {
+      if (step == 3) during = test::allocations.load();
+      opt.zero_grad();
+      tape.replay();
+      loss.backward();
+      opt.step();
+    }
+    CHECK(test::allocations.load() - during == 0);
+  }
+  std::mt19937_64 rng(2);
+  Linear l1(2, 16, rng), l2(16, 2, rng);
+  const std::vector<int64_t> classes{0, 1, 1, 0, 1, 0, 0, 1};
+  Tape tape;
+  const Tensor loss = cross_entropy(l2(relu(l1(Tensor(x)))), classes);
+  std::vector<Tensor> params = l1.parameters();
+  for (const Tensor& p : l2.parameters()) params.push_back(p);
+  long during = -1;
+  for (int step = 0; step < steps; ++step) {
+    if (step == 3) during = test::allocations.load();
+    for (Tensor& p : params) p.zero_grad();
+    tape.replay();
+    loss.backward();
   }
   CHECK(test::allocations.load() - during == 0);
 }

@@ -31,6 +31,21 @@ void TensorSection::clear() {
   forwards_.clear();
   not_replayable_ = pending_read_ = value_dependent_ = refused_by_ = nullptr;
   spare_grads_.clear();
+  sweep_start_ = {};
+}
+
+void TensorSection::begin_sweep_buffers() {
+  if (sweep_start_.set && sweep_start_.slots == slots_.size()) {  // nothing recorded since the last sweep began
+    pool_chunks_used_ = sweep_start_.chunks_used;
+    pool_next_ = sweep_start_.next;
+    pool_end_ = sweep_start_.end;
+    for (Slot& slot : slots_)
+      if (!slot.leaf) slot.grad = nullptr;  // their buffers are taken again, from zero
+    spare_grads_.clear();
+  } else if (swept_) {
+    spare_grads();
+  }
+  sweep_start_ = {slots_.size(), pool_chunks_used_, pool_next_, pool_end_, true};
 }
 
 void TensorSection::spare_grads() {
@@ -227,7 +242,7 @@ void TensorSection::backward(uint32_t root, const Array* seed, const BackwardOpt
   if (backward_done_ && reaches_swept_part(root)) throw_already_swept();
   // A retained recording swept again: intermediate gradients start from zero (only leaves
   // accumulate), so the earlier sweep is not propagated twice.
-  if (swept_) spare_grads();
+  begin_sweep_buffers();
   swept_ = true;
   Array& g = grad_of(root);
   if (seed) {

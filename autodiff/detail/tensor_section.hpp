@@ -224,6 +224,16 @@ class TensorSection {
   Array* pool_next_ = nullptr;   // the next free buffer of the last chunk handed out, and its end
   Array* pool_end_ = nullptr;
   void next_pool_chunk();  // moves to the next chunk, made on first use
+  // Where the last sweep began taking buffers (gradients, backward scratch): a sweep of the same
+  // recording (replayed, or retained) with nothing recorded since takes them again from there, so
+  // sweeping it any number of times takes no new memory.
+  struct SweepStart {
+    size_t slots = 0, chunks_used = 0;
+    Array* next = nullptr;
+    Array* end = nullptr;
+    bool set = false;
+  } sweep_start_;
+  void begin_sweep_buffers();  // rewinds to sweep_start_ where it may, then marks it anew
   Arena arena_;
   // on_grad_ready: (node, leaf slot) pairs, a leaf listed at the first node that reads it
   std::vector<std::pair<uint32_t, uint32_t>> grad_ready_;
