@@ -47,8 +47,9 @@ struct Config {
   std::string out = "tapegrad-run";
   std::string resume;
   bool eval_only = false;
-  int64_t limit = 0;   // train and test on the first this many examples (0: all)
-  int stop_after = 0;  // stop after this epoch, to be resumed later (0: run every epoch)
+  bool record_every_step = false;  // off: a step recorded once is replayed for the batches after it
+  int64_t limit = 0;               // train and test on the first this many examples (0: all)
+  int stop_after = 0;              // stop after this epoch, to be resumed later (0: run every epoch)
 };
 
 /// The first n examples of a data set.
@@ -423,6 +424,13 @@ EpochResult train_epoch(const Config& c, Session& s, nn::DataLoader& loader, Tap
   s.model->train();
   trainer::Progress progress(epoch + 1, c.epochs, loader.num_batches(), terminal);
   EpochResult result;
+  // The epoch's first step is recorded on the tape and replayed (Tape::replay) for every batch after
+  // it of as many rows: the loader refills its batch tensor and labels in place, the static buffers
+  // replay reads. A batch of other rows (the last, smaller one) records its own step. Each epoch
+  // records afresh (its DropConnect generator is new). Replay gives the recording's results bit for
+  // bit (the trainer test compares with --record-every-step).
+  int64_t recorded_rows = -1;  // the rows of the step on the tape; -1: none to replay
+  Tensor loss;
   for (int64_t b = 0; b < loader.num_batches(); ++b) {
     if (ranks.any(interrupt.requested())) {  // every rank stops at the same batch
       progress.finish();
@@ -431,15 +439,23 @@ EpochResult train_epoch(const Config& c, Session& s, nn::DataLoader& loader, Tap
     }
     auto [x, y] = loader.batch(b);
     const auto rows = static_cast<int64_t>(y.size());
-    if (s.seed_dropconnect) s.seed_model->draw_mask(dropconnect, y.size());  // one mask per minibatch (eq. 11)
-    tape.clear();
+    const bool replay = !c.record_every_step && rows > 0 && rows == recorded_rows;
+    // One DropConnect mask per minibatch (eq. 11): drawn here for a recording, by the replay itself after.
+    if (s.seed_dropconnect && !replay) s.seed_model->draw_mask(dropconnect, y.size());
+    if (!replay) tape.clear();
     s.opt->zero_grad();
     if (rows == 0) {
+      recorded_rows = -1;
       ranks.backward_nothing();
     } else {
       if (c.shift > 0 || c.flip)
         augment_images(x.mutable_value(), s.train.image_shape, c.shift, c.flip, augment, s.shift_buffer);
-      Tensor loss = nn::cross_entropy((*s.model)(x), y, nn::Reduction::mean, c.label_smoothing);
+      if (replay) {
+        tape.replay();
+      } else {
+        loss = nn::cross_entropy((*s.model)(x), y, nn::Reduction::mean, c.label_smoothing);
+        recorded_rows = rows;
+      }
       ranks.backward(loss, rows, loader.batch_rows(b));
       progress.update(b, rows, loss.item());
     }
@@ -694,6 +710,8 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after", c.stop_after, "Stop after this epoch; continue later with --resume OUT/last.tgc")
       ->check(whole_number<int>());
   app.add_flag("--eval-only", c.eval_only, "Only evaluate the --resume checkpoint on the test set");
+  app.add_flag("--record-every-step", c.record_every_step,
+               "Record every step on the tape afresh rather than replay the epoch's first (same results)");
   CLI11_PARSE(app, argc, argv);
   (void)parse_widths(hidden, c.hidden);  // checked by the option
   (void)parse_widths(channels, c.channels);
