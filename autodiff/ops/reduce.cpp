@@ -111,38 +111,63 @@ Tensor min(const Tensor& x, Axes axes, bool keepdim) {
   return extremum("min", x, axes, keepdim, [](auto a, auto b) { return a < b; });
 }
 
+// lse = m + log sum_i e_i with m the largest x_i and e_i = exp(x_i - m), kept for the backward:
+// d lse / dx_i = exp(x_i - lse) = e_i / sum_j e_j (softmax), so the sweep takes no second exp.
 Tensor logsumexp(const Tensor& x, Axes axes, bool keepdim) {
   if (x.numel() == 0) raise<ShapeError>("logsumexp: cannot reduce an empty tensor of shape {}", x.shape());
   OpRecord op("logsumexp", {&x});
   const Array& xv = op.in(0);
   const Shape kept = reduced_shape("logsumexp", xv.shape(), axes);
   Array& y = op.output(kept, xv.dtype());
-  Array& m = op.save_for_backward(kept, xv.dtype());
-  op.forward([&xv, &y, &m, kept, shape = output_shape(xv.shape(), kept, axes, keepdim)] {
+  Array& e = op.save_for_backward(xv.shape(), xv.dtype());      // e_i
+  Array& inverse_sum = op.save_for_backward(kept, xv.dtype());  // the largest x_i, then 1 / sum_j e_j
+  op.forward([&xv, &y, &e, &inverse_sum, kept, shape = output_shape(xv.shape(), kept, axes, keepdim)] {
     y.reshape_in_place(kept);
     visit(xv.dtype(), [&]<class T>(T) {
-      fold<T>(xv, kept, m, -std::numeric_limits<T>::infinity(),
+      fold<T>(xv, kept, inverse_sum, -std::numeric_limits<T>::infinity(),
               [](T acc, T v) { return v > acc || v != v ? v : acc; });  // a NaN max makes lse NaN
-      const T* pm = m.data<T>();
+      T* pm = inverse_sum.data<T>();
       const T* px = xv.data<T>();
+      T* pe = e.data<T>();
       T* py = y.data<T>();
-      for (int64_t i = 0; i < y.numel(); ++i) py[i] = 0;
-      auto finite_or_zero = [](T v) { return std::isfinite(v) ? v : T(0); };  // all -inf: lse = -inf
-      kernels::for_each_broadcast<1>(
-          xv.shape(), {broadcast_strides(kept, xv.shape())},
-          [&](int64_t i, const std::array<int64_t, 1>& k) { py[k[0]] += std::exp(px[i] - finite_or_zero(pm[k[0]])); });
-      for (int64_t i = 0; i < y.numel(); ++i) py[i] = std::log(py[i]) + finite_or_zero(pm[i]);
+      for (int64_t k = 0; k < y.numel(); ++k) {
+        if (!std::isfinite(pm[k])) pm[k] = 0;  // all -inf: lse = -inf
+        py[k] = 0;
+      }
+      if (y.numel() == 1) {  // every axis: one contiguous pass
+        const T top = pm[0];
+        T total = 0;
+        for (int64_t i = 0; i < xv.numel(); ++i) total += pe[i] = std::exp(px[i] - top);
+        py[0] = total;
+      } else {
+        kernels::for_each_broadcast<1>(
+            xv.shape(), {broadcast_strides(kept, xv.shape())},
+            [&](int64_t i, const std::array<int64_t, 1>& k) { py[k[0]] += pe[i] = std::exp(px[i] - pm[k[0]]); });
+      }
+      for (int64_t k = 0; k < y.numel(); ++k) {
+        const T total = py[k];
+        py[k] = std::log(total) + pm[k];
+        pm[k] = T(1) / total;
+      }
     });
     y.reshape_in_place(shape);
   });
   return op.finish(
-      [kept](BackwardContext& c) {  // d lse / dx_i = exp(x_i - lse) = softmax_i
+      [kept, &e, &inverse_sum](BackwardContext& c) {  // d lse / dx_i = e_i / sum_j e_j = softmax_i
         const Array& xa = c.input(0);
-        visit(xa.dtype(), [&](auto t) {
-          const auto v = detail::unary_grad<decltype(t)>(c);
+        visit(xa.dtype(), [&]<class T>(T) {
+          const T* g = c.grad_output().data<T>();
+          const T* pe = e.data<T>();
+          const T* inverse = inverse_sum.data<T>();
+          T* gx = c.grad_input(0).template data<T>();
+          if (inverse_sum.numel() == 1) {
+            const T factor = g[0] * inverse[0];
+            for (int64_t i = 0; i < xa.numel(); ++i) gx[i] += factor * pe[i];
+            return;
+          }
           kernels::for_each_broadcast<1>(
               xa.shape(), {broadcast_strides(kept, xa.shape())},
-              [&](int64_t i, const std::array<int64_t, 1>& k) { v.gx[i] += v.g[k[0]] * std::exp(v.x[i] - v.y[k[0]]); });
+              [&](int64_t i, const std::array<int64_t, 1>& k) { gx[i] += g[k[0]] * inverse[k[0]] * pe[i]; });
         });
       },
       [&](TangentContext& c) {  // sum_i softmax_i dx_i

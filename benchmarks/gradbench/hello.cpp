@@ -1,0 +1,35 @@
+// GradBench's hello eval: square(x) = x^2, and double(x), its derivative 2x, by the scalar tape.
+#include "autodiff/autodiff.hpp"
+#include "tool.hpp"
+
+namespace {
+
+using gradbench_tool::json;
+
+struct Square {
+  using Output = double;
+  double x;
+  explicit Square(const json& input) : x(input.get<double>()) {}
+  void compute(double& y) const { y = x * x; }
+};
+
+struct Double {  // d(x^2)/dx, recorded and swept on a tape kept warm across runs
+  using Output = double;
+  double x;
+  tapegrad::Tape tape;
+  explicit Double(const json& input) : x(input.get<double>()) {}
+  void compute(double& dy) {
+    tape.clear();
+    const tapegrad::Var v = x;
+    const tapegrad::Var y = v * v;
+    y.backward();
+    dy = v.grad();
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return gradbench_tool::tool_main(argc, argv,
+                                   {{"square", gradbench_tool::run<Square>}, {"double", gradbench_tool::run<Double>}});
+}

@@ -1,0 +1,78 @@
+#pragma once
+/// \file
+/// The protocol of a GradBench C++ tool (github.com/gradbench/gradbench, its cpp/gradbench/main.hpp
+/// and python/gradbench/cpp.py), written here for tapegrad's tools: one program per eval, run as
+/// `<eval> INPUT.json FUNCTION`. INPUT.json holds the eval's input, with optional "min_runs"
+/// (default 1) and "min_seconds" (default 0). The program prepares the function once, computes it
+/// until both minimums are reached, then prints the output as one JSON line, a line
+/// {"name": "prepare", "nanoseconds": N} and one {"name": "evaluate", "nanoseconds": N} per run.
+/// A bad input or an unknown function exits with status 1 and the reason on stderr.
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <fstream>
+#include <initializer_list>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gradbench_tool {
+
+using json = nlohmann::json;
+
+/// Prepares F from the input (F(const json&): parsing, buffers), computes it (F::compute(F::Output&))
+/// the required number of times, and prints its output and timings. Returns the exit status.
+template <class F>
+int run(const std::string& input_path) {
+  using clock = std::chrono::steady_clock;
+  std::ifstream file(input_path);
+  if (!file) throw std::runtime_error("cannot open the input file '" + input_path + "'");
+  const json input = json::parse(file);
+  const bool has_options = input.is_object();
+  const int min_runs = has_options && input.contains("min_runs") ? input.at("min_runs").get<int>() : 1;
+  const double min_seconds = has_options && input.contains("min_seconds") ? input.at("min_seconds").get<double>() : 0;
+  if (min_runs < 1) throw std::invalid_argument("min_runs must be at least 1");
+  const auto prepare_start = clock::now();
+  F function(input);
+  const auto prepare_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - prepare_start).count();
+  typename F::Output output{};
+  std::vector<int64_t> evaluate_ns;
+  double seconds = 0;
+  for (int run = 0; run < min_runs || seconds < min_seconds; ++run) {
+    const auto start = clock::now();
+    function.compute(output);
+    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count();
+    evaluate_ns.push_back(ns);
+    seconds += static_cast<double>(ns) * 1e-9;
+  }
+  std::cout << json(output).dump() << '\n';
+  std::cout << json{{"name", "prepare"}, {"nanoseconds", prepare_ns}}.dump() << '\n';
+  for (const int64_t ns : evaluate_ns) std::cout << json{{"name", "evaluate"}, {"nanoseconds", ns}}.dump() << '\n';
+  std::cout.flush();
+  return std::cout ? 0 : 1;
+}
+
+/// One function of an eval: its name and run<F>.
+using Entry = std::pair<std::string_view, int (*)(const std::string&)>;
+
+/// main() of an eval's program: `<program> INPUT.json FUNCTION` runs the named function.
+inline int tool_main(int argc, char** argv, std::initializer_list<Entry> functions) {
+  if (argc != 3) {
+    std::cerr << "usage: " << argv[0] << " INPUT.json FUNCTION\n";
+    return 1;
+  }
+  try {
+    for (const auto& [name, function] : functions)
+      if (name == argv[2]) return function(argv[1]);
+    std::cerr << "unknown function: " << argv[2] << '\n';
+  } catch (const std::exception& e) {
+    std::cerr << argv[0] << ": " << e.what() << '\n';
+  }
+  return 1;
+}
+
+}  // namespace gradbench_tool

@@ -1,0 +1,129 @@
+// Runs the GradBench tool's programs as GradBench would (`<eval> INPUT.json FUNCTION`) on inputs of
+// GradBench's format written here, and checks their outputs: primals against formulas computed
+// here, derivatives against central differences of those, the timing lines, and the errors.
+// Usage: gradbench_tool_test BIN_DIR WORK_DIR. Exits non-zero on failure.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using json = nlohmann::json;
+int failures = 0;
+std::string bin, work;
+
+void check(bool ok, const std::string& what) {
+  if (!ok) {
+    std::cerr << "FAILED: " << what << '\n';
+    ++failures;
+  }
+}
+
+struct Result {
+  int status = -1;
+  std::vector<json> lines;  // stdout, one JSON value per line
+};
+
+Result run(const std::string& eval, const json& input, const std::string& function) {
+  const std::string path = work + "/" + eval + "_input.json";
+  std::ofstream(path) << input.dump();
+  Result r;
+  FILE* pipe = popen((bin + "/" + eval + " " + path + " " + function + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return r;
+  std::string line;
+  for (int c; (c = std::fgetc(pipe)) != EOF;) {
+    if (c != '\n') {
+      line += static_cast<char>(c);
+      continue;
+    }
+    r.lines.push_back(json::parse(line, nullptr, false));
+    line.clear();
+  }
+  const int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// The output line of a successful run, and its timing lines checked: a prepare line, then one
+// evaluate line per run.
+json output_of(const Result& r, size_t runs, const std::string& what) {
+  check(r.status == 0, what + ": exit status 0");
+  check(r.lines.size() == 2 + runs, what + ": one output line, a prepare line and one evaluate line per run");
+  if (r.status != 0 || r.lines.size() < 2) return json();
+  check(r.lines[1].value("name", "") == "prepare" && r.lines[1]["nanoseconds"].is_number_integer(),
+        what + ": the prepare line");
+  for (size_t i = 2; i < r.lines.size(); ++i)
+    check(r.lines[i].value("name", "") == "evaluate" && r.lines[i]["nanoseconds"].get<long>() >= 0,
+          what + ": an evaluate line");
+  return r.lines[0];
+}
+
+bool close(double a, double b, double tolerance) { return std::abs(a - b) <= tolerance * (1 + std::abs(b)); }
+
+double lse(const std::vector<double>& x) {  // long double sums, shifted by the largest element
+  long double top = x[0], sum = 0;
+  for (const double v : x) top = std::max<long double>(top, v);
+  for (const double v : x) sum += std::exp(static_cast<long double>(v) - top);
+  return static_cast<double>(top + std::log(sum));
+}
+
+void check_hello() {
+  const json square = output_of(run("hello", 3.0, "square"), 1, "hello square");
+  check(square == 9.0, "hello: square(3) = 9");
+  const double h = 1e-5, want = ((3 + h) * (3 + h) - (3 - h) * (3 - h)) / (2 * h);
+  const json twice = output_of(run("hello", 3.0, "double"), 1, "hello double");
+  check(twice.is_number() && close(twice.get<double>(), want, 1e-8), "hello: double(3) = d(x^2)/dx at 3");
+}
+
+void check_lse() {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> value(-100, 100);  // the eval's range
+  std::vector<double> x(40);
+  for (double& v : x) v = value(rng);
+  const json input = {{"x", x}, {"min_runs", 3}, {"min_seconds", 0}};
+  const json primal = output_of(run("lse", input, "primal"), 3, "lse primal");
+  check(primal.is_number() && close(primal.get<double>(), lse(x), 1e-14), "lse: the primal");
+  const json gradient = output_of(run("lse", input, "gradient"), 3, "lse gradient");
+  check(gradient.is_array() && gradient.size() == x.size(), "lse: one partial per element");
+  if (!gradient.is_array() || gradient.size() != x.size()) return;
+  for (size_t i = 0; i < x.size(); ++i) {  // central differences of the formula above
+    const double h = 1e-4;
+    std::vector<double> up = x, down = x;
+    up[i] += h;
+    down[i] -= h;
+    const double want = (lse(up) - lse(down)) / (2 * h);
+    check(std::abs(gradient[i].get<double>() - want) < 1e-8, "lse: partial " + std::to_string(i));
+  }
+}
+
+void check_errors() {
+  check(run("lse", {{"x", {1.0, 2.0}}}, "hessian").status == 1, "an unknown function exits 1");
+  check(run("lse", {{"x", json::array()}}, "gradient").status == 1, "an empty x exits 1");
+  check(run("lse", {{"y", {1.0}}}, "primal").status == 1, "a missing field exits 1");
+  check(run("lse", {{"x", {1.0}}, {"min_runs", 0}}, "primal").status == 1, "min_runs 0 exits 1");
+  std::ofstream(work + "/broken.json") << "{\"x\": [1, 2";
+  FILE* pipe = popen((bin + "/lse " + work + "/broken.json primal 2>/dev/null").c_str(), "r");
+  const int status = pipe ? pclose(pipe) : -1;
+  check(WIFEXITED(status) && WEXITSTATUS(status) == 1, "malformed JSON exits 1");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: gradbench_tool_test BIN_DIR WORK_DIR\n";
+    return 2;
+  }
+  bin = argv[1];
+  work = argv[2];
+  check_hello();
+  check_lse();
+  check_errors();
+  if (failures == 0) std::cout << "gradbench tool: all checks passed\n";
+  return failures == 0 ? 0 : 1;
+}

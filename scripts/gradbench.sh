@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs GradBench's evals (github.com/gradbench/gradbench) against tapegrad's tool
+# (benchmarks/gradbench/) and the peers' tools GradBench ships, with GradBench's own Python evals
+# deciding pass/fail, and prints a table per eval: validated, derivative / primal (medians), and each
+# peer's time over ours. Writes build/release/gradbench/<eval>.json. Installs what it uses
+# (scripts/deps.sh gradbench: numpy, scipy, pydantic, dataclasses-json for the evals).
+#
+#   scripts/gradbench.sh GRADBENCH_DIR [evals...] [tools...]
+#   scripts/gradbench.sh ~/gradbench lse manual                          # one eval, ours and manual
+#   EVAL_ARGS="-n 2500 40000 --min-seconds 0.5" scripts/gradbench.sh ~/gradbench lse manual
+#
+# GRADBENCH_DIR is a checkout of GradBench; its files are used as they are, never edited. Evals
+# with a tapegrad program today: hello, lse. Peer tools: manual (hand-written derivatives, built
+# from GradBench's sources with Debian's nlohmann-json). GradBench's orchestrator is a Rust program
+# this machine cannot build; scripts/gradbench_driver.py connects the evals and the tools instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ $# -lt 1 ] || [ ! -d "$1/python/gradbench" ] || [ ! -d "$1/cpp/gradbench" ]; then
+  echo "usage: scripts/gradbench.sh GRADBENCH_DIR [evals...] [tools...] (a checkout of github.com/gradbench/gradbench)" >&2
+  exit 2
+fi
+gradbench=$(realpath "$1")
+shift
+ours=(hello lse)
+peers=(manual)
+evals=()
+tools=()
+for arg in "$@"; do
+  if [[ " ${ours[*]} " == *" $arg "* ]]; then
+    evals+=("$arg")
+  elif [[ " ${peers[*]} " == *" $arg "* ]]; then
+    tools+=("$arg")
+  else
+    echo "unknown eval or tool '$arg': evals ${ours[*]}; tools ${peers[*]}" >&2
+    exit 2
+  fi
+done
+((${#evals[@]})) || evals=("${ours[@]}")
+bash scripts/deps.sh gradbench
+cmake --preset release >/dev/null
+cmake --build --preset release --target $(printf 'gradbench_%s ' "${evals[@]}")
+out=build/release/gradbench
+work=$out/work
+mkdir -p "$work/include"
+echo '#include <nlohmann/json.hpp>' >"$work/include/json.hpp"  # GradBench's headers include "json.hpp"
+for eval in "${evals[@]}"; do
+  # The evals validate against GradBench's manual tool, run as tools/manual/bin/<eval> in $work.
+  mkdir -p "$work/tools/manual/bin"
+  g++ -std=c++17 -O3 -march=native -Wno-unknown-pragmas -I"$gradbench/cpp" -I"$work/include" \
+    "$gradbench/tools/manual/$eval.cpp" -o "$work/tools/manual/bin/$eval"
+  args=(--tool tapegrad=build/release/benchmarks/gradbench/bin)
+  for tool in "${tools[@]}"; do args+=(--tool "$tool=$work/tools/$tool/bin"); done
+  # shellcheck disable=SC2086 # EVAL_ARGS is a list of arguments
+  /usr/bin/python3 scripts/gradbench_driver.py --gradbench "$gradbench" --work "$work" --eval "$eval" \
+    --json "$out/$eval.json" "${args[@]}" -- ${EVAL_ARGS:-} | tee "$out/$eval.md"
+done

@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Runs GradBench evals against C++ tools and tabulates the results (scripts/gradbench.sh).
+
+GradBench's orchestrator (a Rust program) connects an eval's standard streams to a tool's; this is
+that connection, for tools laid out as GradBench's C++ tools are (<tool dir>/bin/<eval>, run as
+`<eval> INPUT.json FUNCTION`, cpp.py's protocol). The eval (GradBench's own Python, run from the
+checkout) sends start/define/evaluate/analysis messages; this driver answers them by running the
+tool's program, and records the eval's own validation of every output (pass/fail is GradBench's
+decision, never this script's).
+
+  gradbench_driver.py --gradbench DIR --work DIR --eval lse --tool tapegrad=BIN_DIR \
+      [--tool manual=BIN_DIR ...] [--json OUT.json] [-- EVAL ARGS...]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+# Debian 12 ships pydantic 1.10; GradBench's evals call pydantic 2's model_validate. This shim is
+# put on the eval's path as sitecustomize, so GradBench's files stay as they are.
+PYDANTIC_SHIM = '''
+import pydantic
+if not hasattr(pydantic.BaseModel, "model_validate"):
+    pydantic.BaseModel.model_validate = classmethod(lambda cls, obj: cls.parse_obj(obj))
+'''
+
+
+def run_tool(bin_dir, module, function, input):
+    program = os.path.join(bin_dir, module)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as tmp:
+        json.dump(input, tmp)
+        tmp.flush()
+        proc = subprocess.run([program, tmp.name, function], text=True, capture_output=True)
+    if proc.returncode != 0:
+        return {"success": False, "error": f"{program} {function} exited {proc.returncode}: {proc.stderr}"}
+    lines = proc.stdout.splitlines()
+    return {"success": True, "output": json.loads(lines[0]), "timings": [json.loads(l) for l in lines[1:]]}
+
+
+def run_eval(gradbench, work, eval_name, tool, bin_dir, eval_args):
+    """Runs one eval against one tool; returns a list of evaluations (function, description,
+    success, valid, error, evaluate nanoseconds)."""
+    shim_dir = os.path.join(work, "shim")
+    os.makedirs(shim_dir, exist_ok=True)
+    with open(os.path.join(shim_dir, "sitecustomize.py"), "w") as f:
+        f.write(PYDANTIC_SHIM)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([shim_dir, os.path.join(gradbench, "python", "gradbench")])
+    # The evals' golden implementation runs as tools/manual/bin/<eval>, relative to the working
+    # directory: `work` holds that layout (scripts/gradbench.sh builds it there).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", f"gradbench.evals.{eval_name}.run", *eval_args],
+        cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    results, pending = [], {}
+    for line in proc.stdout:
+        message = json.loads(line)
+        kind, response = message["kind"], {"id": message["id"]}
+        if kind == "start":
+            response["tool"] = tool
+        elif kind == "define":
+            exists = os.access(os.path.join(bin_dir, message["module"]), os.X_OK)
+            response["success"] = exists
+            if not exists:
+                response["error"] = f"{tool} has no program for {message['module']}"
+        elif kind == "evaluate":
+            response |= run_tool(bin_dir, message["module"], message["function"], message["input"])
+            entry = {"function": message["function"], "description": message.get("description", ""),
+                     "success": response["success"], "valid": None, "error": response.get("error"),
+                     "nanoseconds": [t["nanoseconds"] for t in response.get("timings", [])
+                                     if t["name"] == "evaluate"]}
+            results.append(entry)
+            pending[message["id"]] = entry
+        elif kind == "analysis":
+            entry = pending.get(message["of"])
+            if entry is not None:
+                entry["valid"] = message["valid"]
+                entry["error"] = message.get("error")
+        elif kind == "end":
+            break
+        proc.stdin.write(json.dumps(response) + "\n")
+        proc.stdin.flush()
+    proc.stdin.close()
+    status = proc.wait()
+    if status != 0:
+        results.append({"function": "(eval)", "description": f"exited {status}", "success": False,
+                        "valid": False, "error": "the eval failed", "nanoseconds": []})
+    return results
+
+
+def median(values):
+    values = sorted(values)
+    n = len(values)
+    return None if n == 0 else (values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2]))
+
+
+def summarize(eval_name, by_tool):
+    """Per tool: pass/fail, and derivative / primal per workload (median run times), as a table."""
+    print(f"\n## {eval_name}\n")
+    print("| tool | validated | workloads | derivative / primal, median (min-max) | time / tapegrad's |")
+    print("|---|---|---|---|---|")
+    medians = {}
+    for tool, results in by_tool.items():
+        times = {}
+        for r in results:
+            if r["success"] and r["nanoseconds"]:
+                times.setdefault(r["description"], {})[r["function"]] = median(r["nanoseconds"])
+        medians[tool] = times
+    ours = medians.get("tapegrad", {})
+    for tool, results in by_tool.items():
+        evaluated = [r for r in results if r["function"] != "(eval)"]
+        passed = all(r["success"] and r["valid"] is not False for r in results) and evaluated
+        ratios, versus = [], []
+        for workload, t in medians[tool].items():
+            primal = t.get("primal") or t.get("objective") or t.get("square")
+            derivatives = [v for f, v in t.items() if f not in ("primal", "objective", "square")]
+            if primal and derivatives:
+                ratios.append(max(derivatives) / primal)
+            for f, v in t.items():
+                if f in ours.get(workload, {}) and f not in ("primal", "objective", "square"):
+                    versus.append(v / ours[workload][f])
+        ratio = (f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "-")
+        vs = (f"{median(versus):.2f}" if versus and tool != "tapegrad" else "-")
+        print(f"| {tool} | {'pass' if passed else 'FAIL'} | {len(medians[tool])} | {ratio} | {vs} |")
+        for r in results:
+            if not r["success"] or r["valid"] is False:
+                print(f"|  | {r['function']} {r['description']}: {(r['error'] or '')[:200]!r} | | | |")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gradbench", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--eval", required=True)
+    parser.add_argument("--tool", action="append", required=True, help="NAME=BIN_DIR")
+    parser.add_argument("--json")
+    parser.add_argument("eval_args", nargs="*")
+    args = parser.parse_args()
+    by_tool = {}
+    for spec in args.tool:  # paths made absolute: the eval runs in the work directory
+        name, bin_dir = spec.split("=", 1)
+        by_tool[name] = run_eval(os.path.abspath(args.gradbench), os.path.abspath(args.work), args.eval, name,
+                                 os.path.abspath(bin_dir), args.eval_args)
+    summarize(args.eval, by_tool)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"eval": args.eval, "tools": by_tool}, f, indent=1)
+    failed = any(not r["success"] or r["valid"] is False for r in by_tool.get("tapegrad", []))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
