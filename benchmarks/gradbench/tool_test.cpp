@@ -101,6 +101,38 @@ void check_lse() {
   }
 }
 
+double llsq(const std::vector<double>& x, int n) {  // 1/2 sum_i (sign(t_i) - sum_j x_j t_i^j)^2
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    const double t = -1 + 2.0 * i / (n - 1);
+    double r = (0 < t) - (t < 0);
+    for (size_t j = 0; j < x.size(); ++j) r -= x[j] * std::pow(t, static_cast<double>(j));
+    sum += r * r;
+  }
+  return sum / 2;
+}
+
+void check_llsq() {
+  const std::vector<double> x{0.3, -1.2, 0.8, 2.0, -0.5};
+  const int n = 7;  // t = 0 is one of the points: sign 0
+  const json input = {{"x", x}, {"n", n}};
+  const json primal = output_of(run("llsq", input, "primal"), 1, "llsq primal");
+  check(primal.is_number() && close(primal.get<double>(), llsq(x, n), 1e-13), "llsq: the primal");
+  const json gradient = output_of(run("llsq", input, "gradient"), 1, "llsq gradient");
+  check(gradient.is_array() && gradient.size() == x.size(), "llsq: one partial per coefficient");
+  if (!gradient.is_array() || gradient.size() != x.size()) return;
+  for (size_t j = 0; j < x.size(); ++j) {
+    const double h = 1e-5;
+    std::vector<double> up = x, down = x;
+    up[j] += h;
+    down[j] -= h;
+    const double want = (llsq(up, n) - llsq(down, n)) / (2 * h);
+    check(std::abs(gradient[j].get<double>() - want) < 1e-7 * (1 + std::abs(want)),
+          "llsq: partial " + std::to_string(j));
+  }
+  check(run("llsq", {{"x", x}, {"n", 1}}, "gradient").status == 1, "llsq: one point exits 1");
+}
+
 void check_errors() {
   check(run("lse", {{"x", {1.0, 2.0}}}, "hessian").status == 1, "an unknown function exits 1");
   check(run("lse", {{"x", json::array()}}, "gradient").status == 1, "an empty x exits 1");
@@ -123,6 +155,7 @@ int main(int argc, char** argv) {
   work = argv[2];
   check_hello();
   check_lse();
+  check_llsq();
   check_errors();
   if (failures == 0) std::cout << "gradbench tool: all checks passed\n";
   return failures == 0 ? 0 : 1;
