@@ -2,6 +2,7 @@
 // GradBench's format written here, and checks their outputs: primals against formulas computed
 // here, derivatives against central differences of those, the timing lines, and the errors.
 // Usage: gradbench_tool_test BIN_DIR WORK_DIR. Exits non-zero on failure.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -133,6 +134,50 @@ void check_llsq() {
   check(run("llsq", {{"x", x}, {"n", 1}}, "gradient").status == 1, "llsq: one point exits 1");
 }
 
+// y(t = 2) of y' = f(x, y), f_0 = x_0, f_i = x_i y_{i-1}, y(0) = 0, by s steps of classic RK4.
+std::vector<double> ode(const std::vector<double>& x, int s) {
+  const size_t n = x.size();
+  auto f = [&](const std::vector<double>& y) {
+    std::vector<double> z(n);
+    for (size_t i = 0; i < n; ++i) z[i] = i == 0 ? x[0] : x[i] * y[i - 1];
+    return z;
+  };
+  auto plus = [&](const std::vector<double>& y, double a, const std::vector<double>& k) {
+    std::vector<double> r(n);
+    for (size_t i = 0; i < n; ++i) r[i] = y[i] + a * k[i];
+    return r;
+  };
+  const double h = 2.0 / s;
+  std::vector<double> y(n, 0.0);
+  for (int step = 0; step < s; ++step) {
+    const auto k1 = f(y), k2 = f(plus(y, h / 2, k1)), k3 = f(plus(y, h / 2, k2)), k4 = f(plus(y, h, k3));
+    for (size_t i = 0; i < n; ++i) y[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+  }
+  return y;
+}
+
+void check_ode() {
+  const std::vector<double> x{0.7, 1.3, -0.4, 0.9, 1.1};
+  const int s = 3;
+  const json input = {{"x", x}, {"s", s}};
+  const json primal = output_of(run("ode", input, "primal"), 1, "ode primal");
+  const std::vector<double> y = ode(x, s);
+  check(primal.is_array() && primal.size() == x.size(), "ode: the primal is y");
+  for (size_t i = 0; primal.is_array() && i < std::min(primal.size(), y.size()); ++i)
+    check(close(primal[i].get<double>(), y[i], 1e-13), "ode: y_" + std::to_string(i));
+  const json gradient = output_of(run("ode", input, "gradient"), 1, "ode gradient");
+  check(gradient.is_array() && gradient.size() == x.size(), "ode: one partial per variable");
+  for (size_t j = 0; gradient.is_array() && j < std::min(gradient.size(), x.size()); ++j) {
+    const double h = 1e-5;
+    std::vector<double> up = x, down = x;
+    up[j] += h;
+    down[j] -= h;
+    const double want = (ode(up, s).back() - ode(down, s).back()) / (2 * h);
+    check(std::abs(gradient[j].get<double>() - want) < 1e-7 * (1 + std::abs(want)),
+          "ode: d y_last / d x_" + std::to_string(j));
+  }
+}
+
 void check_errors() {
   check(run("lse", {{"x", {1.0, 2.0}}}, "hessian").status == 1, "an unknown function exits 1");
   check(run("lse", {{"x", json::array()}}, "gradient").status == 1, "an empty x exits 1");
@@ -156,6 +201,7 @@ int main(int argc, char** argv) {
   check_hello();
   check_lse();
   check_llsq();
+  check_ode();
   check_errors();
   if (failures == 0) std::cout << "gradbench tool: all checks passed\n";
   return failures == 0 ? 0 : 1;
