@@ -178,6 +178,106 @@ void check_ode() {
   }
 }
 
+// The Gaussian mixture's objective, written from ADBench's definition with plain loops: parameters
+// packed as alpha (k), mu (k x d), q (k x d), l (k x d(d-1)/2, column by column).
+struct Gmm {
+  int d, k, n, m = 2;
+  double gamma = 1.3;
+  std::vector<double> x;
+  double objective(const std::vector<double>& p) const {
+    const int l_size = d * (d - 1) / 2;
+    const double* alpha = p.data();
+    const double* mu = alpha + k;
+    const double* q = mu + k * d;
+    const double* l = q + k * d;
+    auto lse = [](const std::vector<double>& v) {
+      double top = v[0], s = 0;
+      for (double e : v) top = std::max(top, e);
+      for (double e : v) s += std::exp(e - top);
+      return top + std::log(s);
+    };
+    double total = -n * d * 0.5 * std::log(2 * M_PI);
+    for (int i = 0; i < n; ++i) {
+      std::vector<double> terms(k);
+      for (int c = 0; c < k; ++c) {
+        double sum_q = 0, norm = 0;
+        for (int j = 0; j < d; ++j) sum_q += q[c * d + j];
+        for (int row = 0; row < d; ++row) {  // (Q (x - mu))_row
+          double v = std::exp(q[c * d + row]) * (x[i * d + row] - mu[c * d + row]);
+          int idx = 0;
+          for (int col = 0; col < d; ++col)
+            for (int r = col + 1; r < d; ++r, ++idx)
+              if (r == row) v += l[c * l_size + idx] * (x[i * d + col] - mu[c * d + col]);
+          norm += v * v;
+        }
+        terms[c] = alpha[c] + sum_q - 0.5 * norm;
+      }
+      total += lse(terms);
+    }
+    total -= n * lse(std::vector<double>(alpha, alpha + k));
+    const double wn = d + m + 1;
+    double log_gamma = 0.25 * d * (d - 1) * std::log(M_PI);
+    for (int j = 1; j <= d; ++j) log_gamma += std::lgamma(0.5 * wn + 0.5 * (1 - j));
+    const double c_prior = wn * d * (std::log(gamma) - 0.5 * std::log(2.0)) - log_gamma;
+    for (int c = 0; c < k; ++c) {
+      double frobenius = 0, sum_q = 0;
+      for (int j = 0; j < d; ++j) frobenius += std::exp(2 * q[c * d + j]), sum_q += q[c * d + j];
+      for (int j = 0; j < l_size; ++j) frobenius += l[c * l_size + j] * l[c * l_size + j];
+      total -= 0.5 * gamma * gamma * frobenius - m * sum_q;
+    }
+    return total + k * c_prior;
+  }
+  json input(const std::vector<double>& p) const {
+    const int l_size = d * (d - 1) / 2;
+    auto rows = [&](size_t offset, int count, int width) {
+      json r = json::array();
+      for (int i = 0; i < count; ++i)
+        r.push_back(std::vector<double>(p.begin() + offset + i * width, p.begin() + offset + (i + 1) * width));
+      return r;
+    };
+    json xs = json::array();
+    for (int i = 0; i < n; ++i) xs.push_back(std::vector<double>(x.begin() + i * d, x.begin() + (i + 1) * d));
+    return {{"d", d},
+            {"k", k},
+            {"n", n},
+            {"m", m},
+            {"gamma", gamma},
+            {"alpha", std::vector<double>(p.begin(), p.begin() + k)},
+            {"mu", rows(k, k, d)},
+            {"q", rows(k + k * d, k, d)},
+            {"l", rows(k + 2 * k * d, k, l_size)},
+            {"x", xs}};
+  }
+};
+
+void check_gmm() {
+  Gmm g{.d = 3, .k = 2, .n = 4, .m = 2, .gamma = 1.3, .x = {}};
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> normal(0, 0.7);
+  for (int i = 0; i < g.n * g.d; ++i) g.x.push_back(normal(rng));
+  std::vector<double> p(g.k + 2 * g.k * g.d + g.k * g.d * (g.d - 1) / 2);
+  for (double& v : p) v = normal(rng);
+  const json objective = output_of(run("gmm", g.input(p), "objective"), 1, "gmm objective");
+  check(objective.is_number() && close(objective.get<double>(), g.objective(p), 1e-12), "gmm: the objective");
+  const json jacobian = output_of(run("gmm", g.input(p), "jacobian"), 1, "gmm jacobian");
+  std::vector<double> got;  // packed as p
+  if (jacobian.is_object()) {
+    for (double v : jacobian.value("alpha", std::vector<double>{})) got.push_back(v);
+    for (const char* name : {"mu", "q", "l"})
+      for (const json& row : jacobian.value(name, json::array()))
+        for (double v : row.get<std::vector<double>>()) got.push_back(v);
+  }
+  check(got.size() == p.size(), "gmm: one partial per parameter, in GradBench's layout");
+  for (size_t i = 0; i < std::min(got.size(), p.size()); ++i) {
+    const double h = 1e-5;
+    std::vector<double> up = p, down = p;
+    up[i] += h;
+    down[i] -= h;
+    const double want = (g.objective(up) - g.objective(down)) / (2 * h);
+    check(std::abs(got[i] - want) < 1e-6 * (1 + std::abs(want)), "gmm: partial " + std::to_string(i));
+  }
+}
+
 void check_errors() {
   check(run("lse", {{"x", {1.0, 2.0}}}, "hessian").status == 1, "an unknown function exits 1");
   check(run("lse", {{"x", json::array()}}, "gradient").status == 1, "an empty x exits 1");
@@ -202,6 +302,7 @@ int main(int argc, char** argv) {
   check_lse();
   check_llsq();
   check_ode();
+  check_gmm();
   check_errors();
   if (failures == 0) std::cout << "gradbench tool: all checks passed\n";
   return failures == 0 ? 0 : 1;
