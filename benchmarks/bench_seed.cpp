@@ -53,44 +53,46 @@ struct Batch {
   }
 };
 
+/// The tape model of a benchmark's size (K neurons, batch m), its optimizer and its batch.
+struct TapeStep {
+  SeedModel model;
+  optim::SGD opt;
+  Batch batch;
+  Array x;
+  explicit TapeStep(const benchmark::State& state)
+      : model(random_network(static_cast<int>(state.range(0)), 1)),
+        opt(model.parameters(), {.lr = kLr}),
+        batch(static_cast<size_t>(state.range(1)), 2),
+        x(Shape{state.range(1), kInputs}, batch.x) {}
+};
+
 void BM_SeedStep_Tape(benchmark::State& state) {
-  const int k = static_cast<int>(state.range(0));
-  const size_t m = static_cast<size_t>(state.range(1));
-  SeedModel model(random_network(k, 1));
-  optim::SGD opt(model.parameters(), {.lr = kLr});
-  const Batch batch(m, 2);
-  const Array x(Shape{static_cast<int64_t>(m), kInputs}, batch.x);
+  TapeStep s(state);
   Tape tape;
   bench::run_counting_heap(state, [&] {
     tape.clear();
-    opt.zero_grad();
-    const auto& out = model.forward(x);
-    Tensor loss = model.loss(out.z, batch.y, LossKind::sse);
+    s.opt.zero_grad();
+    Tensor loss = s.model.loss(s.model.forward(s.x).z, s.batch.y, LossKind::sse);
     loss.backward();
-    opt.step();
+    s.opt.step();
     benchmark::DoNotOptimize(loss.item());
   });
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m));
+  state.SetItemsProcessed(state.iterations() * state.range(1));
 }
 
 // The same step recorded once and replayed (Tape::replay): no recording work per step.
 void BM_SeedStep_Replay(benchmark::State& state) {
-  const int k = static_cast<int>(state.range(0));
-  const size_t m = static_cast<size_t>(state.range(1));
-  SeedModel model(random_network(k, 1));
-  optim::SGD opt(model.parameters(), {.lr = kLr});
-  const Batch batch(m, 2);
-  const Array x(Shape{static_cast<int64_t>(m), kInputs}, batch.x);
+  TapeStep s(state);
   Tape tape;
-  const Tensor loss = model.loss(model.forward(x).z, batch.y, LossKind::sse);
+  const Tensor loss = s.model.loss(s.model.forward(s.x).z, s.batch.y, LossKind::sse);
   bench::run_counting_heap(state, [&] {
-    opt.zero_grad();
+    s.opt.zero_grad();
     tape.replay();
     loss.backward();
-    opt.step();
+    s.opt.step();
     benchmark::DoNotOptimize(loss.item());
   });
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(m));
+  state.SetItemsProcessed(state.iterations() * state.range(1));
 }
 
 void BM_SeedStep_Reference(benchmark::State& state) {

@@ -116,20 +116,16 @@ struct Jacobian {
   tapegrad::Tape tape;
   Model model;
   explicit Jacobian(const json& input) : in(input), model(in) {}
-  static void copy(const tapegrad::Tensor& t, std::vector<double>& out) {
-    const tapegrad::Array& g = t.grad();
-    out.assign(g.data<double>(), g.data<double>() + g.numel());
-  }
   void compute(Output& out) {
     tape.clear();
     for (tapegrad::Tensor* p : {&model.alpha, &model.mu, &model.q, &model.l}) p->zero_grad();
     model.objective().backward();
     out.d = in.d;
     out.k = in.k;
-    copy(model.alpha, out.alpha);
-    copy(model.mu, out.mu);
-    copy(model.q, out.q);
-    copy(model.l, out.l);
+    gradbench_tool::copy_gradient(model.alpha, out.alpha);
+    gradbench_tool::copy_gradient(model.mu, out.mu);
+    gradbench_tool::copy_gradient(model.q, out.q);
+    gradbench_tool::copy_gradient(model.l, out.l);
   }
 };
 

@@ -74,8 +74,7 @@ struct Gradient : Problem {
       y = y + (h / 6) * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
     }
     sum(slice(y, 0, n - 1, n)).backward();
-    const tapegrad::Array& g = variables.grad();
-    dx.assign(g.data<double>(), g.data<double>() + g.numel());
+    gradbench_tool::copy_gradient(variables, dx);
   }
 };
 

@@ -56,6 +56,13 @@ int run(const std::string& input_path) {
   return std::cout ? 0 : 1;
 }
 
+/// A leaf tensor's gradient, copied into out in element order (the derivatives' output).
+template <class Tensor>
+void copy_gradient(const Tensor& leaf, std::vector<double>& out) {
+  const auto& g = leaf.grad();
+  out.assign(g.template data<double>(), g.template data<double>() + g.numel());
+}
+
 /// One function of an eval: its name and run<F>.
 using Entry = std::pair<std::string_view, int (*)(const std::string&)>;
 

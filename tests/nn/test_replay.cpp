@@ -83,41 +83,29 @@ struct RecurrentModel {
   }
 };
 
-/// Two identical models: one records every step afresh, the other records once and replays, on
-/// new inputs, labels and ids written in place, with SGD between steps; every loss, gradient and
-/// buffer must agree exactly.
+/// Every parameter's gradient and every buffer's value of a model.
 template <class Model>
-void check_model_replay(const Shape& x_shape, int steps) {
-  struct Side {
-    std::mt19937_64 init{21};
-    Model model{init};
-    Tensor x;
-    std::vector<int64_t> labels, ids;
-    std::mt19937_64 data{23};
-    explicit Side(const Shape& shape) : x(Array(shape, Model::kDType)), labels(size_t(shape[0])), ids(6) { refill(); }
-    void refill() {
-      std::normal_distribution<double> normal;
-      Array& v = x.mutable_value();
-      for (int64_t i = 0; i < v.numel(); ++i) v.set(i, normal(data));
-      for (int64_t& label : labels) label = static_cast<int64_t>(data() % 3);
-      for (int64_t& id : ids) id = static_cast<int64_t>(data() % 10);
-    }
-    std::vector<std::vector<double>> state() const {
-      std::vector<std::vector<double>> all;
-      for (const Tensor& p : model.parameters()) all.push_back(p.grad().to_vector());
-      for (const Tensor& b : model.buffers()) all.push_back(b.value().to_vector());
-      return all;
-    }
-  };
-  Side fresh(x_shape), replayed(x_shape);
-  nn::optim::SGD fresh_opt(fresh.model.parameters(), {.lr = 0.05});
-  nn::optim::SGD replayed_opt(replayed.model.parameters(), {.lr = 0.05});
+std::vector<std::vector<double>> gradients_and_buffers(const Model& model) {
+  std::vector<std::vector<double>> all;
+  for (const Tensor& p : model.parameters()) all.push_back(p.grad().to_vector());
+  for (const Tensor& b : model.buffers()) all.push_back(b.value().to_vector());
+  return all;
+}
+
+/// Replay against fresh recordings of the same steps: `replayed` records its step once and replays
+/// it, `fresh` records every step; both take the same new data in place before each step
+/// (Side::next_batch) and an SGD step after it. Every loss, gradient and buffer must agree exactly.
+/// A Side has parameters(), record() (records the step's loss), next_batch(bool replaying) and state().
+template <class Side>
+void compare_with_fresh(Side& fresh, Side& replayed, int steps, double lr) {
+  nn::optim::SGD fresh_opt(fresh.parameters(), {.lr = lr});
+  nn::optim::SGD replayed_opt(replayed.parameters(), {.lr = lr});
   Tape replay_tape;
-  const Tensor replay_loss = replayed.model.loss(replayed.x, replayed.labels, replayed.ids);
+  const Tensor replay_loss = replayed.record();
   for (int step = 0; step < steps; ++step) {
     CAPTURE(step);
     if (step > 0) {
-      replayed.refill();
+      replayed.next_batch(true);
       replayed_opt.zero_grad();
       replay_tape.replay();
     }
@@ -126,14 +114,42 @@ void check_model_replay(const Shape& x_shape, int steps) {
     const auto replay_state = replayed.state();
     replayed_opt.step();
     Tape tape;
-    if (step > 0) fresh.refill();
+    if (step > 0) fresh.next_batch(false);
     fresh_opt.zero_grad();
-    const Tensor loss = fresh.model.loss(fresh.x, fresh.labels, fresh.ids);
+    const Tensor loss = fresh.record();
     loss.backward();
     CHECK(replay_value == loss.item());
     CHECK(replay_state == fresh.state());
     fresh_opt.step();
   }
+}
+
+/// Two identical models, one replayed and one recorded afresh (compare_with_fresh), on new inputs,
+/// labels and ids written in place.
+template <class Model>
+void check_model_replay(const Shape& x_shape, int steps) {
+  struct Side {
+    std::mt19937_64 init{21};
+    Model model{init};
+    Tensor x;
+    std::vector<int64_t> labels, ids;
+    std::mt19937_64 data{23};
+    explicit Side(const Shape& shape) : x(Array(shape, Model::kDType)), labels(size_t(shape[0])), ids(6) {
+      next_batch(false);
+    }
+    std::vector<Tensor> parameters() const { return model.parameters(); }
+    Tensor record() { return model.loss(x, labels, ids); }
+    void next_batch(bool) {
+      std::normal_distribution<double> normal;
+      Array& v = x.mutable_value();
+      for (int64_t i = 0; i < v.numel(); ++i) v.set(i, normal(data));
+      for (int64_t& label : labels) label = static_cast<int64_t>(data() % 3);
+      for (int64_t& id : ids) id = static_cast<int64_t>(data() % 10);
+    }
+    std::vector<std::vector<double>> state() const { return gradients_and_buffers(model); }
+  };
+  Side fresh(x_shape), replayed(x_shape);
+  compare_with_fresh(fresh, replayed, steps, 0.05);
 }
 /// replay() must throw TapeError with every part in its message.
 void check_refused(Tape& tape, std::initializer_list<const char*> parts) {
@@ -275,59 +291,37 @@ void check_seed_replay(nn::BatchNormMode bn, nn::LossKind kind, SeedMask masking
     std::vector<double> targets, mask;
     std::mt19937_64 data{31}, masks{37};
     nn::LossKind kind;
-    Side(nn::BatchNormMode bn, nn::LossKind k, int64_t m)
-        : model(seed_network(bn)), x(Shape{m, 3}), targets(size_t(k == nn::LossKind::sse ? 2 * m : m)), kind(k) {
-      refill();
+    SeedMask masking;
+    Side(nn::BatchNormMode bn, nn::LossKind k, SeedMask how, int64_t rows)
+        : model(seed_network(bn)),
+          x(Shape{rows, 3}),
+          targets(size_t(k == nn::LossKind::sse ? 2 * rows : rows)),
+          kind(k),
+          masking(how) {
+      next_batch(false);
     }
-    void refill() {
+    std::vector<Tensor> parameters() const { return model.parameters(); }
+    void next_batch(bool replaying) {
       std::normal_distribution<double> normal;
       for (int64_t i = 0; i < x.numel(); ++i) x.set(i, normal(data));
       for (double& t : targets) t = kind == nn::LossKind::sse ? normal(data) : static_cast<double>(data() % 2);
       mask.resize(model.network().edges().size());
       for (double& r : mask) r = static_cast<double>(data() % 4 != 0);
+      if (replaying && masking == SeedMask::set) model.set_mask(mask);  // a static buffer: set before replay
+      // (a drawn mask is drawn again by the replay itself)
     }
-    void mask_before_recording(SeedMask masking, int64_t m) {
-      if (masking == SeedMask::drawn) model.draw_mask(masks, size_t(m));
-      if (masking == SeedMask::unit_drawn) model.draw_unit_mask(masks, size_t(m));
-      if (masking == SeedMask::per_example) model.draw_mask(masks, size_t(m), nn::MaskMode::per_example);
+    Tensor record() {  // the mask drawn or set for the recorded pass, then the loss
+      const auto rows = static_cast<size_t>(x.shape()[0]);
+      if (masking == SeedMask::drawn) model.draw_mask(masks, rows);
+      if (masking == SeedMask::unit_drawn) model.draw_unit_mask(masks, rows);
+      if (masking == SeedMask::per_example) model.draw_mask(masks, rows, nn::MaskMode::per_example);
       if (masking == SeedMask::set) model.set_mask(mask);
+      return model.loss(model.forward(x).z, targets, kind, nn::Reduction::mean);
     }
-    Tensor loss() { return model.loss(model.forward(x).z, targets, kind, nn::Reduction::mean); }
-    std::vector<std::vector<double>> state() const {
-      std::vector<std::vector<double>> all;
-      for (const Tensor& p : model.parameters()) all.push_back(p.grad().to_vector());
-      for (const Tensor& b : model.buffers()) all.push_back(b.value().to_vector());
-      return all;
-    }
+    std::vector<std::vector<double>> state() const { return gradients_and_buffers(model); }
   };
-  Side fresh(bn, kind, m), replayed(bn, kind, m);
-  nn::optim::SGD fresh_opt(fresh.model.parameters(), {.lr = 0.1});
-  nn::optim::SGD replayed_opt(replayed.model.parameters(), {.lr = 0.1});
-  Tape replay_tape;
-  replayed.mask_before_recording(masking, m);
-  const Tensor replay_loss = replayed.loss();
-  for (int step = 0; step < steps; ++step) {
-    CAPTURE(step);
-    if (step > 0) {
-      replayed.refill();
-      if (masking == SeedMask::set) replayed.model.set_mask(replayed.mask);  // a static buffer: set before replay
-      replayed_opt.zero_grad();
-      replay_tape.replay();  // a drawn mask is drawn again by the replay itself
-    }
-    replay_loss.backward();
-    const double replay_value = replay_loss.item();
-    const auto replay_state = replayed.state();
-    replayed_opt.step();
-    Tape tape;
-    if (step > 0) fresh.refill();
-    fresh.mask_before_recording(masking, m);
-    fresh_opt.zero_grad();
-    const Tensor loss = fresh.loss();
-    loss.backward();
-    CHECK(replay_value == loss.item());
-    CHECK(replay_state == fresh.state());
-    fresh_opt.step();
-  }
+  Side fresh(bn, kind, masking, m), replayed(bn, kind, masking, m);
+  compare_with_fresh(fresh, replayed, steps, 0.1);
 }
 
 }  // namespace
