@@ -21,7 +21,7 @@ if [ $# -lt 1 ] || [ ! -d "$1/python/gradbench" ] || [ ! -d "$1/cpp/gradbench" ]
 fi
 gradbench=$(realpath "$1")
 shift
-ours=(hello lse llsq ode gmm)
+ours=(hello lse llsq ode gmm kmeans)
 peers=(manual)
 evals=()
 tools=()

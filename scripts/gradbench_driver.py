@@ -89,6 +89,10 @@ def run_eval(gradbench, work, eval_name, tool, bin_dir, eval_args):
     return results
 
 
+# Each eval's primal function; the others are its derivatives.
+PRIMALS = ("primal", "objective", "square", "cost")
+
+
 def median(values):
     values = sorted(values)
     n = len(values)
@@ -113,12 +117,12 @@ def summarize(eval_name, by_tool):
         passed = all(r["success"] and r["valid"] is not False for r in results) and evaluated
         ratios, versus = [], []
         for workload, t in medians[tool].items():
-            primal = t.get("primal") or t.get("objective") or t.get("square")
-            derivatives = [v for f, v in t.items() if f not in ("primal", "objective", "square")]
+            primal = next((t[f] for f in PRIMALS if f in t), None)
+            derivatives = [v for f, v in t.items() if f not in PRIMALS]
             if primal and derivatives:
                 ratios.append(max(derivatives) / primal)
             for f, v in t.items():
-                if f in ours.get(workload, {}) and f not in ("primal", "objective", "square"):
+                if f in ours.get(workload, {}) and f not in PRIMALS:
                     versus.append(v / ours[workload][f])
         ratio = (f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "-")
         vs = (f"{median(versus):.2f}" if versus and tool != "tapegrad" else "-")

@@ -278,6 +278,42 @@ void check_gmm() {
   }
 }
 
+// kmeans: the cost sum_i min_k |x_i - c_k|^2, and the Newton direction gradient / Hessian diagonal,
+// which is c_k - (the mean of the points nearest c_k): the gradient 2 (count c_k - sum x_i), the
+// Hessian diagonal 2 count.
+void check_kmeans() {
+  const std::vector<std::vector<double>> centroids{{0.0, 0.0}, {5.0, 1.0}, {-3.0, 4.0}};
+  std::vector<std::vector<double>> points;
+  std::mt19937_64 rng(13);
+  std::normal_distribution<double> noise(0, 0.8);
+  for (int i = 0; i < 30; ++i) {
+    const auto& c = centroids[static_cast<size_t>(i % 3)];
+    points.push_back({c[0] + noise(rng), c[1] + noise(rng)});
+  }
+  double cost = 0;
+  std::vector<std::vector<double>> sums(3, {0.0, 0.0});
+  std::vector<int> counts(3);
+  for (const auto& x : points) {
+    size_t best = 0;
+    double closest = 1e300;
+    for (size_t k = 0; k < 3; ++k) {
+      const double d = std::pow(x[0] - centroids[k][0], 2) + std::pow(x[1] - centroids[k][1], 2);
+      if (d < closest) closest = d, best = k;
+    }
+    cost += closest;
+    sums[best][0] += x[0], sums[best][1] += x[1], ++counts[best];
+  }
+  const json input = {{"points", points}, {"centroids", centroids}};
+  const json got_cost = output_of(run("kmeans", input, "cost"), 1, "kmeans cost");
+  check(got_cost.is_number() && close(got_cost.get<double>(), cost, 1e-13), "kmeans: the cost");
+  const json dir = output_of(run("kmeans", input, "dir"), 1, "kmeans dir");
+  check(dir.is_array() && dir.size() == 3, "kmeans: one row per centroid");
+  for (size_t k = 0; dir.is_array() && k < std::min<size_t>(dir.size(), 3); ++k)
+    for (size_t l = 0; l < 2; ++l)
+      check(close(dir[k][l].get<double>(), centroids[k][l] - sums[k][l] / counts[k], 1e-10),
+            "kmeans: dir of centroid " + std::to_string(k));
+}
+
 void check_errors() {
   check(run("lse", {{"x", {1.0, 2.0}}}, "hessian").status == 1, "an unknown function exits 1");
   check(run("lse", {{"x", json::array()}}, "gradient").status == 1, "an empty x exits 1");
@@ -303,6 +339,7 @@ int main(int argc, char** argv) {
   check_llsq();
   check_ode();
   check_gmm();
+  check_kmeans();
   check_errors();
   if (failures == 0) std::cout << "gradbench tool: all checks passed\n";
   return failures == 0 ? 0 : 1;
