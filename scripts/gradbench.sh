@@ -10,7 +10,7 @@
 #   EVAL_ARGS="-n 2500 40000 --min-seconds 0.5" scripts/gradbench.sh ~/gradbench lse manual
 #
 # GRADBENCH_DIR is a checkout of GradBench; its files are used as they are, never edited. Evals
-# with a tapegrad program today: hello, lse. Peer tools: manual (hand-written derivatives, built
+# with a tapegrad program today: hello, lse, llsq, ode, gmm, kmeans. Peer tools: manual (hand-written derivatives, built
 # from GradBench's sources with Debian's nlohmann-json). GradBench's orchestrator is a Rust program
 # this machine cannot build; scripts/gradbench_driver.py connects the evals and the tools instead.
 set -euo pipefail
