@@ -17,9 +17,10 @@
 
 namespace trainer {
 
-/// Takes SIGINT and SIGTERM (see the file comment). The first asks the training loop to stop
-/// (requested()); a second ends the process at once, as Ctrl-C would with no handler (exit status
-/// 128 + the signal). One watcher at a time.
+/// Takes SIGINT and SIGTERM (see the file comment): any of them asks the training loop to stop
+/// (requested()). A second one does not end the process at once: the same Ctrl-C often arrives
+/// twice (`timeout` signals the child and then its process group; under mpirun a rank gets the
+/// terminal's SIGINT and mpirun's SIGTERM). One watcher at a time.
 class InterruptWatcher {
  public:
   /// Installs the handler, blocks SIGINT and SIGTERM in the calling thread and starts the thread
