@@ -66,6 +66,15 @@ json output_of(const Result& r, size_t runs, const std::string& what) {
 
 bool close(double a, double b, double tolerance) { return std::abs(a - b) <= tolerance * (1 + std::abs(b)); }
 
+// (f(x + h e_i) - f(x - h e_i)) / 2h
+template <class F>
+double central_difference(const F& f, std::vector<double> x, size_t i, double h) {
+  x[i] += h;
+  const double up = f(x);
+  x[i] -= 2 * h;
+  return (up - f(x)) / (2 * h);
+}
+
 double lse(const std::vector<double>& x) {  // long double sums, shifted by the largest element
   long double top = x[0], sum = 0;
   for (const double v : x) top = std::max<long double>(top, v);
@@ -93,11 +102,7 @@ void check_lse() {
   check(gradient.is_array() && gradient.size() == x.size(), "lse: one partial per element");
   if (!gradient.is_array() || gradient.size() != x.size()) return;
   for (size_t i = 0; i < x.size(); ++i) {  // central differences of the formula above
-    const double h = 1e-4;
-    std::vector<double> up = x, down = x;
-    up[i] += h;
-    down[i] -= h;
-    const double want = (lse(up) - lse(down)) / (2 * h);
+    const double want = central_difference(lse, x, i, 1e-4);
     check(std::abs(gradient[i].get<double>() - want) < 1e-8, "lse: partial " + std::to_string(i));
   }
 }
@@ -123,15 +128,121 @@ void check_llsq() {
   check(gradient.is_array() && gradient.size() == x.size(), "llsq: one partial per coefficient");
   if (!gradient.is_array() || gradient.size() != x.size()) return;
   for (size_t j = 0; j < x.size(); ++j) {
-    const double h = 1e-5;
-    std::vector<double> up = x, down = x;
-    up[j] += h;
-    down[j] -= h;
-    const double want = (llsq(up, n) - llsq(down, n)) / (2 * h);
+    const double want = central_difference([n](const std::vector<double>& v) { return llsq(v, n); }, x, j, 1e-5);
     check(std::abs(gradient[j].get<double>() - want) < 1e-7 * (1 + std::abs(want)),
           "llsq: partial " + std::to_string(j));
   }
   check(run("llsq", {{"x", x}, {"n", 1}}, "gradient").status == 1, "llsq: one point exits 1");
+}
+
+// det by Gaussian elimination with partial pivoting, in long double: an algorithm other than the
+// tool's expansion in minors.
+double det(std::vector<double> a, size_t ell) {
+  std::vector<long double> m(a.begin(), a.end());
+  long double product = 1;
+  for (size_t c = 0; c < ell; ++c) {
+    size_t pivot = c;
+    for (size_t r = c + 1; r < ell; ++r)
+      if (std::abs(m[r * ell + c]) > std::abs(m[pivot * ell + c])) pivot = r;
+    if (pivot != c) {
+      for (size_t k = 0; k < ell; ++k) std::swap(m[c * ell + k], m[pivot * ell + k]);
+      product = -product;
+    }
+    product *= m[c * ell + c];
+    for (size_t r = c + 1; r < ell; ++r) {
+      const long double factor = m[r * ell + c] / m[c * ell + c];
+      for (size_t k = c; k < ell; ++k) m[r * ell + k] -= factor * m[c * ell + k];
+    }
+  }
+  return static_cast<double>(product);
+}
+
+void check_det() {
+  const size_t ell = 5;
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> value(0, 1);  // the eval's range
+  std::vector<double> a(ell * ell);
+  for (double& v : a) v = value(rng);
+  const json input = {{"A", a}, {"ell", ell}, {"min_runs", 2}};
+  const json primal = output_of(run("det", input, "primal"), 2, "det primal");
+  check(primal.is_number() && close(primal.get<double>(), det(a, ell), 1e-13), "det: the primal");
+  const json gradient = output_of(run("det", input, "gradient"), 2, "det gradient");
+  check(gradient.is_array() && gradient.size() == a.size(), "det: one partial per element");
+  for (size_t i = 0; gradient.is_array() && i < std::min(gradient.size(), a.size()); ++i) {
+    const double want = central_difference([](const std::vector<double>& v) { return det(v, ell); }, a, i, 1e-5);
+    check(std::abs(gradient[i].get<double>() - want) < 1e-8, "det: partial " + std::to_string(i));
+  }
+  const json one = output_of(run("det", {{"A", {2.5}}, {"ell", 1}}, "gradient"), 1, "det of 1 x 1");
+  check(one == json::array({1.0}), "det: d a / d a = 1 for a 1 x 1 matrix");
+  check(run("det", {{"A", {1.0, 2.0, 3.0}}, {"ell", 2}}, "primal").status == 1, "det: 3 values for 2 x 2 exits 1");
+}
+
+// ADBench's LSTM loss, written from its definition with the gates computed as vectors: params
+// holds the l x 8b main parameters and then the 3 x b extra ones.
+struct Lstm {
+  int l, c, b;
+  std::vector<double> state, sequence;
+  double loss(const std::vector<double>& params) const {
+    auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+    const double* extra = params.data() + 8 * l * b;
+    std::vector<double> h = state, x(static_cast<size_t>(b)), y(static_cast<size_t>(b));
+    double total = 0;
+    for (int t = 0; t + 1 < c; ++t) {
+      for (int i = 0; i < b; ++i) x[i] = sequence[t * b + i] * extra[i];
+      for (int layer = 0; layer < l; ++layer) {
+        const double* p = params.data() + 8 * b * layer;
+        double* hidden = h.data() + 2 * b * layer;
+        double* cell = hidden + b;
+        std::vector<double> gate[4];  // forget, in, out, change
+        for (int g = 0; g < 4; ++g)
+          for (int i = 0; i < b; ++i) {
+            const double pre = (g == 1 || g == 3 ? hidden[i] : x[i]) * p[g * b + i] + p[(4 + g) * b + i];
+            gate[g].push_back(g == 3 ? std::tanh(pre) : sigmoid(pre));
+          }
+        for (int i = 0; i < b; ++i) {
+          cell[i] = gate[0][i] * cell[i] + gate[1][i] * gate[3][i];
+          hidden[i] = gate[2][i] * std::tanh(cell[i]);
+          x[i] = hidden[i];
+        }
+      }
+      double normaliser = 2;
+      for (int i = 0; i < b; ++i) normaliser += std::exp(y[i] = x[i] * extra[b + i] + extra[2 * b + i]);
+      for (int i = 0; i < b; ++i) total += sequence[(t + 1) * b + i] * (y[i] - std::log(normaliser));
+    }
+    return -total / ((c - 1) * b);
+  }
+  json input(const std::vector<double>& params) const {
+    auto rows = [](const double* v, int count, int width) {
+      json r = json::array();
+      for (int i = 0; i < count; ++i) r.push_back(std::vector<double>(v + i * width, v + (i + 1) * width));
+      return r;
+    };
+    return {{"main_params", rows(params.data(), 2 * l, 4 * b)},
+            {"extra_params", rows(params.data() + 8 * l * b, 3, b)},
+            {"state", rows(state.data(), 2 * l, b)},
+            {"sequence", rows(sequence.data(), c, b)}};
+  }
+};
+
+void check_lstm() {
+  Lstm m{.l = 2, .c = 5, .b = 3, .state = {}, .sequence = {}};
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> value(0, 1);  // the eval's range
+  for (int i = 0; i < 2 * m.l * m.b; ++i) m.state.push_back(value(rng));
+  for (int i = 0; i < m.c * m.b; ++i) m.sequence.push_back(value(rng) < 0.5 ? 0.0 : 1.0);
+  std::vector<double> params(static_cast<size_t>(8 * m.l * m.b + 3 * m.b));
+  for (double& v : params) v = value(rng);
+  const json objective = output_of(run("lstm", m.input(params), "objective"), 1, "lstm objective");
+  check(objective.is_number() && close(objective.get<double>(), m.loss(params), 1e-13), "lstm: the objective");
+  const json jacobian = output_of(run("lstm", m.input(params), "jacobian"), 1, "lstm jacobian");
+  check(jacobian.is_array() && jacobian.size() == params.size(), "lstm: one partial per parameter");
+  for (size_t i = 0; jacobian.is_array() && i < std::min(jacobian.size(), params.size()); ++i) {
+    const double want = central_difference([&m](const std::vector<double>& p) { return m.loss(p); }, params, i, 1e-5);
+    check(std::abs(jacobian[i].get<double>() - want) < 1e-9, "lstm: partial " + std::to_string(i));
+  }
+  json ragged = m.input(params);
+  ragged["state"][1].push_back(0.5);
+  check(run("lstm", ragged, "objective").status == 1, "lstm: a ragged state exits 1");
 }
 
 // y(t = 2) of y' = f(x, y), f_0 = x_0, f_i = x_i y_{i-1}, y(0) = 0, by s steps of classic RK4.
@@ -168,11 +279,7 @@ void check_ode() {
   const json gradient = output_of(run("ode", input, "gradient"), 1, "ode gradient");
   check(gradient.is_array() && gradient.size() == x.size(), "ode: one partial per variable");
   for (size_t j = 0; gradient.is_array() && j < std::min(gradient.size(), x.size()); ++j) {
-    const double h = 1e-5;
-    std::vector<double> up = x, down = x;
-    up[j] += h;
-    down[j] -= h;
-    const double want = (ode(up, s).back() - ode(down, s).back()) / (2 * h);
+    const double want = central_difference([s](const std::vector<double>& v) { return ode(v, s).back(); }, x, j, 1e-5);
     check(std::abs(gradient[j].get<double>() - want) < 1e-7 * (1 + std::abs(want)),
           "ode: d y_last / d x_" + std::to_string(j));
   }
@@ -269,11 +376,7 @@ void check_gmm() {
   }
   check(got.size() == p.size(), "gmm: one partial per parameter, in GradBench's layout");
   for (size_t i = 0; i < std::min(got.size(), p.size()); ++i) {
-    const double h = 1e-5;
-    std::vector<double> up = p, down = p;
-    up[i] += h;
-    down[i] -= h;
-    const double want = (g.objective(up) - g.objective(down)) / (2 * h);
+    const double want = central_difference([&g](const std::vector<double>& v) { return g.objective(v); }, p, i, 1e-5);
     check(std::abs(got[i] - want) < 1e-6 * (1 + std::abs(want)), "gmm: partial " + std::to_string(i));
   }
 }
@@ -314,6 +417,45 @@ void check_kmeans() {
             "kmeans: dir of centroid " + std::to_string(k));
 }
 
+// The particle's miss x_0(t_f)^2 for control w, simulated with the force written out: the charges
+// at c repel it with (x - c) / |x - c|^3 each (minus the potential's gradient).
+double particle_miss(double w) {
+  const double charges[2][2] = {{10, 10 - w}, {10, 0}}, dt = 0.1;
+  double x[2] = {0, 8}, v[2] = {0.75, 0};
+  for (;;) {
+    double force[2] = {0, 0};
+    for (const auto& c : charges) {
+      const double r = std::hypot(x[0] - c[0], x[1] - c[1]);
+      for (int i = 0; i < 2; ++i) force[i] += (x[i] - c[i]) / (r * r * r);
+    }
+    for (int i = 0; i < 2; ++i) x[i] += dt * v[i];
+    if (x[1] <= 0) {
+      const double at_axis = x[0] - x[1] / v[1] * v[0];
+      return at_axis * at_axis;
+    }
+    for (int i = 0; i < 2; ++i) v[i] += dt * force[i];
+  }
+}
+
+// particle and saddle: nested AD, "fr" only. particle's w must steer the particle across the axis
+// within 1e-3 of the origin (the miss is 3.2 at the start, w = 0), by the simulation above.
+// saddle's point of f(x, y) = |x|^2 - |y|^2 is the origin.
+void check_nested() {
+  const json w = output_of(run("particle", {{"w", 0.0}}, "fr"), 1, "particle fr");
+  check(w.is_number(), "particle: w is a number");
+  if (w.is_number()) {
+    check(particle_miss(w.get<double>()) < 1e-6, "particle: w steers the particle through the origin");
+  }
+  const json point = output_of(run("saddle", {{"start", {2.0, -0.5}}}, "fr"), 1, "saddle fr");
+  check(point.is_array() && point.size() == 4, "saddle: x and y, 4 values");
+  for (size_t i = 0; point.is_array() && i < point.size(); ++i)
+    check(std::abs(point[i].get<double>()) < 1e-4, "saddle: coordinate " + std::to_string(i) + " at the origin");
+  for (const char* mode : {"ff", "rf", "rr"}) {
+    check(run("particle", {{"w", 0.0}}, mode).status == 1, std::string("particle ") + mode + " exits 1");
+    check(run("saddle", {{"start", {1.0, 1.0}}}, mode).status == 1, std::string("saddle ") + mode + " exits 1");
+  }
+}
+
 void check_errors() {
   check(run("lse", {{"x", {1.0, 2.0}}}, "hessian").status == 1, "an unknown function exits 1");
   check(run("lse", {{"x", json::array()}}, "gradient").status == 1, "an empty x exits 1");
@@ -337,9 +479,12 @@ int main(int argc, char** argv) {
   check_hello();
   check_lse();
   check_llsq();
+  check_det();
+  check_lstm();
   check_ode();
   check_gmm();
   check_kmeans();
+  check_nested();
   check_errors();
   if (failures == 0) std::cout << "gradbench tool: all checks passed\n";
   return failures == 0 ? 0 : 1;

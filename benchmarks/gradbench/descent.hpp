@@ -1,0 +1,74 @@
+#pragma once
+/// \file
+/// The gradient descent GradBench's particle and saddle evals prescribe for their argmins (its
+/// cpp/gradbench/gd.hpp, written here from that definition): the step eta starts at 1e-5, doubles
+/// after 10 accepted steps and halves after a rejected one (a step is accepted when it lowers the
+/// objective); descent stops when the gradient's norm or a step's length is at most 1e-5. T is
+/// double, or tapegrad::Var when the argmin is itself differentiated (nested AD): its values are
+/// compared, and its arithmetic recorded.
+#include <cmath>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace gradbench_tool {
+
+/// |u - v|, the Euclidean distance.
+template <class T>
+T distance(const std::vector<T>& u, const std::vector<T>& v) {
+  using std::sqrt;
+  T sum = 0.0;
+  for (size_t i = 0; i < u.size(); ++i) sum = sum + (u[i] - v[i]) * (u[i] - v[i]);
+  return sqrt(sum);
+}
+
+/// argmin_x f(x) from `start`; f(x) and gradient(x) take and return the point as std::vector<T>.
+template <class T, class F, class Gradient>
+std::vector<T> argmin(std::vector<T> x, const F& f, const Gradient& gradient) {
+  T fx = f(x);
+  std::vector<T> g = gradient(x), next(x.size());
+  const std::vector<T> origin(x.size(), T(0.0));
+  double eta = 1e-5;
+  for (int accepted = 0;;) {
+    if (distance(g, origin) <= 1e-5) return x;
+    if (accepted == 10) {
+      eta *= 2;
+      accepted = 0;
+      continue;
+    }
+    for (size_t i = 0; i < x.size(); ++i) next[i] = x[i] - eta * g[i];
+    if (distance(x, next) <= 1e-5) return x;
+    const T f_next = f(next);
+    if (f_next < fx) {
+      x = next;
+      fx = f_next;
+      g = gradient(x);
+      ++accepted;
+    } else {
+      eta /= 2;
+      accepted = 0;
+    }
+  }
+}
+
+/// argmax_x f(x) from `start`: argmin of -f.
+template <class T, class F, class Gradient>
+std::vector<T> argmax(std::vector<T> start, const F& f, const Gradient& gradient) {
+  return argmin(
+      std::move(start), [&f](const std::vector<T>& x) { return T(-f(x)); },
+      [&gradient](const std::vector<T>& x) {
+        std::vector<T> g = gradient(x);
+        for (T& gi : g) gi = -gi;
+        return g;
+      });
+}
+
+/// The entry of particle's and saddle's "ff", "rf" and "rr": tapegrad nests forward over reverse
+/// only ("fr"), so these exit 1 with that reason.
+inline int nesting_unsupported(const std::string&) {
+  std::cerr << "tapegrad nests AD as forward over reverse only (the function fr): forward over forward and reverse "
+               "over reverse are not supported\n";
+  return 1;
+}
+
+}  // namespace gradbench_tool
