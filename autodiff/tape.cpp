@@ -378,10 +378,19 @@ double Tape::grad(const Var& v) const {
 }
 
 std::vector<double> Tape::jacobian(std::span<const Var> outputs, std::span<const Var> inputs) {
+  std::vector<double> jac(outputs.size() * inputs.size());
+  jacobian(outputs, inputs, jac);
+  return jac;
+}
+
+void Tape::jacobian(std::span<const Var> outputs, std::span<const Var> inputs, std::span<double> out) {
   check_no_tangents("jacobian");
+  if (out.size() != outputs.size() * inputs.size())
+    raise<ShapeError>("jacobian: {} values given for {} outputs x {} inputs", out.size(), outputs.size(),
+                      inputs.size());
   for (const Var& v : inputs)
     if (v.gen_ != 0 && !owns(v.gen_)) throw_foreign("jacobian: input", v.gen_);
-  std::vector<double> jac(outputs.size() * inputs.size(), 0.0);
+  std::fill(out.begin(), out.end(), 0.0);
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Var& y = outputs[i];
     if (y.gen_ == 0) continue;  // a constant output has a zero row
@@ -390,10 +399,9 @@ std::vector<double> Tape::jacobian(std::span<const Var> outputs, std::span<const
     adjoints()[y.slot_] = 1.0;
     sweep(0);
     for (size_t j = 0; j < inputs.size(); ++j)
-      if (inputs[j].gen_ != 0) jac[i * inputs.size() + j] = adjoints()[inputs[j].slot_];
+      if (inputs[j].gen_ != 0) out[i * inputs.size() + j] = adjoints()[inputs[j].slot_];
   }
-  scalar_has_adjoints_ = false;  // the rows are in jac; grad() needs a backward() of its own
-  return jac;
+  scalar_has_adjoints_ = false;  // the rows are in out; grad() needs a backward() of its own
 }
 
 // ---- Var members that need the tape ----

@@ -106,6 +106,9 @@ class Tape {
 
   /// d outputs / d inputs, row-major [outputs x inputs], replaying this recording once per output.
   std::vector<double> jacobian(std::span<const Var> outputs, std::span<const Var> inputs);
+  /// The same Jacobian written into `out` (outputs x inputs values; ShapeError otherwise), with no
+  /// allocation once the tape is warm: for many small Jacobians, one recording each.
+  void jacobian(std::span<const Var> outputs, std::span<const Var> inputs, std::span<double> out);
 
   // ---- tangent recordings: what jvp, hvp and hessian run on (autodiff/higher_order.hpp), public
   // for loops that reuse one warm tape for many of them ----

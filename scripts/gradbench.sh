@@ -2,18 +2,30 @@
 # Runs GradBench's evals (github.com/gradbench/gradbench) against tapegrad's tool
 # (benchmarks/gradbench/) and the peers' tools GradBench ships, with GradBench's own Python evals
 # deciding pass/fail, and prints a table per eval: validated, derivative / primal (medians), and each
-# peer's time over ours. Writes build/release/gradbench/<eval>.json. Installs what it uses
-# (scripts/deps.sh gradbench: numpy, scipy, pydantic, dataclasses-json for the evals).
+# peer's time over ours. Writes build/release/gradbench/<eval>.json and .md, and summary.svg (a
+# chart of every eval run, scripts/gradbench_chart.py). Installs what it uses (scripts/deps.sh
+# gradbench: numpy, scipy, pydantic, dataclasses-json for the evals; ADOL-C for its tool).
 #
 #   scripts/gradbench.sh GRADBENCH_DIR [evals...] [tools...]
 #   scripts/gradbench.sh ~/gradbench lse manual                          # one eval, ours and manual
 #   EVAL_ARGS="-n 2500 40000 --min-seconds 0.5" scripts/gradbench.sh ~/gradbench lse manual
+#   CODIPACK_DIR=~/CoDiPack ADEPT_DIR=~/Adept-2 CPPAD_DIR=~/CppAD \
+#     scripts/gradbench.sh ~/gradbench gmm manual codipack adept cppad adol-c
 #
 # GRADBENCH_DIR is a checkout of GradBench; its files are used as they are, never edited. Evals
-# with a tapegrad program today: hello, lse, llsq, det, lstm, ode, gmm, kmeans, particle, saddle
-# (not yet: ba, ht). Peer tools: manual (hand-written derivatives, built from GradBench's sources
-# with Debian's nlohmann-json). GradBench's orchestrator is a Rust program this machine cannot
-# build; scripts/gradbench_driver.py connects the evals and the tools instead.
+# with a tapegrad program today: hello, lse, llsq, det, lstm, ode, gmm, ba, kmeans, particle,
+# saddle (not yet: ht). Peer tools, each built from GradBench's tools/<tool>/<eval>.cpp as its
+# Makefile does (an eval the tool has no program for is skipped for it):
+#   manual    hand-written derivatives (always built: the evals validate against it);
+#   adol-c    Debian's libadolc-dev;
+#   codipack  CODIPACK_DIR, a CoDiPack checkout (git clone https://github.com/SciCompKL/CoDiPack);
+#   adept     ADEPT_DIR, an Adept-2 checkout (git clone https://github.com/rjhogan/Adept-2): its
+#             library is compiled here from adept/*.cpp;
+#   cppad     CPPAD_DIR, a CppAD checkout (git clone https://github.com/coin-or/CppAD): configured
+#             with its CMake (which writes include/cppad/configure.hpp there) and cppad_lib built.
+# GradBench's headers include "json.hpp": Debian's nlohmann-json is given under that name.
+# GradBench's orchestrator is a Rust program this machine cannot build;
+# scripts/gradbench_driver.py connects the evals and the tools instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ] || [ ! -d "$1/python/gradbench" ] || [ ! -d "$1/cpp/gradbench" ]; then
@@ -22,8 +34,8 @@ if [ $# -lt 1 ] || [ ! -d "$1/python/gradbench" ] || [ ! -d "$1/cpp/gradbench" ]
 fi
 gradbench=$(realpath "$1")
 shift
-ours=(hello lse llsq det lstm ode gmm kmeans particle saddle)
-peers=(manual)
+ours=(hello lse llsq det lstm ode gmm ba kmeans particle saddle)
+peers=(manual adol-c codipack adept cppad)
 evals=()
 tools=()
 failed=()
@@ -40,7 +52,9 @@ done
 ((${#evals[@]})) || evals=("${ours[@]}")
 bash scripts/deps.sh gradbench
 cmake --preset release >/dev/null
-cmake --build --preset release --target $(printf 'gradbench_%s ' "${evals[@]}")
+targets=()
+for eval in "${evals[@]}"; do targets+=("gradbench_$eval"); done
+cmake --build --preset release --target "${targets[@]}"
 out=build/release/gradbench
 work=$out/work
 mkdir -p "$work/include"
@@ -56,16 +70,60 @@ else
     echo "note: $gradbench lacks evals/lstm/data/lstm_full.txt; lstm runs on /usr/share/common-licenses/GPL-3" >&2
   cp /usr/share/common-licenses/GPL-3 "$work/evals/lstm/data/lstm_full.txt"
 fi
+# Each peer's library, once: where it is, and the flags its tools compile with.
+declare -A peer_flags
+for tool in "${tools[@]}"; do
+  case $tool in
+    manual) peer_flags[$tool]="" ;;
+    adol-c) peer_flags[$tool]="-ladolc" ;;
+    codipack)
+      [ -f "${CODIPACK_DIR:-}/include/codi.hpp" ] ||
+        { echo "codipack: set CODIPACK_DIR to a CoDiPack checkout (git clone https://github.com/SciCompKL/CoDiPack)" >&2; exit 2; }
+      peer_flags[$tool]="-I$(realpath "$CODIPACK_DIR")/include -DCODI_ForcedInlines=1" ;;
+    adept)
+      [ -f "${ADEPT_DIR:-}/include/adept.h" ] ||
+        { echo "adept: set ADEPT_DIR to an Adept-2 checkout (git clone https://github.com/rjhogan/Adept-2)" >&2; exit 2; }
+      mkdir -p "$work/adept"
+      for src in Stack StackStorageOrig settings jacobian Array Storage index; do
+        g++ -std=c++17 -O3 -march=native -w -I"$ADEPT_DIR/include" -c "$ADEPT_DIR/adept/$src.cpp" -o "$work/adept/$src.o"
+      done
+      ar rcs "$work/adept/libadept.a" "$work/adept"/*.o
+      peer_flags[$tool]="-I$(realpath "$ADEPT_DIR")/include $(realpath "$work")/adept/libadept.a" ;;
+    cppad)
+      [ -f "${CPPAD_DIR:-}/include/cppad/cppad.hpp" ] ||
+        { echo "cppad: set CPPAD_DIR to a CppAD checkout (git clone https://github.com/coin-or/CppAD)" >&2; exit 2; }
+      cmake -S "$CPPAD_DIR" -B "$work/cppad-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+      cmake --build "$work/cppad-build" --target cppad_lib -j"$(nproc)" >/dev/null
+      lib=$(realpath "$work/cppad-build/cppad_lib")
+      peer_flags[$tool]="-I$(realpath "$CPPAD_DIR")/include -L$lib -lcppad_lib -Wl,-rpath,$lib" ;;
+  esac
+done
+# build_tool TOOL EVAL: GradBench's tools/TOOL/EVAL.cpp as $work/tools/TOOL/bin/EVAL (status 1 when
+# the tool has no program for the eval).
+build_tool() {
+  [ -f "$gradbench/tools/$1/$2.cpp" ] || return 1
+  mkdir -p "$work/tools/$1/bin"
+  # shellcheck disable=SC2086 # the flags are a list
+  g++ -std=c++17 -O3 -march=native -Wno-unknown-pragmas -w -I"$gradbench/cpp" -I"$work/include" \
+    "$gradbench/tools/$1/$2.cpp" -o "$work/tools/$1/bin/$2" ${peer_flags[$1]:-} -lm
+}
 for eval in "${evals[@]}"; do
-  # The evals validate against GradBench's manual tool, run as tools/manual/bin/<eval> in $work
-  # (particle and saddle have no manual program: their evals hold the expected output).
-  mkdir -p "$work/tools/manual/bin"
-  args=(--tool tapegrad=build/release/benchmarks/gradbench/bin)
-  if [ -f "$gradbench/tools/manual/$eval.cpp" ]; then
-    g++ -std=c++17 -O3 -march=native -Wno-unknown-pragmas -I"$gradbench/cpp" -I"$work/include" \
-      "$gradbench/tools/manual/$eval.cpp" -o "$work/tools/manual/bin/$eval"
-    for tool in "${tools[@]}"; do args+=(--tool "$tool=$work/tools/$tool/bin"); done
+  # The evals read their data files (ba's, ht's) as evals/<eval>/data in the working directory.
+  if [ "$eval" != lstm ] && [ -d "$gradbench/evals/$eval/data" ]; then
+    mkdir -p "$work/evals/$eval"
+    ln -sfn "$gradbench/evals/$eval/data" "$work/evals/$eval/data"
   fi
+  # The evals validate against GradBench's manual tool, run as tools/manual/bin/<eval> in $work
+  # (particle and saddle have none: their evals hold the expected output).
+  build_tool manual "$eval" || true
+  args=(--tool tapegrad=build/release/benchmarks/gradbench/bin)
+  for tool in "${tools[@]}"; do
+    if build_tool "$tool" "$eval"; then
+      args+=(--tool "$tool=$work/tools/$tool/bin")
+    else
+      echo "note: GradBench's $tool tool has no $eval program" >&2
+    fi
+  done
   # The driver exits 1 when any of tapegrad's evaluations failed; the other evals still run.
   # shellcheck disable=SC2086 # EVAL_ARGS is a list of arguments
   /usr/bin/python3 scripts/gradbench_driver.py --gradbench "$gradbench" --work "$work" --eval "$eval" \

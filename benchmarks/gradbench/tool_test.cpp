@@ -381,6 +381,59 @@ void check_gmm() {
   }
 }
 
+// ba: observation 0's reprojection error, with the rotation as a matrix, R = I + sin(t) K +
+// (1 - cos(t)) K^2 for the unit axis's cross-product matrix K: a form other than the tool's.
+// v = the camera's 11 parameters, the point's 3, the weight.
+std::vector<double> reprojection(const std::vector<double>& v, const std::vector<double>& feature) {
+  const double t = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+  const double a[3] = {v[0] / t, v[1] / t, v[2] / t};
+  const double k[3][3] = {{0, -a[2], a[1]}, {a[2], 0, -a[0]}, {-a[1], a[0], 0}};
+  double y[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      double k2 = 0;
+      for (int l = 0; l < 3; ++l) k2 += k[i][l] * k[l][j];
+      y[i] += ((i == j) + std::sin(t) * k[i][j] + (1 - std::cos(t)) * k2) * (v[11 + j] - v[3 + j]);
+    }
+  const double u = y[0] / y[2], w = y[1] / y[2], r2 = u * u + w * w;
+  const double scale = (1 + v[9] * r2 + v[10] * r2 * r2) * v[6];
+  return {v[14] * (u * scale + v[7] - feature[0]), v[14] * (w * scale + v[8] - feature[1])};
+}
+
+void check_ba() {
+  const std::vector<double> cam{0.3, -0.2, 0.15, 0.5, -0.4, -6.0, 420.0, 0.2, -0.1, 1e-3, -2e-4};
+  const std::vector<double> x{0.7, -0.3, 1.2}, feat{-80.0, 45.0};
+  const double w = 0.8;
+  const int n = 2, m = 3, p = 12;
+  const json input = {{"n", n}, {"m", m}, {"p", p}, {"cam", cam}, {"x", x}, {"w", w}, {"feat", feat}};
+  std::vector<double> v = cam;
+  v.insert(v.end(), x.begin(), x.end());
+  v.push_back(w);
+  const std::vector<double> err = reprojection(v, feat);
+  const json objective = output_of(run("ba", input, "objective"), 1, "ba objective");
+  check(objective.is_object() && objective["reproj_error"]["repeated"] == p && objective["w_err"]["repeated"] == p &&
+            close(objective["reproj_error"]["elements"][0].get<double>(), err[0], 1e-12) &&
+            close(objective["reproj_error"]["elements"][1].get<double>(), err[1], 1e-12) &&
+            close(objective["w_err"]["element"].get<double>(), 1 - w * w, 1e-15),
+        "ba: the objective");
+  const json jacobian = output_of(run("ba", input, "jacobian"), 1, "ba jacobian");
+  const auto rows = jacobian.value("rows", std::vector<int>{}), cols = jacobian.value("cols", std::vector<int>{});
+  const auto vals = jacobian.value("vals", std::vector<double>{});
+  check(rows.size() == 31 && cols.size() == 31 && vals.size() == 31, "ba: the first block's 30 entries and the last");
+  if (rows.size() != 31 || cols.size() != 31 || vals.size() != 31) return;
+  for (int e = 0; e < 30; ++e) {  // row e / 15 of observation 0, column e % 15 of its camera, point, weight
+    const int row = e / 15, k = e % 15;
+    check(rows[e] == (e <= 2 * p ? 15 * e : 30 * p + (e - 2 * p)), "ba: 15 entries per error row, 1 per weight");
+    check(cols[e] == (k < 11 ? k : k < 14 ? 11 * n + (k - 11) : 11 * n + 3 * m), "ba: column " + std::to_string(e));
+    const double want = central_difference([&](const std::vector<double>& q) { return reprojection(q, feat)[row]; }, v,
+                                           static_cast<size_t>(k), 1e-6 * std::max(1.0, std::abs(v[k])));
+    check(std::abs(vals[e] - want) < 1e-6 * (1 + std::abs(want)),
+          "ba: d error / d parameter, entry " + std::to_string(e));
+  }
+  check(rows[30] == 2 * 15 * p + p && cols[30] == 11 * n + 3 * m + p - 1 && close(vals[30], -2 * w, 1e-15),
+        "ba: the last weight's entry, -2 w");
+}
+
 // kmeans: the cost sum_i min_k |x_i - c_k|^2, and the Newton direction gradient / Hessian diagonal,
 // which is c_k - (the mean of the points nearest c_k): the gradient 2 (count c_k - sum x_i), the
 // Hessian diagonal 2 count.
@@ -483,6 +536,7 @@ int main(int argc, char** argv) {
   check_lstm();
   check_ode();
   check_gmm();
+  check_ba();
   check_kmeans();
   check_nested();
   check_errors();

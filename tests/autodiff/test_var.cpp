@@ -85,6 +85,11 @@ TEST_SUITE("var") {
     CHECK(j[3] == 1.0);
     CHECK(j[4] == doctest::Approx(std::cos(2.0)));
     CHECK(j[5] == 0.0);
+    std::vector<double> into(6, -7.0);  // the buffer overload: every value overwritten
+    tape.jacobian(out, std::vector<Var>{x, y}, into);
+    CHECK(into == j);
+    std::vector<double> short_buffer(5);
+    CHECK_THROWS_AS(tape.jacobian(out, std::vector<Var>{x, y}, short_buffer), ShapeError);
   }
 
   TEST_CASE("detach and NoGradGuard stop gradients") {
