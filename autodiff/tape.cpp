@@ -404,6 +404,58 @@ void Tape::jacobian(std::span<const Var> outputs, std::span<const Var> inputs, s
   scalar_has_adjoints_ = false;  // the rows are in out; grad() needs a backward() of its own
 }
 
+void Tape::jacobian_product(std::span<const Var> outputs, std::span<const Var> inputs,
+                            std::span<const double> directions, std::span<double> out) {
+  check_no_tangents("jacobian_product");
+  if (inputs.empty() || directions.size() % inputs.size() != 0)
+    raise<ShapeError>("jacobian_product: {} direction values for {} inputs; give inputs x k", directions.size(),
+                      inputs.size());
+  const size_t k = directions.size() / inputs.size();
+  if (out.size() != outputs.size() * k)
+    raise<ShapeError>("jacobian_product: {} values given for {} outputs x {} directions", out.size(), outputs.size(),
+                      k);
+  for (const Var& v : inputs) {
+    if (v.gen_ == 0) continue;
+    if (!owns(v.gen_)) throw_foreign("jacobian_product: input", v.gen_);
+    if (v.slot_ >= 0) throw_not_a_leaf(v);
+  }
+  for (const Var& y : outputs)
+    if (y.gen_ != 0 && !owns(y.gen_)) throw_foreign("jacobian_product: output", y.gen_);
+  // k tangents per id, leaves (ids -n_leaves_ .. -2) and the sink (-1, kept 0) first, then statements
+  const auto n_leaves = static_cast<size_t>(n_leaves_);
+  // Only the leaves' rows start at 0: each statement's row is set by its first entry.
+  product_tangents_.resize((n_leaves + static_cast<size_t>(n_stmts_)) * k);
+  std::fill_n(product_tangents_.begin(), n_leaves * k, 0.0);
+  double* tangent = product_tangents_.data() + n_leaves * k;  // id's k tangents at tangent + id * k
+  for (size_t j = 0; j < inputs.size(); ++j)
+    if (inputs[j].gen_ != 0)
+      std::copy_n(directions.data() + j * k, k,
+                  tangent + static_cast<ptrdiff_t>(inputs[j].slot_) * static_cast<ptrdiff_t>(k));
+  const double* partial = partial_.data();
+  const int32_t* index = index_.data();
+  // The statement being summed: its tangents = the sum of partial x operand's tangents, its first
+  // entry (the one flagged) setting them.
+  double* statement = tangent - k;
+  for (size_t e = 0; e < n_entries_; ++e) {
+    const int32_t raw = index[e];
+    const double p = partial[e];
+    const double* operand = tangent + static_cast<ptrdiff_t>(raw >> 1) * static_cast<ptrdiff_t>(k);
+    if (raw & 1) {
+      statement += k;
+      for (size_t c = 0; c < k; ++c) statement[c] = p * operand[c];
+    } else {
+      for (size_t c = 0; c < k; ++c) statement[c] += p * operand[c];
+    }
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Var& y = outputs[i];
+    if (y.gen_ == 0)
+      std::fill_n(out.data() + i * k, k, 0.0);  // a constant output has a zero row
+    else
+      std::copy_n(tangent + static_cast<ptrdiff_t>(y.slot_) * static_cast<ptrdiff_t>(k), k, out.data() + i * k);
+  }
+}
+
 // ---- Var members that need the tape ----
 
 double Var::grad() const { return gen_ == 0 ? 0.0 : Tape::active().grad(*this); }

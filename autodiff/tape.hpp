@@ -109,6 +109,14 @@ class Tape {
   /// The same Jacobian written into `out` (outputs x inputs values; ShapeError otherwise), with no
   /// allocation once the tape is warm: for many small Jacobians, one recording each.
   void jacobian(std::span<const Var> outputs, std::span<const Var> inputs, std::span<double> out);
+  /// Forward mode over this recording: J D, the Jacobian of outputs in inputs times `directions`
+  /// (row-major [inputs x k], k columns), into `out` (row-major [outputs x k]), by one forward sweep
+  /// of the recorded partials carrying k tangents per value. The Jacobian's columns (D = I), or a
+  /// compressed Jacobian (D's columns seeding inputs no output shares), when outputs outnumber
+  /// inputs; no re-recording, and no allocation once the tape is warm. Inputs are leaves of this
+  /// recording (or constants, ignored). ShapeError for sizes that disagree.
+  void jacobian_product(std::span<const Var> outputs, std::span<const Var> inputs, std::span<const double> directions,
+                        std::span<double> out);
 
   // ---- tangent recordings: what jvp, hvp and hessian run on (autodiff/higher_order.hpp), public
   // for loops that reuse one warm tape for many of them ----
@@ -216,9 +224,10 @@ class Tape {
   std::vector<double> adj_;  ///< [pad | leaves reversed | statements], sized at backward
   int64_t adj_leaves_ = 0;   ///< the recording adj_ was sized for
   int64_t adj_stmts_ = 0;
-  std::vector<double> retained_;       ///< earlier gradients while a retained recording is swept again
-  bool scalar_backward_done_ = false;  ///< swept without retain_graph: only what came after may be swept
-  size_t swept_entries_ = 0;           ///< the recording at the last sweep
+  std::vector<double> retained_;          ///< earlier gradients while a retained recording is swept again
+  std::vector<double> product_tangents_;  ///< jacobian_product's k tangents per value
+  bool scalar_backward_done_ = false;     ///< swept without retain_graph: only what came after may be swept
+  size_t swept_entries_ = 0;              ///< the recording at the last sweep
   int64_t swept_stmts_ = 0;
   bool scalar_has_adjoints_ = false;
   std::vector<const char*> names_;  ///< per slot, only filled in anomaly mode

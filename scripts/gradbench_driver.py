@@ -99,38 +99,50 @@ def median(values):
     return None if n == 0 else (values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2]))
 
 
+def workload_medians(results):
+    """{workload: {function: median evaluate nanoseconds}} of one tool's successful evaluations."""
+    times = {}
+    for r in results:
+        if r["success"] and r["nanoseconds"]:
+            times.setdefault(r["description"], {})[r["function"]] = median(r["nanoseconds"])
+    return times
+
+
+def derivative_ratios(times):
+    """Per workload with a primal: its slowest derivative's median time over the primal's."""
+    ratios = []
+    for t in times.values():
+        primal = next((t[f] for f in PRIMALS if f in t), None)
+        derivatives = [v for f, v in t.items() if f not in PRIMALS]
+        if primal and derivatives:
+            ratios.append(max(derivatives) / primal)
+    return ratios
+
+
+def validated(results):
+    """"pass" when every evaluation succeeded and validated, else how many did."""
+    evaluated = [r for r in results if r["function"] != "(eval)"]
+    passes = sum(r["success"] and r["valid"] is not False for r in evaluated)
+    return "pass" if evaluated and passes == len(results) else f"FAIL ({passes} of {len(results)} pass)"
+
+
 def summarize(eval_name, by_tool):
     """Per tool: pass/fail, and derivative / primal per workload (median run times), as a table."""
     print(f"\n## {eval_name}\n")
     print("| tool | validated | workloads | derivative / primal, median (min-max) | time / tapegrad's |")
     print("|---|---|---|---|---|")
-    medians = {}
-    for tool, results in by_tool.items():
-        times = {}
-        for r in results:
-            if r["success"] and r["nanoseconds"]:
-                times.setdefault(r["description"], {})[r["function"]] = median(r["nanoseconds"])
-        medians[tool] = times
+    medians = {tool: workload_medians(results) for tool, results in by_tool.items()}
     ours = medians.get("tapegrad", {})
     for tool, results in by_tool.items():
-        evaluated = [r for r in results if r["function"] != "(eval)"]
-        passes = sum(r["success"] and r["valid"] is not False for r in evaluated)
-        validated = "pass" if evaluated and passes == len(results) else f"FAIL ({passes} of {len(results)} pass)"
-        ratios, versus = [], []
-        for workload, t in medians[tool].items():
-            primal = next((t[f] for f in PRIMALS if f in t), None)
-            derivatives = [v for f, v in t.items() if f not in PRIMALS]
-            if primal and derivatives:
-                ratios.append(max(derivatives) / primal)
-            for f, v in t.items():
-                if f in ours.get(workload, {}) and f not in PRIMALS:
-                    versus.append(v / ours[workload][f])
+        ratios = derivative_ratios(medians[tool])
+        versus = [v / ours[workload][f] for workload, t in medians[tool].items() for f, v in t.items()
+                  if f in ours.get(workload, {}) and f not in PRIMALS]
         ratio = (f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "-")
         if not ratios and medians[tool]:  # no primal (particle, saddle): each function's median time
             ratio = "no primal; " + ", ".join(f"{f} {v / 1e6:.1f} ms" for t in medians[tool].values()
                                               for f, v in t.items())
         vs = (f"{median(versus):.2f}" if versus and tool != "tapegrad" else "-")
-        print(f"| {tool} | {validated} | {len(medians[tool])} | {ratio} | {vs} |")
+        print(f"| {tool} | {validated(results)} | {len(medians[tool])} | {ratio} | {vs} |")
         for r in results:
             if not r["success"] or r["valid"] is False:
                 print(f"|  | {r['function']} {r['description']}: {(r['error'] or '')[:200]!r} | | | |")

@@ -3,6 +3,7 @@
 // here, derivatives against central differences of those, the timing lines, and the errors.
 // Usage: gradbench_tool_test BIN_DIR WORK_DIR. Exits non-zero on failure.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -434,6 +435,159 @@ void check_ba() {
         "ba: the last weight's entry, -2 w");
 }
 
+// ht: a hand model of 22 bones made up here (the real one's parents, random transforms), a few
+// vertices, and the errors computed with matrices built from elementary rotations and full 4 x 4
+// products: forms other than the tool's. p = theta (26), then us (2 per correspondence).
+struct Hand {
+  using M4 = std::array<double, 16>;
+  std::vector<int> parents{-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19, 0};
+  std::vector<M4> relatives, inverse_absolutes;
+  std::vector<std::array<double, 4>> base;   // homogeneous vertices
+  std::vector<std::vector<double>> weights;  // vertex x bone
+  std::vector<std::array<int, 3>> triangles{{0, 1, 2}, {2, 3, 4}, {1, 4, 5}};
+  std::vector<int> correspondences{0, 2, 1, 2};
+  std::vector<double> points;
+  static M4 product(const M4& a, const M4& b) {
+    M4 c{};
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        for (int k = 0; k < 4; ++k) c[4 * i + j] += a[4 * i + k] * b[4 * k + j];
+    return c;
+  }
+  static M4 rotation(int axis, double angle) {  // about x (0), y (1) or z (2), homogeneous
+    M4 r{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    const int a = (axis + 1) % 3, b = (axis + 2) % 3;
+    r[4 * a + a] = r[4 * b + b] = std::cos(angle);
+    r[4 * b + a] = std::sin(angle);
+    r[4 * a + b] = -std::sin(angle);
+    return r;
+  }
+  std::vector<double> errors(const std::vector<double>& p) const {
+    std::vector<std::array<double, 3>> angles(22, {0, 0, 0});  // x, y, z
+    for (int finger = 0, t = 6; finger < 5; ++finger)
+      for (int joint = 0; joint < 3; ++joint) {
+        angles[2 + 4 * finger + joint][0] = p[t++];
+        if (joint == 0) angles[2 + 4 * finger + joint][2] = p[t++];
+      }
+    std::vector<M4> absolute(22);
+    for (int b = 0; b < 22; ++b) {
+      const M4 pose = product(product(rotation(2, angles[b][2]), rotation(1, angles[b][1])), rotation(0, angles[b][0]));
+      absolute[b] = product(parents[b] < 0 ? M4{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1} : absolute[parents[b]],
+                            product(relatives[b], pose));
+    }
+    const double t = std::sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]);
+    const double a[3] = {p[0] / t, p[1] / t, p[2] / t};
+    const double k[3][3] = {{0, -a[2], a[1]}, {a[2], 0, -a[0]}, {-a[1], a[0], 0}};
+    std::vector<std::array<double, 3>> posed(base.size());
+    for (size_t v = 0; v < base.size(); ++v) {
+      double skinned[3] = {0, 0, 0};
+      for (int b = 0; b < 22; ++b) {
+        const M4 m = product(absolute[b], inverse_absolutes[b]);
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 4; ++j) skinned[i] += weights[v][b] * m[4 * i + j] * base[v][j];
+      }
+      for (int i = 0; i < 3; ++i) {
+        double rotated = p[3 + i];
+        for (int j = 0; j < 3; ++j) {
+          double k2 = 0;
+          for (int l = 0; l < 3; ++l) k2 += k[i][l] * k[l][j];
+          rotated += ((i == j) + std::sin(t) * k[i][j] + (1 - std::cos(t)) * k2) * skinned[j];
+        }
+        posed[v][i] = rotated;
+      }
+    }
+    std::vector<double> err;
+    for (size_t c = 0; c < correspondences.size(); ++c) {
+      const auto& tri = triangles[static_cast<size_t>(correspondences[c])];
+      const double u0 = p[26 + 2 * c], u1 = p[27 + 2 * c];
+      for (int i = 0; i < 3; ++i)
+        err.push_back(points[3 * c + i] -
+                      (u0 * posed[tri[0]][i] + u1 * posed[tri[1]][i] + (1 - u0 - u1) * posed[tri[2]][i]));
+    }
+    return err;
+  }
+  json input(const std::vector<double>& p) const {
+    auto rows = [](const M4& m) {
+      return json{
+          {m[0], m[1], m[2], m[3]}, {m[4], m[5], m[6], m[7]}, {m[8], m[9], m[10], m[11]}, {m[12], m[13], m[14], m[15]}};
+    };
+    json rel = json::array(), inv = json::array(), pts = json::array(), us = json::array();
+    for (int b = 0; b < 22; ++b) rel.push_back(rows(relatives[b])), inv.push_back(rows(inverse_absolutes[b]));
+    for (size_t c = 0; c < correspondences.size(); ++c) {
+      pts.push_back({points[3 * c], points[3 * c + 1], points[3 * c + 2]});
+      us.push_back({p[26 + 2 * c], p[27 + 2 * c]});
+    }
+    return {{"theta", std::vector<double>(p.begin(), p.begin() + 26)},
+            {"us", us},
+            {"data",
+             {{"correspondences", correspondences},
+              {"points", pts},
+              {"model",
+               {{"bone_names", std::vector<std::string>(22, "bone")},
+                {"parents", parents},
+                {"base_relatives", rel},
+                {"inverse_base_absolutes", inv},
+                {"base_positions", base},
+                {"weights", weights},
+                {"triangles", triangles},
+                {"is_mirrored", false}}}}}};
+  }
+};
+
+void check_ht() {
+  Hand hand;
+  std::mt19937_64 rng(23);
+  std::uniform_real_distribution<double> value(-1, 1);
+  for (int b = 0; b < 22; ++b) {  // a rotation and a shift, and a near-identity affine inverse
+    Hand::M4 r = Hand::product(Hand::rotation(0, value(rng)), Hand::rotation(2, value(rng)));
+    r[3] = value(rng), r[7] = value(rng), r[11] = 0.5 + value(rng);
+    hand.relatives.push_back(r);
+    Hand::M4 inv{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    for (int e = 0; e < 12; ++e) inv[e] += 0.1 * value(rng);
+    hand.inverse_absolutes.push_back(inv);
+  }
+  for (int v = 0; v < 6; ++v) {
+    hand.base.push_back({value(rng), value(rng), value(rng), 1.0});
+    std::vector<double> w(22, 0.0);
+    w[static_cast<size_t>(v * 3 % 22)] = 0.6, w[static_cast<size_t>((v * 7 + 2) % 22)] = 0.4;
+    hand.weights.push_back(w);
+  }
+  for (int e = 0; e < 12; ++e) hand.points.push_back(value(rng));
+  std::vector<double> p(26 + 8);
+  for (double& x : p) x = 0.5 * value(rng);
+  const json objective = output_of(run("ht", hand.input(p), "objective"), 1, "ht objective");
+  const std::vector<double> err = hand.errors(p);
+  check(objective.is_array() && objective.size() == err.size(), "ht: 3 errors per correspondence");
+  for (size_t i = 0; objective.is_array() && i < std::min(objective.size(), err.size()); ++i)
+    check(close(objective[i].get<double>(), err[i], 1e-12), "ht: error " + std::to_string(i));
+  const json jacobian = output_of(run("ht", hand.input(p), "jacobian"), 1, "ht jacobian");
+  check(jacobian.is_array() && jacobian.size() == err.size() && jacobian[0].size() == 28,
+        "ht: rows of 2 u columns and 26 theta columns");
+  if (!jacobian.is_array() || jacobian.size() != err.size() || jacobian[0].size() != 28) return;
+  for (size_t column = 0; column < 28; ++column) {  // the u columns move every u_i's coordinate at once
+    const double h = 1e-6;
+    std::vector<double> up = p, down = p;
+    for (size_t j = column < 2 ? 26 + column : column - 2; j < p.size(); j += column < 2 ? 2 : p.size()) {
+      up[j] += h;
+      down[j] -= h;
+    }
+    const std::vector<double> e_up = hand.errors(up), e_down = hand.errors(down);
+    for (size_t r = 0; r < err.size(); ++r) {
+      const double want = (e_up[r] - e_down[r]) / (2 * h);
+      check(std::abs(jacobian[r][column].get<double>() - want) < 1e-7 * (1 + std::abs(want)),
+            "ht: d error " + std::to_string(r) + " / d column " + std::to_string(column));
+    }
+  }
+  json simple = hand.input(p);  // the simple variant: correspondences are vertices, no u columns
+  simple["us"] = json::array();
+  const json simple_jacobian = output_of(run("ht", simple, "jacobian"), 1, "ht simple jacobian");
+  check(simple_jacobian.is_array() && simple_jacobian.size() == err.size() && simple_jacobian[0].size() == 26,
+        "ht simple: 26 theta columns");
+  json bad = hand.input(p);
+  bad["data"]["correspondences"][0] = 3;  // 3 triangles: 0-2
+  check(run("ht", bad, "objective").status == 1, "ht: a correspondence out of range exits 1");
+}
+
 // kmeans: the cost sum_i min_k |x_i - c_k|^2, and the Newton direction gradient / Hessian diagonal,
 // which is c_k - (the mean of the points nearest c_k): the gradient 2 (count c_k - sum x_i), the
 // Hessian diagonal 2 count.
@@ -537,6 +691,7 @@ int main(int argc, char** argv) {
   check_ode();
   check_gmm();
   check_ba();
+  check_ht();
   check_kmeans();
   check_nested();
   check_errors();

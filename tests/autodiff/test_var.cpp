@@ -92,6 +92,37 @@ TEST_SUITE("var") {
     CHECK_THROWS_AS(tape.jacobian(out, std::vector<Var>{x, y}, short_buffer), ShapeError);
   }
 
+  TEST_CASE("jacobian_product: forward mode over a recording, J D for k directions at once") {
+    Tape tape;
+    Var x = 2.0, y = 5.0, z = -1.5;
+    const Var constant;
+    std::vector<Var> out{x * y + sin(z), exp(y) / x, constant, z * z * x};
+    const std::vector<Var> inputs{x, y, z};
+    const auto j = tape.jacobian(out, inputs);     // reverse mode, rows [4 x 3]
+    const std::vector<double> d{1.0,  0.5, -2.0,   // x's row of D [3 x 2]
+                                0.0,  3.0, 1.0,    // y's
+                                -1.0, 2.0, 0.25};  // z's
+    std::vector<double> want(4 * 3, 0.0), got(4 * 3, 9.0);
+    for (size_t i = 0; i < 4; ++i)
+      for (size_t c = 0; c < 3; ++c)
+        for (size_t l = 0; l < 3; ++l) want[i * 3 + c] += j[i * 3 + l] * d[l * 3 + c];
+    const size_t entries = tape.scalar_entries();
+    tape.jacobian_product(out, inputs, d, got);
+    CHECK(tape.scalar_entries() == entries);  // nothing re-recorded
+    for (size_t e = 0; e < want.size(); ++e) CHECK(got[e] == doctest::Approx(want[e]).epsilon(1e-14));
+    CHECK(got[6] == 0.0);  // the constant output's row
+    // D = I gives the Jacobian's columns
+    std::vector<double> identity{1, 0, 0, 0, 1, 0, 0, 0, 1}, columns(12);
+    tape.jacobian_product(out, inputs, identity, columns);
+    for (size_t e = 0; e < j.size(); ++e) CHECK(columns[e] == doctest::Approx(j[e]).epsilon(1e-14));
+    std::vector<double> wrong(11);
+    CHECK_THROWS_AS(tape.jacobian_product(out, inputs, identity, wrong), ShapeError);
+    CHECK_THROWS_AS(tape.jacobian_product(out, inputs, std::vector<double>(4), columns), ShapeError);
+    std::vector<double> four(4);
+    CHECK_THROWS_AS(tape.jacobian_product(out, std::vector<Var>{out[0]}, std::vector<double>{1.0}, four),
+                    TapeError);  // a statement is not an input
+  }
+
   TEST_CASE("detach and NoGradGuard stop gradients") {
     Tape tape;
     Var x = 3.0;
