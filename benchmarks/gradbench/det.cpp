@@ -1,7 +1,8 @@
 // GradBench's det eval: the determinant of an ell x ell matrix by expansion in minors along the
-// first row (cmpad's det_of_minor, the eval's definition: ell! products, no pivoting), and its
-// gradient, by the scalar tape. One template serves both: T = double is the primal, T = Var records
-// every product and sum of the expansion, and one sweep gives d det / dA, the cofactor matrix.
+// first row (cmpad's det_of_minor, the eval's definition: ell! products, no pivoting; here down to
+// 2 x 2 minors, ad - bc), and its gradient, by the scalar tape. One template serves both: T = double
+// is the primal, T = Var records every product and sum of the expansion (a 2 x 2 minor as one
+// statement), and one sweep gives d det / dA, the cofactor matrix.
 #include <cstdint>
 #include <vector>
 
@@ -38,6 +39,10 @@ T det_of_minor(const T* a, size_t ell, size_t m, Minor& minor) {
   const size_t row = minor.next_row[ell];
   size_t col = minor.next_col[ell];
   if (m == 1) return a[row * ell + col];
+  if (m == 2) {  // the 2 x 2 minor's determinant, one expression (one statement on the tape)
+    const size_t col2 = minor.next_col[col], row2 = minor.next_row[row];
+    return T(a[row * ell + col] * a[row2 * ell + col2] - a[row * ell + col2] * a[row2 * ell + col]);
+  }
   minor.next_row[ell] = minor.next_row[row];  // drop the first row for every sub-minor
   T det{};
   size_t before = ell;  // the column listed before col
