@@ -4,13 +4,14 @@
 # deciding pass/fail, and prints a table per eval: validated, derivative / primal (medians), and each
 # peer's time over ours. Writes build/release/gradbench/<eval>.json and .md, and summary.svg (a
 # chart of every eval run, scripts/gradbench_chart.py). Installs what it uses (scripts/deps.sh
-# gradbench: numpy, scipy, pydantic, dataclasses-json for the evals; ADOL-C for its tool).
+# gradbench: numpy, scipy, pydantic, dataclasses-json for the evals; ADOL-C, Eigen and PyTorch for
+# the peers' tools).
 #
 #   scripts/gradbench.sh GRADBENCH_DIR [evals...] [tools...]
 #   scripts/gradbench.sh ~/gradbench lse manual                          # one eval, ours and manual
 #   EVAL_ARGS="-n 2500 40000 --min-seconds 0.5" scripts/gradbench.sh ~/gradbench lse manual
 #   CODIPACK_DIR=~/CoDiPack ADEPT_DIR=~/Adept-2 CPPAD_DIR=~/CppAD \
-#     scripts/gradbench.sh ~/gradbench gmm manual codipack adept cppad adol-c
+#     scripts/gradbench.sh ~/gradbench gmm manual codipack adept cppad adol-c pytorch
 #
 # GRADBENCH_DIR is a checkout of GradBench; its files are used as they are, never edited. Evals
 # with a tapegrad program: all twelve (hello, lse, llsq, det, lstm, ode, gmm, ba, ht, kmeans,
@@ -22,7 +23,8 @@
 #   adept     ADEPT_DIR, an Adept-2 checkout (git clone https://github.com/rjhogan/Adept-2): its
 #             library is compiled here from adept/*.cpp;
 #   cppad     CPPAD_DIR, a CppAD checkout (git clone https://github.com/coin-or/CppAD): configured
-#             with its CMake (which writes include/cppad/configure.hpp there) and cppad_lib built.
+#             with its CMake (which writes include/cppad/configure.hpp there) and cppad_lib built;
+#   pytorch   GradBench's Python tool, on Debian's python3-torch (PyTorch 1.13).
 # GradBench's headers include "json.hpp": Debian's nlohmann-json is given under that name.
 # GradBench's orchestrator is a Rust program this machine cannot build;
 # scripts/gradbench_driver.py connects the evals and the tools instead.
@@ -35,7 +37,7 @@ fi
 gradbench=$(realpath "$1")
 shift
 ours=(hello lse llsq det lstm ode gmm ba ht kmeans particle saddle)
-peers=(manual adol-c codipack adept cppad)
+peers=(manual adol-c codipack adept cppad pytorch)
 evals=()
 tools=()
 failed=()
@@ -74,7 +76,7 @@ fi
 declare -A peer_flags
 for tool in "${tools[@]}"; do
   case $tool in
-    manual) peer_flags[$tool]="" ;;
+    manual | pytorch) peer_flags[$tool]="" ;;
     adol-c) peer_flags[$tool]="-ladolc" ;;
     codipack)
       [ -f "${CODIPACK_DIR:-}/include/codi.hpp" ] ||
@@ -95,17 +97,22 @@ for tool in "${tools[@]}"; do
       cmake -S "$CPPAD_DIR" -B "$work/cppad-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
       cmake --build "$work/cppad-build" --target cppad_lib -j"$(nproc)" >/dev/null
       lib=$(realpath "$work/cppad-build/cppad_lib")
-      peer_flags[$tool]="-I$(realpath "$CPPAD_DIR")/include -L$lib -lcppad_lib -Wl,-rpath,$lib" ;;
+      # CppAD's configure finds Debian's Eigen (libeigen3-dev), and its headers then include it.
+      peer_flags[$tool]="-I$(realpath "$CPPAD_DIR")/include -I/usr/include/eigen3 -L$lib -lcppad_lib -Wl,-rpath,$lib" ;;
   esac
 done
-# build_tool TOOL EVAL: GradBench's tools/TOOL/EVAL.cpp as $work/tools/TOOL/bin/EVAL (status 1 when
-# the tool has no program for the eval).
+# build_tool TOOL EVAL: GradBench's tools/TOOL/EVAL.cpp as $work/tools/TOOL/bin/EVAL; status 1, with
+# the reason, when the tool has no program for the eval or it does not build.
 build_tool() {
-  [ -f "$gradbench/tools/$1/$2.cpp" ] || return 1
+  if [ ! -f "$gradbench/tools/$1/$2.cpp" ]; then
+    echo "note: GradBench's $1 tool has no $2 program" >&2
+    return 1
+  fi
   mkdir -p "$work/tools/$1/bin"
   # shellcheck disable=SC2086 # the flags are a list
   g++ -std=c++17 -O3 -march=native -Wno-unknown-pragmas -w -I"$gradbench/cpp" -I"$work/include" \
-    "$gradbench/tools/$1/$2.cpp" -o "$work/tools/$1/bin/$2" ${peer_flags[$1]:-} -lm
+    "$gradbench/tools/$1/$2.cpp" -o "$work/tools/$1/bin/$2" ${peer_flags[$1]:-} -lm ||
+    { echo "note: GradBench's $1 tool's $2 program did not build; it is left out" >&2; return 1; }
 }
 for eval in "${evals[@]}"; do
   # The evals read their data files (ba's, ht's) as evals/<eval>/data in the working directory.
@@ -115,13 +122,18 @@ for eval in "${evals[@]}"; do
   fi
   # The evals validate against GradBench's manual tool, run as tools/manual/bin/<eval> in $work
   # (particle and saddle have none: their evals hold the expected output).
-  build_tool manual "$eval" || true
+  build_tool manual "$eval" 2>/dev/null || true
   args=(--tool tapegrad=build/release/benchmarks/gradbench/bin)
   for tool in "${tools[@]}"; do
-    if build_tool "$tool" "$eval"; then
+    if [ "$tool" = pytorch ]; then  # GradBench's Python tool, which speaks the protocol itself
+      pytorch="$gradbench/python/gradbench/gradbench/tools/pytorch"
+      if [ -f "$pytorch/$eval.py" ]; then
+        args+=(--tool "pytorch=cmd:/usr/bin/python3 $pytorch/run.py")
+      else
+        echo "note: GradBench's pytorch tool has no $eval module" >&2
+      fi
+    elif build_tool "$tool" "$eval"; then
       args+=(--tool "$tool=$work/tools/$tool/bin")
-    else
-      echo "note: GradBench's $tool tool has no $eval program" >&2
     fi
   done
   read -ra eval_args <<<"${EVAL_ARGS:-}"

@@ -3,13 +3,14 @@
 
 GradBench's orchestrator (a Rust program) connects an eval's standard streams to a tool's; this is
 that connection, for tools laid out as GradBench's C++ tools are (<tool dir>/bin/<eval>, run as
-`<eval> INPUT.json FUNCTION`, cpp.py's protocol). The eval (GradBench's own Python, run from the
+`<eval> INPUT.json FUNCTION`, cpp.py's protocol), and for tools that speak the protocol themselves
+(GradBench's Python tools, given as NAME=cmd:COMMAND). The eval (GradBench's own Python, run from the
 checkout) sends start/define/evaluate/analysis messages; this driver answers them by running the
 tool's program, and records the eval's own validation of every output (pass/fail is GradBench's
 decision, never this script's).
 
   gradbench_driver.py --gradbench DIR --work DIR --eval lse --tool tapegrad=BIN_DIR \
-      [--tool manual=BIN_DIR ...] [--json OUT.json] [-- EVAL ARGS...]
+      [--tool manual=BIN_DIR ...] [--tool pytorch=cmd:"python3 .../run.py"] [--json OUT.json] [-- EVAL ARGS...]
 """
 import argparse
 import json
@@ -39,8 +40,30 @@ def run_tool(bin_dir, module, function, input):
     return {"success": True, "output": json.loads(lines[0]), "timings": [json.loads(l) for l in lines[1:]]}
 
 
-def run_eval(gradbench, work, eval_name, tool, bin_dir, eval_args):
-    """Runs one eval against one tool; returns a list of evaluations (function, description,
+class ProcessTool:
+    """A tool that speaks GradBench's protocol itself on its standard streams (GradBench's Python
+    tools: `python3 .../tools/pytorch/run.py`): each message forwarded, its one-line answer read."""
+
+    def __init__(self, command, env):
+        self.proc = subprocess.Popen(command, shell=True, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+
+    def ask(self, message):
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            return {"id": message["id"], "success": False, "error": f"the tool exited {self.proc.wait()}"}
+        return json.loads(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def run_eval(gradbench, work, eval_name, tool, location, eval_args):
+    """Runs one eval against one tool (a folder of C++ programs, or "cmd:" and a command for a tool
+    that speaks the protocol itself); returns a list of evaluations (function, description,
     success, valid, error, evaluate nanoseconds)."""
     shim_dir = os.path.join(work, "shim")
     os.makedirs(shim_dir, exist_ok=True)
@@ -48,6 +71,7 @@ def run_eval(gradbench, work, eval_name, tool, bin_dir, eval_args):
         f.write(PYDANTIC_SHIM)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([shim_dir, os.path.join(gradbench, "python", "gradbench")])
+    process = ProcessTool(location[len("cmd:"):], env) if location.startswith("cmd:") else None
     # The evals' golden implementation runs as tools/manual/bin/<eval>, relative to the working
     # directory: `work` holds that layout (scripts/gradbench.sh builds it there).
     proc = subprocess.Popen(
@@ -57,15 +81,19 @@ def run_eval(gradbench, work, eval_name, tool, bin_dir, eval_args):
     for line in proc.stdout:
         message = json.loads(line)
         kind, response = message["kind"], {"id": message["id"]}
-        if kind == "start":
+        if process and kind in ("start", "define", "evaluate"):
+            response = process.ask(message)
+            response.setdefault("success", kind != "evaluate" or "output" in response)
+        elif kind == "start":
             response["tool"] = tool
         elif kind == "define":
-            exists = os.access(os.path.join(bin_dir, message["module"]), os.X_OK)
+            exists = os.access(os.path.join(location, message["module"]), os.X_OK)
             response["success"] = exists
             if not exists:
                 response["error"] = f"{tool} has no program for {message['module']}"
         elif kind == "evaluate":
-            response |= run_tool(bin_dir, message["module"], message["function"], message["input"])
+            response |= run_tool(location, message["module"], message["function"], message["input"])
+        if kind == "evaluate":
             entry = {"function": message["function"], "description": message.get("description", ""),
                      "success": response["success"], "valid": None, "error": response.get("error"),
                      "nanoseconds": [t["nanoseconds"] for t in response.get("timings", [])
@@ -83,6 +111,8 @@ def run_eval(gradbench, work, eval_name, tool, bin_dir, eval_args):
         proc.stdin.flush()
     proc.stdin.close()
     status = proc.wait()
+    if process:
+        process.close()
     if status != 0:
         results.append({"function": "(eval)", "description": f"exited {status}", "success": False,
                         "valid": False, "error": "the eval failed", "nanoseconds": []})
@@ -153,15 +183,17 @@ def main():
     parser.add_argument("--gradbench", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--eval", required=True)
-    parser.add_argument("--tool", action="append", required=True, help="NAME=BIN_DIR")
+    parser.add_argument("--tool", action="append", required=True, help="NAME=BIN_DIR or NAME=cmd:COMMAND")
     parser.add_argument("--json")
     parser.add_argument("eval_args", nargs="*")
     args = parser.parse_args()
     by_tool = {}
     for spec in args.tool:  # paths made absolute: the eval runs in the work directory
-        name, bin_dir = spec.split("=", 1)
+        name, location = spec.split("=", 1)
+        if not location.startswith("cmd:"):
+            location = os.path.abspath(location)
         by_tool[name] = run_eval(os.path.abspath(args.gradbench), os.path.abspath(args.work), args.eval, name,
-                                 os.path.abspath(bin_dir), args.eval_args)
+                                 location, args.eval_args)
     summarize(args.eval, by_tool)
     if args.json:
         with open(args.json, "w") as f:
