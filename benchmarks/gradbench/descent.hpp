@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tool.hpp"
+
 namespace gradbench_tool {
 
 /// |u - v|, the Euclidean distance.
@@ -69,6 +71,14 @@ inline int nesting_unsupported(const std::string&) {
   std::cerr << "tapegrad nests AD as forward over reverse only (the function fr): forward over forward and reverse "
                "over reverse are not supported\n";
   return 1;
+}
+
+/// main() of particle and saddle: "fr" runs F, the other three exit 1 (nesting_unsupported).
+template <class F>
+int nested_tool_main(int argc, char** argv) {
+  return tool_main(
+      argc, argv,
+      {{"fr", run<F>}, {"ff", nesting_unsupported}, {"rf", nesting_unsupported}, {"rr", nesting_unsupported}});
 }
 
 }  // namespace gradbench_tool

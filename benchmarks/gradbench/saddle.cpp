@@ -73,10 +73,4 @@ struct ForwardOverReverse {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(argc, argv,
-                                   {{"fr", gradbench_tool::run<ForwardOverReverse>},
-                                    {"ff", gradbench_tool::nesting_unsupported},
-                                    {"rf", gradbench_tool::nesting_unsupported},
-                                    {"rr", gradbench_tool::nesting_unsupported}});
-}
+int main(int argc, char** argv) { return gradbench_tool::nested_tool_main<ForwardOverReverse>(argc, argv); }
