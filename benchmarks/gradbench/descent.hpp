@@ -15,6 +15,15 @@
 
 namespace gradbench_tool {
 
+/// |v|, the Euclidean norm.
+template <class T>
+T norm(const std::vector<T>& v) {
+  using std::sqrt;
+  T sum = 0.0;
+  for (const T& x : v) sum = sum + x * x;
+  return sqrt(sum);
+}
+
 /// |u - v|, the Euclidean distance.
 template <class T>
 T distance(const std::vector<T>& u, const std::vector<T>& v) {
@@ -29,10 +38,9 @@ template <class T, class F, class Gradient>
 std::vector<T> argmin(std::vector<T> x, const F& f, const Gradient& gradient) {
   T fx = f(x);
   std::vector<T> g = gradient(x), next(x.size());
-  const std::vector<T> origin(x.size(), T(0.0));
   double eta = 1e-5;
   for (int accepted = 0;;) {
-    if (distance(g, origin) <= 1e-5) return x;
+    if (norm(g) <= 1e-5) return x;
     if (accepted == 10) {
       eta *= 2;
       accepted = 0;
