@@ -10,32 +10,44 @@
 namespace tapegrad::kernels {
 
 /// Visits every element of `out` in row-major order: f(i, offsets) with offsets[k] the element's
-/// offset in operand k, read through strides[k] (0 on broadcast axes).
+/// offset in operand k, read through strides[k] (0 on broadcast axes). Adjacent axes that every
+/// operand walks as one (stride[d] = stride[d + 1] * out[d + 1]) are merged first, so a contiguous or
+/// wholly broadcast operand runs one long inner loop instead of an odometer step per row.
 template <size_t N, class F>
 void for_each_broadcast(const Shape& out, const std::array<Strides, N>& strides, F&& f) {
   const int64_t total = out.numel();
   if (total == 0) return;
-  const int rank = out.rank();
+  std::array<int64_t, kMaxRank> size{};
+  std::array<Strides, N> step{};
+  int rank = 0;
+  for (int d = 0; d < out.rank(); ++d) {
+    const auto ud = static_cast<size_t>(d);
+    if (out[d] == 1) continue;  // a size-1 axis moves no operand
+    bool merges = rank > 0;
+    for (size_t k = 0; k < N && merges; ++k) merges = step[k][static_cast<size_t>(rank - 1)] == strides[k][ud] * out[d];
+    const auto axis = static_cast<size_t>(merges ? rank - 1 : rank++);
+    size[axis] = merges ? size[axis] * out[d] : out[d];
+    for (size_t k = 0; k < N; ++k) step[k][axis] = strides[k][ud];
+  }
   std::array<int64_t, N> base{};
   if (rank == 0) {
     f(int64_t{0}, base);
     return;
   }
-  const int last = rank - 1;
-  const int64_t inner = out[last];
+  const auto last = static_cast<size_t>(rank - 1);
+  const int64_t inner = size[last];
   std::array<int64_t, kMaxRank> idx{};
   for (int64_t i = 0; i < total; i += inner) {
     std::array<int64_t, N> off = base;
     for (int64_t j = 0; j < inner; ++j) {
       f(i + j, off);
-      for (size_t k = 0; k < N; ++k) off[k] += strides[k][static_cast<size_t>(last)];
+      for (size_t k = 0; k < N; ++k) off[k] += step[k][last];
     }
-    for (int d = last - 1; d >= 0; --d) {  // odometer over the outer axes
-      const auto ud = static_cast<size_t>(d);
-      for (size_t k = 0; k < N; ++k) base[k] += strides[k][ud];
-      if (++idx[ud] < out[d]) break;
-      for (size_t k = 0; k < N; ++k) base[k] -= strides[k][ud] * out[d];
-      idx[ud] = 0;
+    for (size_t d = last; d-- > 0;) {  // odometer over the outer axes
+      for (size_t k = 0; k < N; ++k) base[k] += step[k][d];
+      if (++idx[d] < size[d]) break;
+      for (size_t k = 0; k < N; ++k) base[k] -= step[k][d] * size[d];
+      idx[d] = 0;
     }
   }
 }
