@@ -1,9 +1,13 @@
 // GradBench's kmeans eval: the cost sum_i min_k |x_i - c_k|^2 of n points and k centroids (cost),
-// and the Newton direction dir = gradient / Hessian diagonal in the centroids (dir). One recording
-// carries tangents along v = 1 (Tape::record_tangents): a sweep from the cost gives the gradient,
-// a sweep from its tangent H v. The cost's Hessian is diagonal in the centroids (each coordinate of
-// c_k meets only itself, in the points nearest c_k), so H 1 is the diagonal. Distances are taken as
-// |x|^2 - 2 x . c + |c|^2, an n x k product, rather than through the n x k x d differences.
+// and the Newton direction dir = gradient / Hessian diagonal in the centroids (dir).
+// The nearest centroid of each point is piecewise constant in the centroids: the derivatives of
+// min_k |x_i - c_k|^2 are those of the selected term |x_i - c_nearest(i)|^2 (as the tape's own min
+// routes them). So dir finds each point's nearest centroid in doubles, as the cost does, and records
+// only the n selected distances: index_select of the centroids, a difference, a square, a sum (n x d
+// values, where recording the whole min would hold n x k). One recording carries tangents along
+// v = 1 (Tape::record_tangents): a sweep from the cost gives the gradient, a sweep from its tangent
+// H v. The cost's Hessian is diagonal in the centroids (each coordinate of c_k meets only itself, in
+// the points nearest c_k), so H 1 is the diagonal.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -33,6 +37,16 @@ struct Input {
   }
 };
 
+/// The squared distance between point i and centroid j.
+double squared_distance(const Input& in, int64_t i, int64_t j) {
+  double distance = 0;
+  for (int64_t l = 0; l < in.d; ++l) {
+    const double diff = in.points[i * in.d + l] - in.centroids[j * in.d + l];
+    distance += diff * diff;
+  }
+  return distance;
+}
+
 struct Cost {
   using Output = double;
   Input in;
@@ -41,14 +55,7 @@ struct Cost {
     cost = 0;
     for (int64_t i = 0; i < in.n; ++i) {
       double closest = std::numeric_limits<double>::infinity();
-      for (int64_t j = 0; j < in.k; ++j) {
-        double distance = 0;
-        for (int64_t l = 0; l < in.d; ++l) {
-          const double diff = in.points[i * in.d + l] - in.centroids[j * in.d + l];
-          distance += diff * diff;
-        }
-        closest = std::min(closest, distance);
-      }
+      for (int64_t j = 0; j < in.k; ++j) closest = std::min(closest, squared_distance(in, i, j));
       cost += closest;
     }
   }
@@ -61,32 +68,28 @@ struct Dir {
   };
   Input in;
   tapegrad::Tape tape;
-  tapegrad::Tensor points, centroids, ones, points_squared;
+  tapegrad::Tensor points, centroids, ones;
+  std::vector<int64_t> nearest;  // each point's nearest centroid (the first of equals, as min's)
   std::vector<double> gradient;
-  explicit Dir(const json& input) : in(input) {
+  explicit Dir(const json& input) : in(input), nearest(static_cast<size_t>(in.n)) {
     points = tapegrad::Tensor(tapegrad::Array(tapegrad::Shape{in.n, in.d}, in.points));
     centroids = tapegrad::Tensor(tapegrad::Array(tapegrad::Shape{in.k, in.d}, in.centroids), true);
     ones = tapegrad::Tensor::ones({in.k, in.d});
-    points_squared = tapegrad::Tensor(tapegrad::Array(tapegrad::Shape{in.n, 1}));
   }
-  void square_points() {  // |x_i|^2, in every run as the cost computes it: no parameter in it
-    double* squared = points_squared.mutable_value().data<double>();
+  void assign_points() {
     for (int64_t i = 0; i < in.n; ++i) {
-      double total = 0;
-      for (int64_t l = 0; l < in.d; ++l) total += in.points[i * in.d + l] * in.points[i * in.d + l];
-      squared[i] = total;
+      double closest = std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < in.k; ++j)
+        if (const double distance = squared_distance(in, i, j); distance < closest)
+          closest = distance, nearest[static_cast<size_t>(i)] = j;
     }
   }
   void compute(Output& out) {
-    square_points();
+    assign_points();
     tape.record_tangents(tapegrad::Tape::Tangents::second_order);
     centroids.zero_grad();
     tape.set_tangent(centroids, ones);
-    const int coordinates[] = {1}, clusters[] = {1};
-    const tapegrad::Tensor centroids_squared = reshape(sum(centroids * centroids, coordinates), {1, in.k});
-    const tapegrad::Tensor distances =  // [n, k]: |x_i - c_j|^2
-        points_squared - 2.0 * matmul(points, transpose(centroids)) + centroids_squared;
-    const tapegrad::Tensor cost = sum(min(distances, clusters));
+    const tapegrad::Tensor cost = sum(square(points - index_select(centroids, 0, nearest)));
     const tapegrad::Tensor along_ones = tape.tangent(cost);  // grad . 1, recorded
     cost.backward({.retain_graph = true});
     gradbench_tool::copy_gradient(centroids, gradient);
