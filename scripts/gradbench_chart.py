@@ -26,11 +26,15 @@ def gather(folder):
         with open(path) as f:
             run = json.load(f)
         tools = {}
+        shared = workload_medians(run["tools"]["manual"]) if "manual" in run["tools"] else None
         for tool, results in run["tools"].items():
             ratios = derivative_ratios(workload_medians(results))
             if ratios:
                 tools[tool] = {"validated": validated(results), "median": median(ratios), "min": min(ratios),
                                "max": max(ratios), "workloads": len(ratios)}
+                over_shared = derivative_ratios(workload_medians(results), shared) if shared else []
+                if over_shared:  # over GradBench's C++ primal, as manual times it
+                    tools[tool]["median_over_cpp_primal"] = median(over_shared)
         if tools:
             summary[run["eval"]] = tools
     return summary

@@ -138,15 +138,22 @@ def workload_medians(results):
     return times
 
 
-def derivative_ratios(times):
-    """Per workload with a primal: its slowest derivative's median time over the primal's."""
+def derivative_ratios(times, primals=None):
+    """Per workload with a primal: its slowest derivative's median time over the primal's, the
+    tool's own primal or, given `primals` (another tool's workload medians), that tool's."""
     ratios = []
-    for t in times.values():
-        primal = next((t[f] for f in PRIMALS if f in t), None)
+    for workload, t in times.items():
+        source = t if primals is None else primals.get(workload, {})
+        primal = next((source[f] for f in PRIMALS if f in source), None)
         derivatives = [v for f, v in t.items() if f not in PRIMALS]
         if primal and derivatives:
             ratios.append(max(derivatives) / primal)
     return ratios
+
+
+def spread(ratios):
+    """A ratio column's cell: the median (min-max), or "-"."""
+    return f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "-"
 
 
 def validated(results):
@@ -157,25 +164,30 @@ def validated(results):
 
 
 def summarize(eval_name, by_tool):
-    """Per tool: pass/fail, and derivative / primal per workload (median run times), as a table."""
+    """Per tool: pass/fail, derivative / primal per workload (median run times) over its own primal
+    and over manual's (GradBench's C++ primal, evals/*.hpp, which every C++ peer times as its
+    primal), and its derivative's time over ours, as a table."""
     print(f"\n## {eval_name}\n")
-    print("| tool | validated | workloads | derivative / primal, median (min-max) | time / tapegrad's |")
-    print("|---|---|---|---|---|")
+    print("| tool | validated | workloads | derivative / own primal, median (min-max) "
+          "| derivative / GradBench's C++ primal | time / tapegrad's |")
+    print("|---|---|---|---|---|---|")
     medians = {tool: workload_medians(results) for tool, results in by_tool.items()}
     ours = medians.get("tapegrad", {})
+    shared = medians.get("manual")
     for tool, results in by_tool.items():
         ratios = derivative_ratios(medians[tool])
         versus = [v / ours[workload][f] for workload, t in medians[tool].items() for f, v in t.items()
                   if f in ours.get(workload, {}) and f not in PRIMALS]
-        ratio = (f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "-")
+        ratio = spread(ratios)
         if not ratios and medians[tool]:  # no primal (particle, saddle): each function's median time
             ratio = "no primal; " + ", ".join(f"{f} {v / 1e6:.1f} ms" for t in medians[tool].values()
                                               for f, v in t.items())
+        over_shared = spread(derivative_ratios(medians[tool], shared)) if shared else "-"
         vs = (f"{median(versus):.2f}" if versus and tool != "tapegrad" else "-")
-        print(f"| {tool} | {validated(results)} | {len(medians[tool])} | {ratio} | {vs} |")
+        print(f"| {tool} | {validated(results)} | {len(medians[tool])} | {ratio} | {over_shared} | {vs} |")
         for r in results:
             if not r["success"] or r["valid"] is False:
-                print(f"|  | {r['function']} {r['description']}: {(r['error'] or '')[:200]!r} | | | |")
+                print(f"|  | {r['function']} {r['description']}: {(r['error'] or '')[:200]!r} | | | | |")
 
 
 def main():
