@@ -9,7 +9,9 @@
 // and Tape::jacobian_product sweeps the recorded partials forwards once, carrying a tangent per
 // column (28 or 26): forward mode fits, 28 columns against up to 3 x 51,200 rows. The directions
 // seed theta_j for its column and every u_i's first (second) coordinate for the first (second)
-// column: a compressed Jacobian.
+// column: a compressed Jacobian. Both pose only the vertices the correspondences read, each by its
+// nonzero weights (Influences): the eval's dense skinning, 22 bones x every vertex of the model
+// (10,000 in the big one), sums the same terms and zeros.
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -41,11 +43,29 @@ struct Model {
   size_t vertices() const { return base_positions.size() / 4; }
 };
 
+/// The vertices the correspondences read, each with the bones that move it: a vertex's skinning
+/// sum runs over its nonzero weights only (2-5 of the 22 bones in GradBench's models), and the
+/// thousands of vertices no correspondence reads are not posed. Exactly the dense sum: a zero
+/// weight adds zero.
+struct Influences {
+  std::vector<size_t> vertex;  // per used vertex: its index in the model
+  std::vector<int> slot;       // per model vertex: its place in `vertex`, or -1
+  std::vector<size_t> begin;   // per used vertex: its first influence (and one past the last)
+  std::vector<size_t> bone;    // per influence
+  std::vector<double> weight;  // per influence
+  void use(size_t v) {
+    if (slot[v] >= 0) return;
+    slot[v] = static_cast<int>(vertex.size());
+    vertex.push_back(v);
+  }
+};
+
 struct Input {
   std::vector<double> theta, us;  // us: 2 per correspondence, empty in the simple variant
   Model model;
   std::vector<int> correspondences;  // a vertex (simple) or a triangle (complicated) per point
   std::vector<double> points;        // 3 per correspondence
+  Influences influences;
   bool complicated() const { return !us.empty(); }
 
   explicit Input(const json& in) {
@@ -93,6 +113,26 @@ struct Input {
     }
     model.is_mirrored = model_json.at("is_mirrored").get<bool>();
     check(n_bones);
+    find_influences(n_bones);
+  }
+
+  void find_influences(size_t n_bones) {
+    const size_t n = model.vertices();
+    influences.slot.assign(n, -1);
+    for (const int c : correspondences)
+      if (complicated())
+        for (const int v : model.triangles[static_cast<size_t>(c)]) influences.use(static_cast<size_t>(v));
+      else
+        influences.use(static_cast<size_t>(c));
+    for (const size_t v : influences.vertex) {
+      influences.begin.push_back(influences.bone.size());
+      for (size_t b = 0; b < n_bones; ++b)
+        if (const double w = model.weights[b * n + v]; w != 0.0) {
+          influences.bone.push_back(b);
+          influences.weight.push_back(w);
+        }
+    }
+    influences.begin.push_back(influences.bone.size());
   }
 
   void check(size_t n_bones) const {
@@ -150,78 +190,83 @@ Mat4<T> multiply(const Mat4<A>& a, const Mat4<B>& b) {
   return c;
 }
 
-// The posed, skinned and globally placed vertices, 3 x vertices row-major, for theta: each bone's
-// Euler angles from theta (the fingers' 4 bones get 2, 1 and 1 angles; the wrist and forearm none),
-// relative transforms chained to absolute ones, and each vertex the weighted sum of its bones'
-// transforms of its base position; then mirrored if the model is, rotated and translated.
+// The posed, skinned and globally placed vertices that the correspondences read, 3 per used vertex
+// (Influences): each bone's Euler angles from theta (the fingers' 4 bones get 2, 1 and 1 angles;
+// the wrist and forearm none), relative transforms chained to absolute ones, and each vertex the
+// weighted sum of its bones' transforms of its base position, in bone order; then mirrored if the
+// model is, rotated and translated.
 template <class T>
-void posed_vertices(const Model& model, const T* theta, std::vector<Mat4<T>>& absolutes, std::vector<T>& out) {
-  std::vector<std::array<T, 3>> angles(kBones, {T(0.0), T(0.0), T(0.0)});  // per bone: x, z, y
+void posed_vertices(const Model& model, const Influences& influences, const T* theta, std::vector<Mat4<T>>& transforms,
+                    std::vector<T>& out) {
+  std::array<std::array<T, 3>, kBones> angles;  // per bone: x, z, y
+  angles.fill({T(0.0), T(0.0), T(0.0)});
   for (size_t finger = 0, t = 6; finger < 5; ++finger)
     for (size_t joint = 0; joint < 3; ++joint) {
       auto& bone = angles[2 + 4 * finger + joint];  // a finger's first bone is not posed
       bone[0] = theta[t++];
       if (joint == 0) bone[1] = theta[t++];
     }
-  absolutes.resize(kBones);
+  std::array<Mat4<T>, kBones> absolutes;
+  transforms.resize(kBones);
   for (size_t b = 0; b < kBones; ++b) {
     const Mat3<T> r = euler_rotation(angles[b].data());
     const Mat4<T> pose = {r[0], r[1], r[2], T(0.0), r[3],   r[4],   r[5],   T(0.0),
                           r[6], r[7], r[8], T(0.0), T(0.0), T(0.0), T(0.0), T(1.0)};
     const Mat4<T> relative = multiply<T>(model.base_relatives[b], pose);
     absolutes[b] = model.parents[b] < 0 ? relative : multiply<T>(absolutes[model.parents[b]], relative);
+    transforms[b] = multiply<T>(absolutes[b], model.inverse_base_absolutes[b]);
   }
-  const size_t n = model.vertices();
-  out.assign(3 * n, T(0.0));
-  for (size_t b = 0; b < kBones; ++b) {
-    const Mat4<T> transform = multiply<T>(absolutes[b], model.inverse_base_absolutes[b]);
-    for (size_t v = 0; v < n; ++v) {
-      const double* base = &model.base_positions[4 * v];
-      const double weight = model.weights[b * n + v];
-      for (size_t i = 0; i < 3; ++i)
-        out[i * n + v] = out[i * n + v] + (transform[4 * i] * base[0] + transform[4 * i + 1] * base[1] +
-                                           transform[4 * i + 2] * base[2] + transform[4 * i + 3] * base[3]) *
-                                              weight;
-    }
-  }
-  if (model.is_mirrored)
-    for (size_t v = 0; v < n; ++v) out[v] = -out[v];
   const Mat3<T> r = angle_axis_rotation(theta);  // theta 0-2; the scale is 1; theta 3-5 translate
-  for (size_t v = 0; v < n; ++v) {
-    const T x = out[v], y = out[n + v], z = out[2 * n + v];
-    for (size_t i = 0; i < 3; ++i) out[i * n + v] = r[3 * i] * x + r[3 * i + 1] * y + r[3 * i + 2] * z + theta[3 + i];
+  const double mirror = model.is_mirrored ? -1.0 : 1.0;
+  out.resize(3 * influences.vertex.size());
+  for (size_t u = 0; u < influences.vertex.size(); ++u) {
+    const double* base = &model.base_positions[4 * influences.vertex[u]];
+    std::array<T, 3> skinned{T(0.0), T(0.0), T(0.0)};
+    for (size_t e = influences.begin[u]; e < influences.begin[u + 1]; ++e) {
+      const Mat4<T>& transform = transforms[influences.bone[e]];
+      const double weight = influences.weight[e];
+      for (size_t i = 0; i < 3; ++i)
+        skinned[i] = skinned[i] + (transform[4 * i] * base[0] + transform[4 * i + 1] * base[1] +
+                                   transform[4 * i + 2] * base[2] + transform[4 * i + 3] * base[3]) *
+                                      weight;
+    }
+    for (size_t i = 0; i < 3; ++i)  // mirroring negates x, exactly
+      out[3 * u + i] =
+          mirror * r[3 * i] * skinned[0] + r[3 * i + 1] * skinned[1] + r[3 * i + 2] * skinned[2] + theta[3 + i];
   }
 }
 
 // Each correspondence's error: its point minus the model's vertex, or its triangle's point at u.
 template <class T>
-void errors(const Input& in, const T* theta, const T* us, std::vector<Mat4<T>>& absolutes, std::vector<T>& positions,
+void errors(const Input& in, const T* theta, const T* us, std::vector<Mat4<T>>& transforms, std::vector<T>& positions,
             T* err) {
-  posed_vertices(in.model, theta, absolutes, positions);
-  const size_t n = in.model.vertices();
+  posed_vertices(in.model, in.influences, theta, transforms, positions);
+  const auto position = [&](int vertex, size_t i) -> const T& {
+    return positions[3 * static_cast<size_t>(in.influences.slot[static_cast<size_t>(vertex)]) + i];
+  };
   for (size_t c = 0; c < in.correspondences.size(); ++c) {
-    const auto at = static_cast<size_t>(in.correspondences[c]);
+    const int at = in.correspondences[c];
     for (size_t i = 0; i < 3; ++i) {
       if (!in.complicated()) {
-        err[3 * c + i] = in.points[3 * c + i] - positions[i * n + at];
+        err[3 * c + i] = in.points[3 * c + i] - position(at, i);
         continue;
       }
-      const auto& t = in.model.triangles[at];
+      const auto& t = in.model.triangles[static_cast<size_t>(at)];
       const T* u = us + 2 * c;
-      err[3 * c + i] = in.points[3 * c + i] - (u[0] * positions[i * n + t[0]] + u[1] * positions[i * n + t[1]] +
-                                               (1.0 - u[0] - u[1]) * positions[i * n + t[2]]);
+      err[3 * c + i] = in.points[3 * c + i] -
+                       (u[0] * position(t[0], i) + u[1] * position(t[1], i) + (1.0 - u[0] - u[1]) * position(t[2], i));
     }
   }
 }
 
 struct Objective : Input {
   using Output = std::vector<double>;
-  std::vector<Mat4<double>> absolutes;
+  std::vector<Mat4<double>> transforms;
   std::vector<double> positions;
   using Input::Input;
   void compute(std::vector<double>& err) {
     err.resize(3 * correspondences.size());
-    errors(*this, theta.data(), us.data(), absolutes, positions, err.data());
+    errors(*this, theta.data(), us.data(), transforms, positions, err.data());
   }
 };
 
@@ -233,7 +278,7 @@ struct Jacobian : Input {
   tapegrad::Tape tape;
   std::vector<tapegrad::Var> inputs, err;  // inputs: theta, then us
   std::vector<double> directions;          // inputs x cols: which column each input seeds
-  std::vector<Mat4<tapegrad::Var>> absolutes;
+  std::vector<Mat4<tapegrad::Var>> transforms;
   std::vector<tapegrad::Var> positions;
   size_t u_columns;
   explicit Jacobian(const json& input) : Input(input), u_columns(complicated() ? 2 : 0) {
@@ -250,7 +295,7 @@ struct Jacobian : Input {
     tape.clear();
     inputs.assign(theta.begin(), theta.end());
     inputs.insert(inputs.end(), us.begin(), us.end());
-    errors(*this, inputs.data(), inputs.data() + kTheta, absolutes, positions, err.data());
+    errors(*this, inputs.data(), inputs.data() + kTheta, transforms, positions, err.data());
     tape.jacobian_product(err, inputs, directions, out.values);
   }
 };
