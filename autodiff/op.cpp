@@ -11,9 +11,14 @@ namespace tapegrad {
 Array& BackwardContext::scratch(const Shape& shape, DType dtype) { return s_.take(shape, dtype); }
 
 void BackwardContext::accumulate(size_t i, const Array& g) {
-  Array& dst = grad_input(i);
+  const auto [dst, fresh] = grad_input_to_write(i);
   if (g.shape() == dst.shape()) {
-    kernels::add_into(dst, g);
+    if (fresh)
+      dst.assign(g);
+    else
+      kernels::add_into(dst, g);
+  } else if (fresh) {
+    kernels::sum_to(g, dst.shape(), dst);
   } else {
     Array& reduced = s_.take(dst.shape(), dst.dtype());
     kernels::sum_to(g, dst.shape(), reduced);

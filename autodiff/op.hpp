@@ -51,6 +51,16 @@ class BackwardContext {
   bool needs_grad(size_t i) const;
   /// Input i's gradient buffer (its shape, zero on first use), to accumulate into directly.
   Array& grad_input(size_t i);
+  /// Input i's gradient buffer for an op whose contribution covers every element: `fresh` when
+  /// nothing has accumulated into it yet, and then it is not zeroed (contents unspecified): the op
+  /// assigns (g = v) where it would otherwise add (g += v), saving a pass that zeroes the buffer
+  /// and a read of it. An op that writes only some elements uses grad_input.
+  struct GradToWrite {
+    Array& grad;  ///< Input i's gradient buffer.
+    bool fresh;   ///< Assign every element, don't add.
+  };
+  /// See GradToWrite.
+  GradToWrite grad_input_to_write(size_t i);
   /// Input i's value and its gradient buffer, or null when it wants none: input(i), needs_grad(i)
   /// and grad_input(i) in one lookup, for ops that loop over many inputs.
   struct InputAndGrad {
@@ -335,6 +345,11 @@ inline bool BackwardContext::needs_grad(size_t i) const {
   return !(entry & detail::TensorSection::kNoGrad) && s_.slot(slot_of(i)).requires_grad;
 }
 inline Array& BackwardContext::grad_input(size_t i) { return s_.grad_of(slot_of(i)); }
+inline BackwardContext::GradToWrite BackwardContext::grad_input_to_write(size_t i) {
+  bool fresh = false;
+  Array& grad = s_.grad_to_write(slot_of(i), fresh);
+  return {grad, fresh};
+}
 inline BackwardContext::InputAndGrad BackwardContext::input_and_grad(size_t i) {
   const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
   const uint32_t slot = entry & ~detail::TensorSection::kNoGrad;

@@ -120,10 +120,15 @@ Tensor unary_op(const char* name, const Tensor& x, Value value, Dx dx, Tangent t
   });
   return op.finish(
       [dx](BackwardContext& c) {
-        visit(c.output().dtype(), [&](auto t) {
-          const auto v = unary_grad<decltype(t)>(c);
-          parallel_for(c.output().numel(),
-                       [=](int64_t i) { v.gx[i] += static_cast<decltype(t)>(dx(v.g[i], v.x[i], v.y[i])); });
+        visit(c.output().dtype(), [&]<class T>(T) {
+          const auto [grad, fresh] = c.grad_input_to_write(0);
+          const T *px = c.input(0).data<T>(), *py = c.output().data<T>(), *pg = c.grad_output().data<T>();
+          T* gx = grad.template data<T>();
+          const bool add = !fresh;
+          parallel_for(c.output().numel(), [=](int64_t i) {
+            const T v = static_cast<T>(dx(pg[i], px[i], py[i]));
+            gx[i] = add ? gx[i] + v : v;
+          });
         });
       },
       tangent);
@@ -177,15 +182,24 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, Value value
           auto one_side = [&](size_t k, auto d) {
             if (!c.needs_grad(k)) return;
             const Shape& own = (k == 0 ? av2 : bv2).shape();
-            // Same shape as the output: accumulate in place; broadcast: build dL/dy-shaped, then sum down.
-            Array& g = own == yv2.shape() ? c.grad_input(k) : c.scratch(yv2.shape(), yv2.dtype());
-            T* pgk = g.template data<T>();
+            // Same shape as the output: written in place (added unless fresh); broadcast: built
+            // dL/dy-shaped, then summed down.
             const bool direct = own == yv2.shape();
+            bool add = false;
+            Array* g = nullptr;
+            if (direct) {
+              const auto [grad, fresh] = c.grad_input_to_write(k);
+              g = &grad;
+              add = !fresh;
+            } else {
+              g = &c.scratch(yv2.shape(), yv2.dtype());
+            }
+            T* pgk = g->template data<T>();
             zip_broadcast<T>(yv2.shape(), av2.shape(), bv2.shape(), [=](int64_t i, int64_t ia, int64_t ib) {
               const T v = static_cast<T>(d(pg[i], pa[ia], pb[ib], py[i]));
-              pgk[i] = direct ? pgk[i] + v : v;
+              pgk[i] = add ? pgk[i] + v : v;
             });
-            if (!direct) c.accumulate(k, g);
+            if (!direct) c.accumulate(k, *g);
           };
           one_side(0, da);
           one_side(1, db);

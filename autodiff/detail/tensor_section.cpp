@@ -178,21 +178,27 @@ uint32_t TensorSection::add_slot(Array& value, bool requires_grad) {
 }
 
 Array& TensorSection::first_grad(uint32_t i) {
+  make_grad(i, true);
+  return *slots_[i].grad;
+}
+
+bool TensorSection::make_grad(uint32_t i, bool zero) {
   Slot& s = slots_[i];
+  bool made = true;
   if (s.leaf) {
-    if (!s.leaf->has_grad || !(s.leaf->grad.shape() == s.leaf->value.shape()) ||
-        s.leaf->grad.dtype() != s.leaf->value.dtype()) {
+    made = !s.leaf->has_grad || !(s.leaf->grad.shape() == s.leaf->value.shape()) ||
+           s.leaf->grad.dtype() != s.leaf->value.dtype();
+    if (made) {
       s.leaf->grad.resize(s.leaf->value.shape(), s.leaf->value.dtype());
-      s.leaf->grad.fill(0.0);
       s.leaf->has_grad = true;
     }
     s.grad = &s.leaf->grad;
   } else {
     Array* spare = i < spare_grads_.size() ? std::exchange(spare_grads_[i], nullptr) : nullptr;
     s.grad = spare ? spare : &take(s.value->shape(), s.value->dtype());
-    s.grad->fill(0.0);
   }
-  return *s.grad;
+  if (made && zero) s.grad->fill(0.0);
+  return made;
 }
 
 namespace {

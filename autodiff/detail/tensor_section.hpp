@@ -117,6 +117,13 @@ class TensorSection {
     Array* g = slots_[slot].grad;
     return g ? *g : first_grad(slot);
   }
+  /// The slot's gradient buffer for a caller that writes every element; `fresh` when nothing has
+  /// accumulated into it yet: then it is not zeroed (contents unspecified) and the caller assigns.
+  Array& grad_to_write(uint32_t slot, bool& fresh) {
+    Array* g = slots_[slot].grad;
+    fresh = !g && make_grad(slot, false);
+    return g ? *g : *slots_[slot].grad;
+  }
   Tensor handle(uint32_t slot) { return Tensor(&tape_, slot, tape_.generation()); }
 
   template <class F>
@@ -203,6 +210,9 @@ class TensorSection {
   uint32_t resolve(const Tensor& t, const char* what);  // slot_of's slow path: a new leaf, or an error
   void claim(LeafData& leaf, const char* what);         // this thread's, or TapeError
   Array& first_grad(uint32_t slot);
+  /// Gives the slot its gradient buffer: a leaf's own (kept, accumulating, while its shape and
+  /// dtype match) or a pooled one; `zero` zeroes a buffer made now. Returns whether one was made.
+  bool make_grad(uint32_t slot, bool zero);
   void release_leaves();  // the recording ends: other threads may record them
   std::vector<Node> nodes_;
   struct ForwardStep {

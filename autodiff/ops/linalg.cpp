@@ -59,17 +59,23 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
           const T* pb = c.input(1).data<T>();
           const T* pg = c.grad_output().data<T>();
           if (d.m == 0 || d.n == 0 || d.k == 0) return;
+          // beta 0 writes a fresh gradient (its first product into each block), beta 1 adds.
+          const auto beta = [](bool fresh, bool batched, int64_t i) {
+            return fresh && (batched || i == 0) ? T(0) : T(1);
+          };
           if (c.needs_grad(0)) {  // dA = G B^T (summed over the batch when A is shared)
-            T* ga = c.grad_input(0).template data<T>();
+            const auto [grad, fresh] = c.grad_input_to_write(0);
+            T* ga = grad.template data<T>();
             for (int64_t i = 0; i < d.batch; ++i)
-              gemm(false, true, d.m, d.k, d.n, pg + i * d.m * d.n, pb + (d.b_batched ? i * d.k * d.n : 0), T(1),
-                   ga + (d.a_batched ? i * d.m * d.k : 0));
+              gemm(false, true, d.m, d.k, d.n, pg + i * d.m * d.n, pb + (d.b_batched ? i * d.k * d.n : 0),
+                   beta(fresh, d.a_batched, i), ga + (d.a_batched ? i * d.m * d.k : 0));
           }
           if (c.needs_grad(1)) {  // dB = A^T G
-            T* gb = c.grad_input(1).template data<T>();
+            const auto [grad, fresh] = c.grad_input_to_write(1);
+            T* gb = grad.template data<T>();
             for (int64_t i = 0; i < d.batch; ++i)
-              gemm(true, false, d.k, d.n, d.m, pa + (d.a_batched ? i * d.m * d.k : 0), pg + i * d.m * d.n, T(1),
-                   gb + (d.b_batched ? i * d.k * d.n : 0));
+              gemm(true, false, d.k, d.n, d.m, pa + (d.a_batched ? i * d.m * d.k : 0), pg + i * d.m * d.n,
+                   beta(fresh, d.b_batched, i), gb + (d.b_batched ? i * d.k * d.n : 0));
           }
         });
       },

@@ -176,6 +176,36 @@ TEST_SUITE("tensor") {
     check_values(w.grad(), {0, 0});
   }
 
+  TEST_CASE("a gradient's first contribution is written, later ones add, through every write path") {
+    // Ops whose contribution covers every element write a fresh gradient buffer (no zeroing) and add
+    // into one already written: each buffer below gets its first contribution from one kind of op
+    // and a second from another, and a leaf keeps its gradient across recordings.
+    Tape tape;
+    Tensor x = Tensor(Array({2, 2}, {1, 2, 3, 4})).requires_grad(true);
+    Tensor w = Tensor(Array({2, 2}, {1, 0, 2, 1})).requires_grad(true);
+    Tensor row = Tensor(Array({2}, {5, 7})).requires_grad(true);
+    Tensor batched = Tensor(Array({3, 2, 2}, std::vector<double>(12, 1.0))).requires_grad(true);
+    for (int step = 1; step <= 2; ++step) {
+      tape.clear();
+      const Tensor h = x * 3.0;  // h's gradient: exp's (unary), then mul's (binary), then matmul's
+      const Tensor y = exp(h * 0.0) + h * h + matmul(h, w);  // exp(0) = 1: dy/dh = 2h + dmatmul/dh
+      const Tensor z = y + row;                  // row broadcast: its gradient summed down (fresh, then added)
+      const Tensor shared = matmul(batched, x);  // x shared over the batch: beta 0, then 1, 1
+      (sum(z) + sum(shared) + sum(x * row)).backward();
+      // dL/dh = 2h + 1 w^T (ones times w transposed: row sums of w) = 2h + [1, 3] per row
+      // dL/dx = 3 dL/dh + (batched^T 1 summed over 3 batches: 3 * 2 per entry) + row
+      const double step_d = step;
+      check_values(x.grad(), {step_d * (3 * (2 * 3 + 1) + 6 + 5), step_d * (3 * (2 * 6 + 3) + 6 + 7),
+                              step_d * (3 * (2 * 9 + 1) + 6 + 5), step_d * (3 * (2 * 12 + 3) + 6 + 7)});
+      check_values(row.grad(), {step_d * (2 + 1 + 3), step_d * (2 + 2 + 4)});  // 2 rows of ones + x's columns
+      // dL/dw = h^T 1: column sums of h = 3 * (1 + 3, 2 + 4) per row of w
+      check_values(w.grad(), {step_d * 12, step_d * 12, step_d * 18, step_d * 18});
+      // dL/dbatched[b] = 1 x^T: each row holds x's row sums (3, 7)
+      const double per_batch[] = {3, 7, 3, 7};
+      for (int64_t i = 0; i < 12; ++i) CHECK(batched.grad().at(i) == doctest::Approx(step_d * per_batch[i % 4]));
+    }
+  }
+
   TEST_CASE("intermediate gradients are readable after backward") {
     Tape tape;
     Tensor w = Tensor(Array({2}, {1, 2})).requires_grad(true);
