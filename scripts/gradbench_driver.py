@@ -33,7 +33,10 @@ def run_tool(bin_dir, module, function, input):
     with tempfile.NamedTemporaryFile("w", suffix=".json") as tmp:
         json.dump(input, tmp)
         tmp.flush()
-        proc = subprocess.run([program, tmp.name, function], text=True, capture_output=True)
+        try:
+            proc = subprocess.run([program, tmp.name, function], text=True, capture_output=True)
+        except OSError as e:  # missing, not executable (being rebuilt): this evaluation fails, the rest run
+            return {"success": False, "error": f"{program} could not run: {e}"}
     if proc.returncode != 0:
         return {"success": False, "error": f"{program} {function} exited {proc.returncode}: {proc.stderr}"}
     lines = proc.stdout.splitlines()
