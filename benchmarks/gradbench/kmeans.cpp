@@ -19,6 +19,15 @@ namespace {
 
 using gradbench_tool::json;
 
+/// Rows of equal length d, flattened row-major; the row count.
+int64_t flatten(const std::vector<std::vector<double>>& rows, int64_t d, std::vector<double>& out) {
+  for (const auto& row : rows) {
+    if (static_cast<int64_t>(row.size()) != d) throw std::invalid_argument("kmeans: rows of unequal length");
+    out.insert(out.end(), row.begin(), row.end());
+  }
+  return static_cast<int64_t>(rows.size());
+}
+
 struct Input {
   int64_t n, k, d;
   std::vector<double> points, centroids;  // n x d and k x d, row-major
@@ -26,14 +35,9 @@ struct Input {
     const auto p = in.at("points").get<std::vector<std::vector<double>>>();
     const auto c = in.at("centroids").get<std::vector<std::vector<double>>>();
     if (p.empty() || c.empty() || p[0].empty()) throw std::invalid_argument("kmeans: no points or no centroids");
-    n = static_cast<int64_t>(p.size());
-    k = static_cast<int64_t>(c.size());
     d = static_cast<int64_t>(p[0].size());
-    for (const auto* rows : {&p, &c})
-      for (const auto& row : *rows) {
-        if (static_cast<int64_t>(row.size()) != d) throw std::invalid_argument("kmeans: rows of unequal length");
-        (rows == &p ? points : centroids).insert((rows == &p ? points : centroids).end(), row.begin(), row.end());
-      }
+    n = flatten(p, d, points);
+    k = flatten(c, d, centroids);
   }
 };
 
