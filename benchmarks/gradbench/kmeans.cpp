@@ -73,7 +73,7 @@ struct Dir {
   Input in;
   tapegrad::Tape tape;
   tapegrad::Tensor points, centroids, ones;
-  std::vector<int64_t> nearest;  // each point's nearest centroid (the first of equals, as min's)
+  std::vector<int64_t> nearest;  // each point's nearest centroid: the first of equals (at a tie any is a subgradient)
   std::vector<double> gradient;
   explicit Dir(const json& input) : in(input), nearest(static_cast<size_t>(in.n)) {
     points = tapegrad::Tensor(tapegrad::Array(tapegrad::Shape{in.n, in.d}, in.points));
