@@ -185,21 +185,16 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, Value value
             // Same shape as the output: written in place (added unless fresh); broadcast: built
             // dL/dy-shaped, then summed down.
             const bool direct = own == yv2.shape();
-            bool add = false;
-            Array* g = nullptr;
-            if (direct) {
-              const auto [grad, fresh] = c.grad_input_to_write(k);
-              g = &grad;
-              add = !fresh;
-            } else {
-              g = &c.scratch(yv2.shape(), yv2.dtype());
-            }
-            T* pgk = g->template data<T>();
+            const BackwardContext::GradToWrite target =
+                direct ? c.grad_input_to_write(k)
+                       : BackwardContext::GradToWrite{c.scratch(yv2.shape(), yv2.dtype()), true};
+            const bool add = !target.fresh;
+            T* pgk = target.grad.template data<T>();
             zip_broadcast<T>(yv2.shape(), av2.shape(), bv2.shape(), [=](int64_t i, int64_t ia, int64_t ib) {
               const T v = static_cast<T>(d(pg[i], pa[ia], pb[ib], py[i]));
               pgk[i] = add ? pgk[i] + v : v;
             });
-            if (!direct) c.accumulate(k, *g);
+            if (!direct) c.accumulate(k, target.grad);
           };
           one_side(0, da);
           one_side(1, db);

@@ -221,14 +221,19 @@ void posed_vertices(const Model& model, const Influences& influences, const T* t
   out.resize(3 * influences.vertex.size());
   for (size_t u = 0; u < influences.vertex.size(); ++u) {
     const double* base = &model.base_positions[4 * influences.vertex[u]];
-    std::array<T, 3> skinned{T(0.0), T(0.0), T(0.0)};
+    std::array<T, 3> skinned{};  // zeros (constants for Var) for a vertex no bone moves
     for (size_t e = influences.begin[u]; e < influences.begin[u + 1]; ++e) {
       const Mat4<T>& transform = transforms[influences.bone[e]];
       const double weight = influences.weight[e];
-      for (size_t i = 0; i < 3; ++i)
-        skinned[i] = skinned[i] + (transform[4 * i] * base[0] + transform[4 * i + 1] * base[1] +
-                                   transform[4 * i + 2] * base[2] + transform[4 * i + 3] * base[3]) *
-                                      weight;
+      for (size_t i = 0; i < 3; ++i) {
+        const auto term = (transform[4 * i] * base[0] + transform[4 * i + 1] * base[1] +
+                           transform[4 * i + 2] * base[2] + transform[4 * i + 3] * base[3]) *
+                          weight;
+        if (e == influences.begin[u])  // the first bone's term starts the sum: no 0 + term
+          skinned[i] = term;
+        else
+          skinned[i] = skinned[i] + term;
+      }
     }
     for (size_t i = 0; i < 3; ++i)  // mirroring negates x, exactly
       out[3 * u + i] =
