@@ -61,6 +61,9 @@ class BackwardContext {
   };
   /// See GradToWrite.
   GradToWrite grad_input_to_write(size_t i);
+  /// The second output's gradient buffer for a closure that writes every element of it (see
+  /// GradToWrite): fresh when nothing flowed to the second output directly.
+  GradToWrite grad_second_output_to_write();
   /// Input i's value and its gradient buffer, or null when it wants none: input(i), needs_grad(i)
   /// and grad_input(i) in one lookup, for ops that loop over many inputs.
   struct InputAndGrad {
@@ -69,7 +72,19 @@ class BackwardContext {
     Array* grad;  ///< Input i's gradient buffer, or nullptr when it needs none.
   };
   /// input(i), needs_grad(i) and grad_input(i) in one lookup.
-  InputAndGrad input_and_grad(size_t i);
+  InputAndGrad input_and_grad(size_t i) {
+    const InputAndGradToWrite in = input_and_grad(i, false);
+    return {in.value, in.grad};
+  }
+  /// InputAndGrad with GradToWrite's flag.
+  struct InputAndGradToWrite {
+    /// Input i's value.
+    const Array& value;
+    Array* grad;  ///< Input i's gradient buffer, or nullptr when it needs none.
+    bool fresh;   ///< Nothing accumulated into grad yet: assign every element, don't add.
+  };
+  /// input(i), needs_grad(i) and grad_input_to_write(i) in one lookup.
+  InputAndGradToWrite input_and_grad_to_write(size_t i) { return input_and_grad(i, true); }
   /// Adds g into input i's gradient; g may have the output's (broadcast) shape: it is summed down
   /// to the input's shape here, the one place un-broadcasting happens.
   void accumulate(size_t i, const Array& g);
@@ -78,6 +93,7 @@ class BackwardContext {
 
  private:
   uint32_t slot_of(size_t i) const;
+  InputAndGradToWrite input_and_grad(size_t i, bool to_write);
   detail::TensorSection& s_;
   const detail::Node& n_;
 };
@@ -350,12 +366,20 @@ inline BackwardContext::GradToWrite BackwardContext::grad_input_to_write(size_t 
   Array& grad = s_.grad_to_write(slot_of(i), fresh);
   return {grad, fresh};
 }
-inline BackwardContext::InputAndGrad BackwardContext::input_and_grad(size_t i) {
+inline BackwardContext::GradToWrite BackwardContext::grad_second_output_to_write() {
+  TAPEGRAD_ASSERT(n_.second_out != detail::kNoSlot);
+  bool fresh = false;
+  Array& grad = s_.grad_to_write(n_.second_out, fresh);
+  return {grad, fresh};
+}
+inline BackwardContext::InputAndGradToWrite BackwardContext::input_and_grad(size_t i, bool to_write) {
   const uint32_t entry = s_.inputs_[n_.inputs_begin + i];
   const uint32_t slot = entry & ~detail::TensorSection::kNoGrad;
   const detail::Slot& s = s_.slot(slot);
-  const bool needs = !(entry & detail::TensorSection::kNoGrad) && s.requires_grad;
-  return {*s.value, needs ? &s_.grad_of(slot) : nullptr};
+  if ((entry & detail::TensorSection::kNoGrad) || !s.requires_grad) return {*s.value, nullptr, false};
+  bool fresh = false;
+  Array& grad = to_write ? s_.grad_to_write(slot, fresh) : s_.grad_of(slot);
+  return {*s.value, &grad, fresh};
 }
 inline const Array& OpRecord::in(size_t i) const {
   return *s_.slot(s_.inputs_[begin_ + i] & ~detail::TensorSection::kNoGrad).value;

@@ -192,11 +192,13 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
       [k, begin, fan_in, m, r_stride, mask](BackwardContext& c) {
         const double* g = nullptr;  // lambda_k,i = dL/dpsi_k,i
         if constexpr (fused) {      // what reached psi directly, plus dL/do_k,i sigma'_k(psi_k,i) (eq. 4, 5)
-          double* lambda = c.grad_second_output().data<double>();
+          const auto [lambda_grad, fresh] = c.grad_second_output_to_write();
+          double* lambda = lambda_grad.data<double>();
           const double* go = c.grad_output().data<double>();
           const double* psi = c.second_output().data<double>();
           const double* o = c.output().data<double>();
-          for (int64_t i = 0; i < m; ++i) lambda[i] += go[i] * Act::partial(psi[i], o[i]);
+          for (int64_t i = 0; i < m; ++i)  // fresh: nothing reached psi directly, lambda is written
+            lambda[i] = (fresh ? 0.0 : lambda[i]) + go[i] * Act::partial(psi[i], o[i]);
           g = lambda;
         } else {
           g = c.grad_output().data<double>();
@@ -208,9 +210,10 @@ SeedModel::Neuron SeedModel::neuron_op(uint32_t k, int64_t m, const double* r, b
         double* gw = c.needs_grad(fan_in) ? c.grad_input(fan_in).data<double>() : nullptr;
         for (size_t j = 0; j < fan_in; ++j) {
           const int64_t e = begin + static_cast<int64_t>(j);
-          const auto [input, grad] = c.input_and_grad(j);
+          const auto [input, grad, fresh] = c.input_and_grad_to_write(j);
           const double* o = input.data<double>();
           double* go = grad ? grad->data<double>() : nullptr;
+          if (go && fresh) std::fill_n(go, m, 0.0);  // the source's first reader swept: its buffer is not zeroed
           double sw = 0;
           if (r_stride || m < kFewExamples) {  // per example (few, or each with its own mask)
             for (int64_t i = 0; i < m; ++i) {

@@ -424,6 +424,54 @@ Tensor weighted_sum(const std::vector<Tensor>& xs, const std::vector<double>& c)
 }
 }  // namespace
 
+namespace {
+/// Which gradient buffers a backward found fresh, in sweep order.
+struct FreshLog {
+  std::vector<bool> second, input;
+};
+/// y = c x with x itself as a second output s (as the seed's neuron op keeps psi beside o): the
+/// backward writes s's gradient (what reached s directly, plus c times y's) and x's (s's), through
+/// the to-write forms, logging whether each buffer came fresh.
+std::pair<Tensor, Tensor> scaled_with_copy(const Tensor& x, double c, FreshLog* log) {
+  OpRecord op("scaled_with_copy", {&x});
+  const int64_t n = x.numel();
+  Array& y = op.output(Shape{n}, DType::f64);
+  Array& s = op.second_output(Shape{n}, DType::f64);
+  for (int64_t i = 0; i < n; ++i) {
+    s.set(i, op.in(0).at(i));
+    y.set(i, c * s.at(i));
+  }
+  const Tensor out = op.finish([c, n, log](BackwardContext& ctx) {
+    const auto [gs, fresh_s] = ctx.grad_second_output_to_write();
+    log->second.push_back(fresh_s);
+    for (int64_t i = 0; i < n; ++i) gs.set(i, (fresh_s ? 0.0 : gs.at(i)) + c * ctx.grad_output().at(i));
+    const auto [value, grad, fresh] = ctx.input_and_grad_to_write(0);
+    CHECK(&value == &ctx.input(0));
+    log->input.push_back(fresh);
+    if (grad)
+      for (int64_t i = 0; i < n; ++i) grad->set(i, (fresh ? 0.0 : grad->at(i)) + gs.at(i));
+  });
+  return {out, op.second()};
+}
+}  // namespace
+
+TEST_CASE("the to-write forms of a second output's and an input's gradient: fresh at the first write only") {
+  Tensor x(Array(Shape{2}, {1.0, -2.0}), true);
+  Tape tape;
+  FreshLog log;
+  const Tensor h = x * 1.0;
+  const auto [y1, s1] = scaled_with_copy(h, 2.0, &log);
+  const auto [y2, s2] = scaled_with_copy(h, 3.0, &log);
+  (sum(y1) + sum(y2) + 5.0 * sum(s2)).backward();
+  // Swept last-recorded first: s2 had 5 directly (not fresh), 5 + 3 = 8, written fresh into h's
+  // gradient; s1 had nothing directly (fresh): 2, added to h's 8.
+  CHECK(log.second == std::vector<bool>{false, true});
+  CHECK(log.input == std::vector<bool>{true, false});
+  check_values(s2.grad(), {8, 8});
+  check_values(s1.grad(), {2, 2});
+  check_values(x.grad(), {10, 10});
+}
+
 TEST_CASE("OpRecord with inputs from a callable; after an input refused midway the recording goes on") {
   Tensor a(Array(Shape{1}, {2.0}), true), b(Array(Shape{1}, {-3.0}), true);
   Tensor f32(Array(Shape{1}, {1.0}, DType::f32), true);
