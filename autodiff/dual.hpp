@@ -5,64 +5,120 @@
 /// derivative is written twice: f(v + t eps) = f(v) + f'(v) t eps. Evaluating an op's partial
 /// formula on duals gives the partial's own tangent, which is what the scalar tape records for
 /// second derivatives (autodiff/higher_order.hpp).
+///
+/// The value and tangent are of any number type T: double (`Dual`), a dual itself (forward over
+/// forward: `BasicDual<Dual>` carries second derivatives, no tape), or the scalar tape's `Var`
+/// (reverse over forward: a tape records the forward-mode arithmetic and differentiates it).
+#include <type_traits>
+
 #include "autodiff/elementwise_math.hpp"
 
 namespace tapegrad::math {
 
-/// A value and its tangent (directional derivative).
-struct Dual {
-  double v = 0.0;  ///< the value
-  double t = 0.0;  ///< its tangent
-  /// A constant (tangent 0); implicit, so that the formulas' `T(1)` and literal operands work.
-  constexpr Dual(double value = 0.0, double tangent = 0.0) : v(value), t(tangent) {}  // NOLINT
+/// A value and its tangent (directional derivative), of number type T.
+template <class T>
+struct BasicDual {
+  T v = T(0.0);  ///< the value
+  T t = T(0.0);  ///< its tangent
+  constexpr BasicDual() = default;
+  /// A value and a tangent; implicit from a value alone (tangent 0: a constant), so that the
+  /// formulas' `T(1)` and literal operands work.
+  constexpr BasicDual(T value, T tangent = T(0.0)) : v(value), t(tangent) {}  // NOLINT
+  /// A constant from a plain number, at any depth of nesting.
+  template <class U>
+  requires(std::is_arithmetic_v<U> && !std::is_same_v<U, T>) constexpr BasicDual(U value)
+      : v(T(value)), t(T(0.0)) {}  // NOLINT
 
   ///@{
   /// Arithmetic: the product and quotient rules.
-  friend constexpr Dual operator+(Dual a, Dual b) { return {a.v + b.v, a.t + b.t}; }
-  friend constexpr Dual operator-(Dual a, Dual b) { return {a.v - b.v, a.t - b.t}; }
-  friend constexpr Dual operator-(Dual a) { return {-a.v, -a.t}; }
-  friend constexpr Dual operator*(Dual a, Dual b) { return {a.v * b.v, a.t * b.v + a.v * b.t}; }
-  friend constexpr Dual operator/(Dual a, Dual b) {
-    const double y = a.v / b.v;
+  friend constexpr BasicDual operator+(const BasicDual& a, const BasicDual& b) { return {a.v + b.v, a.t + b.t}; }
+  friend constexpr BasicDual operator-(const BasicDual& a, const BasicDual& b) { return {a.v - b.v, a.t - b.t}; }
+  friend constexpr BasicDual operator-(const BasicDual& a) { return {-a.v, -a.t}; }
+  friend constexpr BasicDual operator*(const BasicDual& a, const BasicDual& b) {
+    return {a.v * b.v, a.t * b.v + a.v * b.t};
+  }
+  friend constexpr BasicDual operator/(const BasicDual& a, const BasicDual& b) {
+    const T y = a.v / b.v;
     return {y, (a.t - y * b.t) / b.v};
   }
   ///@}
   ///@{
   /// Comparisons compare values (the kinks' branches follow the value, as for double).
-  friend constexpr bool operator==(Dual a, Dual b) { return a.v == b.v; }
-  friend constexpr bool operator!=(Dual a, Dual b) { return a.v != b.v; }
-  friend constexpr bool operator<(Dual a, Dual b) { return a.v < b.v; }
-  friend constexpr bool operator>(Dual a, Dual b) { return a.v > b.v; }
-  friend constexpr bool operator<=(Dual a, Dual b) { return a.v <= b.v; }
-  friend constexpr bool operator>=(Dual a, Dual b) { return a.v >= b.v; }
+  friend constexpr bool operator==(const BasicDual& a, const BasicDual& b) { return a.v == b.v; }
+  friend constexpr bool operator!=(const BasicDual& a, const BasicDual& b) { return a.v != b.v; }
+  friend constexpr bool operator<(const BasicDual& a, const BasicDual& b) { return a.v < b.v; }
+  friend constexpr bool operator>(const BasicDual& a, const BasicDual& b) { return a.v > b.v; }
+  friend constexpr bool operator<=(const BasicDual& a, const BasicDual& b) { return a.v <= b.v; }
+  friend constexpr bool operator>=(const BasicDual& a, const BasicDual& b) { return a.v >= b.v; }
   ///@}
 };
 
-/// Op applied to a dual: Op::value(x), with tangent Op::partial(x, y) x.t.
+/// The dual of doubles: first derivatives, and the scalar tape's second-order partials.
+using Dual = BasicDual<double>;
+
+///@{
+/// Op's value at numbers a dual can hold: the op struct's formula on double, the dual rule on a
+/// dual (nesting). Another number type brings its own overload, found beside it (the scalar tape's
+/// Var: autodiff/var_math.hpp).
 template <class Op>
-Dual apply(Dual x) {
-  const double y = Op::value(x.v);
+double op_value(Op, double x) {
+  return Op::value(x);
+}
+template <class Op>
+double op_value(Op, double a, double b) {
+  return Op::value(a, b);
+}
+template <class Op, class T>
+BasicDual<T> op_value(Op, const BasicDual<T>& x);
+template <class Op, class T>
+BasicDual<T> op_value(Op, const BasicDual<T>& a, const BasicDual<T>& b);
+///@}
+
+/// Op applied to a dual: Op's value at x.v, with tangent Op::partial(x.v, y) x.t.
+template <class Op, class T>
+BasicDual<T> apply(const BasicDual<T>& x) {
+  const T y = op_value(Op{}, x.v);
   return {y, Op::partial(x.v, y) * x.t};
 }
-/// Op applied to two duals: Op::value(a, b), with tangent da a.t + db b.t.
-template <class Op>
-Dual apply(Dual a, Dual b) {
-  const double y = Op::value(a.v, b.v);
+/// Op applied to two duals: Op's value at (a.v, b.v), with tangent da a.t + db b.t.
+template <class Op, class T>
+BasicDual<T> apply(const BasicDual<T>& a, const BasicDual<T>& b) {
+  const T y = op_value(Op{}, a.v, b.v);
   return {y, Op::da(a.v, b.v, y) * a.t + Op::db(a.v, b.v, y) * b.t};
+}
+
+template <class Op, class T>
+BasicDual<T> op_value(Op, const BasicDual<T>& x) {
+  return apply<Op>(x);
+}
+template <class Op, class T>
+BasicDual<T> op_value(Op, const BasicDual<T>& a, const BasicDual<T>& b) {
+  return apply<Op>(a, b);
 }
 
 // clang-format off
 ///@{
 /// The elementwise functions on duals, each from its op struct.
-inline Dual sqrt(Dual x)  { return apply<SqrtOp>(x); }
-inline Dual exp(Dual x)   { return apply<ExpOp>(x); }
-inline Dual erf(Dual x)   { return apply<ErfOp>(x); }
-inline Dual log(Dual x)   { return apply<LogOp>(x); }
-inline Dual sin(Dual x)   { return apply<SinOp>(x); }
-inline Dual cos(Dual x)   { return apply<CosOp>(x); }
-inline Dual sinh(Dual x)  { return apply<SinhOp>(x); }
-inline Dual cosh(Dual x)  { return apply<CoshOp>(x); }
-inline Dual pow(Dual a, Dual b) { return apply<PowOp>(a, b); }
+template <class T> BasicDual<T> sqrt(const BasicDual<T>& x)  { return apply<SqrtOp>(x); }
+template <class T> BasicDual<T> cbrt(const BasicDual<T>& x)  { return apply<CbrtOp>(x); }
+template <class T> BasicDual<T> exp(const BasicDual<T>& x)   { return apply<ExpOp>(x); }
+template <class T> BasicDual<T> expm1(const BasicDual<T>& x) { return apply<Expm1Op>(x); }
+template <class T> BasicDual<T> log(const BasicDual<T>& x)   { return apply<LogOp>(x); }
+template <class T> BasicDual<T> log1p(const BasicDual<T>& x) { return apply<Log1pOp>(x); }
+template <class T> BasicDual<T> sin(const BasicDual<T>& x)   { return apply<SinOp>(x); }
+template <class T> BasicDual<T> cos(const BasicDual<T>& x)   { return apply<CosOp>(x); }
+template <class T> BasicDual<T> tan(const BasicDual<T>& x)   { return apply<TanOp>(x); }
+template <class T> BasicDual<T> asin(const BasicDual<T>& x)  { return apply<AsinOp>(x); }
+template <class T> BasicDual<T> acos(const BasicDual<T>& x)  { return apply<AcosOp>(x); }
+template <class T> BasicDual<T> atan(const BasicDual<T>& x)  { return apply<AtanOp>(x); }
+template <class T> BasicDual<T> sinh(const BasicDual<T>& x)  { return apply<SinhOp>(x); }
+template <class T> BasicDual<T> cosh(const BasicDual<T>& x)  { return apply<CoshOp>(x); }
+template <class T> BasicDual<T> tanh(const BasicDual<T>& x)  { return apply<TanhOp>(x); }
+template <class T> BasicDual<T> erf(const BasicDual<T>& x)   { return apply<ErfOp>(x); }
+template <class T> BasicDual<T> erfc(const BasicDual<T>& x)  { return apply<ErfcOp>(x); }
+template <class T> BasicDual<T> pow(const BasicDual<T>& a, const BasicDual<T>& b)   { return apply<PowOp>(a, b); }
+template <class T> BasicDual<T> atan2(const BasicDual<T>& a, const BasicDual<T>& b) { return apply<Atan2Op>(a, b); }
+template <class T> BasicDual<T> hypot(const BasicDual<T>& a, const BasicDual<T>& b) { return apply<HypotOp>(a, b); }
 ///@}
 // clang-format on
 

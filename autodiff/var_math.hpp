@@ -68,6 +68,19 @@ template <class A, class B> requires Operands<A, B> bool operator>=(const A& a, 
 ///@}
 // clang-format on
 
+///@{
+/// An op's value at Vars, recorded: what math::BasicDual<Var> (reverse over forward,
+/// autodiff/dual.hpp) computes its values with.
+template <class Op>
+Var op_value(Op, const Var& x) {
+  return detail::Unary<Op, Var>(x);
+}
+template <class Op>
+Var op_value(Op, const Var& a, const Var& b) {
+  return detail::Binary<Op, Var, Var>(a, b);
+}
+///@}
+
 /// Compound assignment records `x = x op e` as one statement.
 template <Expression E>
 Var& Var::operator+=(const E& e) {

@@ -15,7 +15,7 @@
 #
 # GRADBENCH_DIR is a checkout of GradBench; its files are used as they are, never edited. Evals
 # with a tapegrad program: all twelve (hello, lse, llsq, det, lstm, ode, gmm, ba, ht, kmeans,
-# particle, saddle; particle and saddle in forward over reverse only). Peer tools, each built from GradBench's tools/<tool>/<eval>.cpp as its
+# particle, saddle; particle and saddle in ff, fr and rf, not rr). Peer tools, each built from GradBench's tools/<tool>/<eval>.cpp as its
 # Makefile does (an eval the tool has no program for is skipped for it):
 #   manual    hand-written derivatives (always built: the evals validate against it);
 #   adol-c    Debian's libadolc-dev;

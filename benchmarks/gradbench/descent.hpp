@@ -4,8 +4,8 @@
 /// cpp/gradbench/gd.hpp, written here from that definition): the step eta starts at 1e-5, doubles
 /// after 10 accepted steps and halves after a rejected one (a step is accepted when it lowers the
 /// objective); descent stops when the gradient's norm or a step's length is at most 1e-5. T is
-/// double, or tapegrad::Var when the argmin is itself differentiated (nested AD): its values are
-/// compared, and its arithmetic recorded.
+/// double, or a number type that differentiates the argmin itself (nested AD: tapegrad::Var,
+/// recorded, or math::BasicDual, carrying tangents): its values are compared.
 #include <cmath>
 #include <iostream>
 #include <string>
@@ -73,20 +73,17 @@ std::vector<T> argmax(std::vector<T> start, const F& f, const Gradient& gradient
       });
 }
 
-/// The entry of particle's and saddle's "ff", "rf" and "rr": tapegrad nests forward over reverse
-/// only ("fr"), so these exit 1 with that reason.
+/// particle's and saddle's "rr": tapegrad does not nest reverse over reverse, so it exits 1 with
+/// that reason.
 inline int nesting_unsupported(const std::string&) {
-  std::cerr << "tapegrad nests AD as forward over reverse only (the function fr): forward over forward and reverse "
-               "over reverse are not supported\n";
+  std::cerr << "tapegrad does not nest reverse over reverse (the function rr); ff, fr and rf are supported\n";
   return 1;
 }
 
-/// main() of particle and saddle: "fr" runs F, the other three exit 1 (nesting_unsupported).
-template <class F>
+/// main() of particle and saddle: the programs of "ff", "fr" and "rf"; "rr" exits 1.
+template <class FF, class FR, class RF>
 int nested_tool_main(int argc, char** argv) {
-  return tool_main(
-      argc, argv,
-      {{"fr", run<F>}, {"ff", nesting_unsupported}, {"rf", nesting_unsupported}, {"rr", nesting_unsupported}});
+  return tool_main(argc, argv, {{"ff", run<FF>}, {"fr", run<FR>}, {"rf", run<RF>}, {"rr", nesting_unsupported}});
 }
 
 }  // namespace gradbench_tool

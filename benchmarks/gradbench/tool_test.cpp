@@ -644,23 +644,25 @@ double particle_miss(double w) {
   }
 }
 
-// particle and saddle: nested AD, "fr" only. particle's w must steer the particle across the axis
-// within 1e-3 of the origin (the miss is 3.2 at the start, w = 0), by the simulation above.
-// saddle's point of f(x, y) = |x|^2 - |y|^2 is the origin.
+// particle and saddle: nested AD, "ff", "fr" and "rf" (each must reach the answer by its own
+// derivatives; the three agree to the descent's tolerance), "rr" exits 1. particle's w must steer
+// the particle across the axis within 1e-3 of the origin (the miss is 3.2 at the start, w = 0),
+// by the simulation above. saddle's point of f(x, y) = |x|^2 - |y|^2 is the origin.
 void check_nested() {
-  const json w = output_of(run("particle", {{"w", 0.0}}, "fr"), 1, "particle fr");
-  check(w.is_number(), "particle: w is a number");
-  if (w.is_number()) {
-    check(particle_miss(w.get<double>()) < 1e-6, "particle: w steers the particle through the origin");
+  for (const std::string mode : {"ff", "fr", "rf"}) {
+    const json w = output_of(run("particle", {{"w", 0.0}}, mode), 1, "particle " + mode);
+    check(w.is_number(), "particle " + mode + ": w is a number");
+    if (w.is_number()) {
+      check(particle_miss(w.get<double>()) < 1e-6, "particle " + mode + ": w steers the particle through the origin");
+    }
+    const json point = output_of(run("saddle", {{"start", {2.0, -0.5}}}, mode), 1, "saddle " + mode);
+    check(point.is_array() && point.size() == 4, "saddle " + mode + ": x and y, 4 values");
+    for (size_t i = 0; point.is_array() && i < point.size(); ++i)
+      check(std::abs(point[i].get<double>()) < 1e-4,
+            "saddle " + mode + ": coordinate " + std::to_string(i) + " at the origin");
   }
-  const json point = output_of(run("saddle", {{"start", {2.0, -0.5}}}, "fr"), 1, "saddle fr");
-  check(point.is_array() && point.size() == 4, "saddle: x and y, 4 values");
-  for (size_t i = 0; point.is_array() && i < point.size(); ++i)
-    check(std::abs(point[i].get<double>()) < 1e-4, "saddle: coordinate " + std::to_string(i) + " at the origin");
-  for (const char* mode : {"ff", "rf", "rr"}) {
-    check(run("particle", {{"w", 0.0}}, mode).status == 1, std::string("particle ") + mode + " exits 1");
-    check(run("saddle", {{"start", {1.0, 1.0}}}, mode).status == 1, std::string("saddle ") + mode + " exits 1");
-  }
+  check(run("particle", {{"w", 0.0}}, "rr").status == 1, "particle rr exits 1");
+  check(run("saddle", {{"start", {1.0, 1.0}}}, "rr").status == 1, "saddle rr exits 1");
 }
 
 void check_errors() {
