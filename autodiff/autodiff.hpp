@@ -36,6 +36,7 @@
 #include "autodiff/ops/softmax.hpp"
 #include "autodiff/parallel.hpp"
 #include "autodiff/print.hpp"
+#include "autodiff/reverse.hpp"  // math::reverse_gradient: reverse mode over any number type (nesting)
 #include "autodiff/shape.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"

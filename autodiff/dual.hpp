@@ -96,30 +96,22 @@ BasicDual<T> op_value(Op, const BasicDual<T>& a, const BasicDual<T>& b) {
   return apply<Op>(a, b);
 }
 
-// clang-format off
 ///@{
-/// The elementwise functions on duals, each from its op struct.
-template <class T> BasicDual<T> sqrt(const BasicDual<T>& x)  { return apply<SqrtOp>(x); }
-template <class T> BasicDual<T> cbrt(const BasicDual<T>& x)  { return apply<CbrtOp>(x); }
-template <class T> BasicDual<T> exp(const BasicDual<T>& x)   { return apply<ExpOp>(x); }
-template <class T> BasicDual<T> expm1(const BasicDual<T>& x) { return apply<Expm1Op>(x); }
-template <class T> BasicDual<T> log(const BasicDual<T>& x)   { return apply<LogOp>(x); }
-template <class T> BasicDual<T> log1p(const BasicDual<T>& x) { return apply<Log1pOp>(x); }
-template <class T> BasicDual<T> sin(const BasicDual<T>& x)   { return apply<SinOp>(x); }
-template <class T> BasicDual<T> cos(const BasicDual<T>& x)   { return apply<CosOp>(x); }
-template <class T> BasicDual<T> tan(const BasicDual<T>& x)   { return apply<TanOp>(x); }
-template <class T> BasicDual<T> asin(const BasicDual<T>& x)  { return apply<AsinOp>(x); }
-template <class T> BasicDual<T> acos(const BasicDual<T>& x)  { return apply<AcosOp>(x); }
-template <class T> BasicDual<T> atan(const BasicDual<T>& x)  { return apply<AtanOp>(x); }
-template <class T> BasicDual<T> sinh(const BasicDual<T>& x)  { return apply<SinhOp>(x); }
-template <class T> BasicDual<T> cosh(const BasicDual<T>& x)  { return apply<CoshOp>(x); }
-template <class T> BasicDual<T> tanh(const BasicDual<T>& x)  { return apply<TanhOp>(x); }
-template <class T> BasicDual<T> erf(const BasicDual<T>& x)   { return apply<ErfOp>(x); }
-template <class T> BasicDual<T> erfc(const BasicDual<T>& x)  { return apply<ErfcOp>(x); }
-template <class T> BasicDual<T> pow(const BasicDual<T>& a, const BasicDual<T>& b)   { return apply<PowOp>(a, b); }
-template <class T> BasicDual<T> atan2(const BasicDual<T>& a, const BasicDual<T>& b) { return apply<Atan2Op>(a, b); }
-template <class T> BasicDual<T> hypot(const BasicDual<T>& a, const BasicDual<T>& b) { return apply<HypotOp>(a, b); }
+/// The elementwise functions on duals, each from its op struct (the list: elementwise_math.hpp).
+#define TAPEGRAD_DUAL_UNARY(fn, Op)        \
+  template <class T>                       \
+  BasicDual<T> fn(const BasicDual<T>& x) { \
+    return apply<Op>(x);                   \
+  }
+#define TAPEGRAD_DUAL_BINARY(fn, Op)                              \
+  template <class T>                                              \
+  BasicDual<T> fn(const BasicDual<T>& a, const BasicDual<T>& b) { \
+    return apply<Op>(a, b);                                       \
+  }
+TAPEGRAD_UNARY_FUNCTIONS(TAPEGRAD_DUAL_UNARY)
+TAPEGRAD_BINARY_FUNCTIONS(TAPEGRAD_DUAL_BINARY)
+#undef TAPEGRAD_DUAL_UNARY
+#undef TAPEGRAD_DUAL_BINARY
 ///@}
-// clang-format on
 
 }  // namespace tapegrad::math

@@ -110,6 +110,17 @@ TAPEGRAD_BINARY(HypotOp, "hypot", std::hypot(a, b), y == 0 ? T(0) : a / y, y == 
 TAPEGRAD_BINARY(MinOp, "min", nan_min(a, b), a < b ? T(1) : (a == b ? T(0.5) : T(0)), b < a ? T(1) : (a == b ? T(0.5) : T(0)))
 TAPEGRAD_BINARY(MaxOp, "max", nan_max(a, b), a > b ? T(1) : (a == b ? T(0.5) : T(0)), b > a ? T(1) : (a == b ? T(0.5) : T(0)))
 #undef TAPEGRAD_BINARY
+
+/// The elementwise functions by name with their op structs, one list for every number type that
+/// offers them (the scalar tape's expressions, autodiff/var_math.hpp; dual numbers,
+/// autodiff/dual.hpp; nested reverse mode, autodiff/reverse.hpp): `X(function, OpStruct)`.
+#define TAPEGRAD_UNARY_FUNCTIONS(X)                                                                \
+  X(sqrt, SqrtOp) X(cbrt, CbrtOp) X(exp, ExpOp) X(expm1, Expm1Op) X(log, LogOp) X(log1p, Log1pOp) \
+  X(sin, SinOp) X(cos, CosOp) X(tan, TanOp) X(asin, AsinOp) X(acos, AcosOp) X(atan, AtanOp)       \
+  X(sinh, SinhOp) X(cosh, CoshOp) X(tanh, TanhOp) X(sigmoid, SigmoidOp) X(softplus, SoftplusOp)   \
+  X(relu, ReluOp) X(abs, AbsOp) X(erf, ErfOp) X(erfc, ErfcOp)
+/// See TAPEGRAD_UNARY_FUNCTIONS: the functions of two operands.
+#define TAPEGRAD_BINARY_FUNCTIONS(X) X(pow, PowOp) X(atan2, Atan2Op) X(hypot, HypotOp) X(min, MinOp) X(max, MaxOp)
 // clang-format on
 
 }  // namespace tapegrad::math

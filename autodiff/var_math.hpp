@@ -21,27 +21,9 @@ auto binary(const A& a, const B& b) {
 /// The elementwise function of a scalar expression, as an unevaluated expression that records when
 /// assigned to a Var (values and derivatives from autodiff/elementwise_math.hpp).
 template <Expression A> auto operator-(const A& a) { return detail::Unary<math::NegOp, A>(a); }
-template <Expression A> auto sqrt(const A& a)     { return detail::Unary<math::SqrtOp, A>(a); }
-template <Expression A> auto cbrt(const A& a)     { return detail::Unary<math::CbrtOp, A>(a); }
-template <Expression A> auto exp(const A& a)      { return detail::Unary<math::ExpOp, A>(a); }
-template <Expression A> auto expm1(const A& a)    { return detail::Unary<math::Expm1Op, A>(a); }
-template <Expression A> auto log(const A& a)      { return detail::Unary<math::LogOp, A>(a); }
-template <Expression A> auto log1p(const A& a)    { return detail::Unary<math::Log1pOp, A>(a); }
-template <Expression A> auto sin(const A& a)      { return detail::Unary<math::SinOp, A>(a); }
-template <Expression A> auto cos(const A& a)      { return detail::Unary<math::CosOp, A>(a); }
-template <Expression A> auto tan(const A& a)      { return detail::Unary<math::TanOp, A>(a); }
-template <Expression A> auto asin(const A& a)     { return detail::Unary<math::AsinOp, A>(a); }
-template <Expression A> auto acos(const A& a)     { return detail::Unary<math::AcosOp, A>(a); }
-template <Expression A> auto atan(const A& a)     { return detail::Unary<math::AtanOp, A>(a); }
-template <Expression A> auto sinh(const A& a)     { return detail::Unary<math::SinhOp, A>(a); }
-template <Expression A> auto cosh(const A& a)     { return detail::Unary<math::CoshOp, A>(a); }
-template <Expression A> auto tanh(const A& a)     { return detail::Unary<math::TanhOp, A>(a); }
-template <Expression A> auto sigmoid(const A& a)  { return detail::Unary<math::SigmoidOp, A>(a); }
-template <Expression A> auto softplus(const A& a) { return detail::Unary<math::SoftplusOp, A>(a); }
-template <Expression A> auto relu(const A& a)     { return detail::Unary<math::ReluOp, A>(a); }
-template <Expression A> auto abs(const A& a)      { return detail::Unary<math::AbsOp, A>(a); }
-template <Expression A> auto erf(const A& a)      { return detail::Unary<math::ErfOp, A>(a); }
-template <Expression A> auto erfc(const A& a)     { return detail::Unary<math::ErfcOp, A>(a); }
+#define TAPEGRAD_VAR_UNARY(fn, Op) template <Expression A> auto fn(const A& a) { return detail::Unary<math::Op, A>(a); }
+TAPEGRAD_UNARY_FUNCTIONS(TAPEGRAD_VAR_UNARY)
+#undef TAPEGRAD_VAR_UNARY
 ///@}
 
 ///@{
@@ -51,11 +33,10 @@ template <class A, class B> requires Operands<A, B> auto operator+(const A& a, c
 template <class A, class B> requires Operands<A, B> auto operator-(const A& a, const B& b) { return detail::binary<math::SubOp>(a, b); }
 template <class A, class B> requires Operands<A, B> auto operator*(const A& a, const B& b) { return detail::binary<math::MulOp>(a, b); }
 template <class A, class B> requires Operands<A, B> auto operator/(const A& a, const B& b) { return detail::binary<math::DivOp>(a, b); }
-template <class A, class B> requires Operands<A, B> auto pow(const A& a, const B& b)       { return detail::binary<math::PowOp>(a, b); }
-template <class A, class B> requires Operands<A, B> auto atan2(const A& a, const B& b)     { return detail::binary<math::Atan2Op>(a, b); }
-template <class A, class B> requires Operands<A, B> auto hypot(const A& a, const B& b)     { return detail::binary<math::HypotOp>(a, b); }
-template <class A, class B> requires Operands<A, B> auto min(const A& a, const B& b)       { return detail::binary<math::MinOp>(a, b); }
-template <class A, class B> requires Operands<A, B> auto max(const A& a, const B& b)       { return detail::binary<math::MaxOp>(a, b); }
+#define TAPEGRAD_VAR_BINARY(fn, Op) \
+  template <class A, class B> requires Operands<A, B> auto fn(const A& a, const B& b) { return detail::binary<math::Op>(a, b); }
+TAPEGRAD_BINARY_FUNCTIONS(TAPEGRAD_VAR_BINARY)
+#undef TAPEGRAD_VAR_BINARY
 ///@}
 
 ///@{

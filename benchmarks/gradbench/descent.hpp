@@ -7,7 +7,6 @@
 /// double, or a number type that differentiates the argmin itself (nested AD: tapegrad::Var,
 /// recorded, or math::BasicDual, carrying tangents): its values are compared.
 #include <cmath>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -73,17 +72,10 @@ std::vector<T> argmax(std::vector<T> start, const F& f, const Gradient& gradient
       });
 }
 
-/// particle's and saddle's "rr": tapegrad does not nest reverse over reverse, so it exits 1 with
-/// that reason.
-inline int nesting_unsupported(const std::string&) {
-  std::cerr << "tapegrad does not nest reverse over reverse (the function rr); ff, fr and rf are supported\n";
-  return 1;
-}
-
-/// main() of particle and saddle: the programs of "ff", "fr" and "rf"; "rr" exits 1.
-template <class FF, class FR, class RF>
+/// main() of particle and saddle: the programs of "ff", "fr", "rf" and "rr".
+template <class FF, class FR, class RF, class RR>
 int nested_tool_main(int argc, char** argv) {
-  return tool_main(argc, argv, {{"ff", run<FF>}, {"fr", run<FR>}, {"rf", run<RF>}, {"rr", nesting_unsupported}});
+  return tool_main(argc, argv, {{"ff", run<FF>}, {"fr", run<FR>}, {"rf", run<RF>}, {"rr", run<RR>}});
 }
 
 }  // namespace gradbench_tool

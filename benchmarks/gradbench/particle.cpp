@@ -13,7 +13,8 @@
 //   (tapegrad::gradient inside jvp) that carries its tangent.
 // - "rf": reverse over forward: the simulation on the scalar tape (Var), each force from two
 //   forward passes on duals of Vars, then one reverse sweep.
-// "rr" needs reverse over reverse, which tapegrad does not do: it exits 1 saying so.
+// - "rr": reverse over reverse: the same, each force a nested reverse-mode gradient over Vars
+//   (math::reverse_gradient), whose sweep the tape records.
 #include <array>
 #include <cmath>
 #include <stdexcept>
@@ -29,6 +30,7 @@ using gradbench_tool::json;
 using tapegrad::Var;
 using tapegrad::math::BasicDual;
 using tapegrad::math::Dual;
+using tapegrad::math::Reverse;
 
 // The potential at x of the charges at (10, 10 - w) and (10, 0), for any number type T.
 template <class T>
@@ -49,11 +51,24 @@ std::array<Var, 2> grad_p_reverse(const Var& x0, const Var& x1, const Var& w) {
 }
 
 // grad_x p by forward mode: two passes, along x_0 and x_1, on duals of T.
-template <class T>
-std::array<T, 2> grad_p_forward(const T& x0, const T& x1, const T& w) {
-  using D = BasicDual<T>;
-  return {potential(D(x0, T(1.0)), D(x1), D(w)).t, potential(D(x0), D(x1, T(1.0)), D(w)).t};
-}
+struct ForwardForce {
+  template <class T>
+  std::array<T, 2> operator()(const T& x0, const T& x1, const T& w) const {
+    using D = BasicDual<T>;
+    return {potential(D(x0, T(1.0)), D(x1), D(w)).t, potential(D(x0), D(x1, T(1.0)), D(w)).t};
+  }
+};
+
+// grad_x p by nested reverse mode over T (math::reverse_gradient; on Vars its sweep is recorded).
+struct ReverseForce {
+  template <class T>
+  std::array<T, 2> operator()(const T& x0, const T& x1, const T& w) const {
+    const std::array<T, 3> at{x0, x1, w};
+    const std::vector<T> g = tapegrad::math::reverse_gradient<T>(
+        [](std::span<const Reverse<T>> v) { return potential(v[0], v[1], v[2]); }, std::span<const T>(at));
+    return {g[0], g[1]};
+  }
+};
 
 // x_0(t_f)^2 for the control w, each step's force -grad_x p from grad_p(x_0, x_1, w).
 template <class T, class GradP>
@@ -78,9 +93,9 @@ T miss(const T& w, const GradP& grad_p) {
 // The miss's value and derivative in w of each nesting (w and the derivative as 1-vectors, the
 // descent's form).
 struct ForwardOverForward {
-  static double value(const std::vector<double>& w) { return miss(w[0], grad_p_forward<double>); }
+  static double value(const std::vector<double>& w) { return miss(w[0], ForwardForce{}); }
   static std::vector<double> derivative(const std::vector<double>& w) {
-    return {miss(Dual(w[0], 1.0), grad_p_forward<Dual>).t};
+    return {miss(Dual(w[0], 1.0), ForwardForce{}).t};
   }
 };
 
@@ -97,13 +112,15 @@ struct ForwardOverReverse {
   }
 };
 
-struct ReverseOverForward {
-  static double value(const std::vector<double>& w) { return ForwardOverForward::value(w); }
-  // One recording per derivative on the program's tape (cleared, its memory kept).
+// Reverse over the forces' mode ("rf", "rr"): the simulation recorded on the program's tape
+// (cleared each time, its memory kept), one sweep.
+template <class Force>
+struct ReverseOver {
+  static double value(const std::vector<double>& w) { return miss(w[0], Force{}); }
   std::vector<double> derivative(const std::vector<double>& w) const {
     tape.clear();
     const Var w_var = w[0];
-    return tapegrad::gradient(miss(w_var, grad_p_forward<Var>), {w_var});
+    return tapegrad::gradient(miss(w_var, Force{}), {w_var});
   }
   mutable tapegrad::Tape tape;
 };
@@ -125,5 +142,6 @@ struct Particle {
 
 int main(int argc, char** argv) {
   return gradbench_tool::nested_tool_main<Particle<ForwardOverForward>, Particle<ForwardOverReverse>,
-                                          Particle<ReverseOverForward>>(argc, argv);
+                                          Particle<ReverseOver<ForwardForce>>, Particle<ReverseOver<ReverseForce>>>(
+      argc, argv);
 }

@@ -12,7 +12,8 @@
 //   gradients (tapegrad::gradient inside jvp) carrying their tangents.
 // - "rf": reverse over forward: the inner ascent on the scalar tape (Var), its gradients in y from
 //   forward passes on duals of Vars, then one reverse sweep.
-// "rr" needs reverse over reverse, which tapegrad does not do: it exits 1 saying so.
+// - "rr": reverse over reverse: the same, its gradients in y nested reverse-mode gradients over Vars
+//   (math::reverse_gradient), whose sweeps the tape records.
 #include <array>
 #include <vector>
 
@@ -26,6 +27,7 @@ using gradbench_tool::json;
 using tapegrad::Var;
 using tapegrad::math::BasicDual;
 using tapegrad::math::Dual;
+using tapegrad::math::Reverse;
 
 template <class T>
 using Point = std::vector<T>;
@@ -46,11 +48,23 @@ Point<Var> grad_y_reverse(std::span<const Var> x, const Point<Var>& y) {
 }
 
 // grad_y f by forward mode: two passes, along y_0 and y_1, on duals of T.
-template <class T>
-Point<T> grad_y_forward(std::span<const T> x, const Point<T>& y) {
-  using D = BasicDual<T>;
-  return {f(D(x[0]), D(x[1]), D(y[0], T(1.0)), D(y[1])).t, f(D(x[0]), D(x[1]), D(y[0]), D(y[1], T(1.0))).t};
-}
+struct ForwardGradY {
+  template <class T>
+  Point<T> operator()(std::span<const T> x, const Point<T>& y) const {
+    using D = BasicDual<T>;
+    return {f(D(x[0]), D(x[1]), D(y[0], T(1.0)), D(y[1])).t, f(D(x[0]), D(x[1]), D(y[0]), D(y[1], T(1.0))).t};
+  }
+};
+
+// grad_y f by nested reverse mode over T (math::reverse_gradient; on Vars its sweep is recorded).
+struct ReverseGradY {
+  template <class T>
+  Point<T> operator()(std::span<const T> x, const Point<T>& y) const {
+    return tapegrad::math::reverse_gradient<T>(
+        [x](std::span<const Reverse<T>> v) { return f(Reverse<T>(x[0]), Reverse<T>(x[1]), v[0], v[1]); },
+        std::span<const T>(y));
+  }
+};
 
 // argmax_y f(x, y) from start, the gradient in y from grad_y(x, y).
 template <class T, class GradY>
@@ -70,13 +84,13 @@ T max_f(std::span<const T> x, const Point<double>& start, const GradY& grad_y) {
 // The outer objective's value and gradient in x of each nesting.
 struct ForwardOverForward {
   static double value(const Point<double>& x, const Point<double>& start) {
-    return max_f<double>(x, start, grad_y_forward<double>);
+    return max_f<double>(x, start, ForwardGradY{});
   }
   static Point<double> gradient(const Point<double>& x, const Point<double>& start) {
     Point<double> g(2);
     for (size_t i = 0; i < 2; ++i) {  // one pass along each coordinate of x
       const Point<Dual> xd{Dual(x[0], i == 0), Dual(x[1], i == 1)};
-      g[i] = max_f<Dual>(xd, start, grad_y_forward<Dual>).t;
+      g[i] = max_f<Dual>(xd, start, ForwardGradY{}).t;
     }
     return g;
   }
@@ -95,15 +109,15 @@ struct ForwardOverReverse {
   }
 };
 
-struct ReverseOverForward {
-  static double value(const Point<double>& x, const Point<double>& start) {
-    return ForwardOverForward::value(x, start);
-  }
-  // One recording per gradient on the program's tape (cleared, its memory kept).
+// Reverse over the inner gradient's mode ("rf", "rr"): the inner ascent recorded on the program's
+// tape (cleared each time, its memory kept), one sweep.
+template <class GradY>
+struct ReverseOver {
+  static double value(const Point<double>& x, const Point<double>& start) { return max_f<double>(x, start, GradY{}); }
   Point<double> gradient(const Point<double>& x, const Point<double>& start) const {
     tape.clear();
     const Point<Var> x_var(x.begin(), x.end());
-    return tapegrad::gradient(max_f<Var>(x_var, start, grad_y_forward<Var>), x_var);
+    return tapegrad::gradient(max_f<Var>(x_var, start, GradY{}), x_var);
   }
   mutable tapegrad::Tape tape;
 };
@@ -121,7 +135,7 @@ struct Saddle {
     const Point<double> x = gradbench_tool::argmin(
         start, [this](const Point<double>& at) { return Nesting::value(at, start); },
         [this](const Point<double>& at) { return nesting.gradient(at, start); });
-    const Point<double> y = argmax_y<double>(x, start, grad_y_forward<double>);
+    const Point<double> y = argmax_y<double>(x, start, ForwardGradY{});
     out = {x[0], x[1], y[0], y[1]};
   }
 };
@@ -130,5 +144,6 @@ struct Saddle {
 
 int main(int argc, char** argv) {
   return gradbench_tool::nested_tool_main<Saddle<ForwardOverForward>, Saddle<ForwardOverReverse>,
-                                          Saddle<ReverseOverForward>>(argc, argv);
+                                          Saddle<ReverseOver<ForwardGradY>>, Saddle<ReverseOver<ReverseGradY>>>(argc,
+                                                                                                                argv);
 }

@@ -1,6 +1,8 @@
 // Nested dual numbers (autodiff/dual.hpp): forward over forward carries second (and third)
 // derivatives without a tape, reverse over forward records forward-mode arithmetic on the scalar
-// tape. Every expected derivative is written out by hand below, not taken from the op structs.
+// tape. Nested reverse mode (autodiff/reverse.hpp): reverse over reverse, its sweep recorded on the
+// scalar tape, and forward over reverse on duals. Every expected derivative is written out by hand
+// below, not taken from the op structs.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,6 +16,7 @@
 using namespace tapegrad;
 using math::BasicDual;
 using math::Dual;
+using math::Reverse;
 using Dual2 = BasicDual<Dual>;  // forward over forward
 
 namespace {
@@ -23,7 +26,10 @@ struct Case {
   std::string name;
   double x;
   std::function<Dual2(const Dual2&)> on_duals;
-  std::function<BasicDual<Var>(const BasicDual<Var>&)> on_var_duals;  // the same on duals of Vars
+  std::function<BasicDual<Var>(const BasicDual<Var>&)> on_var_duals;    // the same on duals of Vars,
+  std::function<Reverse<double>(const Reverse<double>&)> on_reverse;    // on nested reverse mode,
+  std::function<Reverse<Var>(const Reverse<Var>&)> on_reverse_vars;     // on it over Vars,
+  std::function<Reverse<Dual>(const Reverse<Dual>&)> on_reverse_duals;  // on it over duals
   double f, d1, d2;
 };
 
@@ -31,9 +37,9 @@ std::vector<Case> unary_cases() {
   const double pi = std::numbers::pi;
   const auto sec2 = [](double x) { return 1.0 / (std::cos(x) * std::cos(x)); };
   std::vector<Case> cases;
-  // f: a generic lambda, run on both kinds of dual
+  // f: a generic lambda, run on every number type
   auto add = [&cases](std::string name, double x, auto f, double value, double d1, double d2) {
-    cases.push_back({std::move(name), x, f, f, value, d1, d2});
+    cases.push_back({std::move(name), x, f, f, f, f, f, value, d1, d2});
   };
 #define TAPEGRAD_CASE(fn, x, f, d1, d2) \
   add(                                  \
@@ -141,5 +147,92 @@ TEST_SUITE("dual") {
     // (x sin x)''' = -3 sin x - x cos x
     CHECK(y.t.t.t == doctest::Approx(-3 * std::sin(x0) - x0 * std::cos(x0)).epsilon(1e-13));
     CHECK(y.v.v.v == doctest::Approx(x0 * std::sin(x0)).epsilon(1e-15));
+  }
+
+  // f(x) on nested reverse mode over T, f'(x) as a T.
+  template <class T, class F>
+  T reverse_derivative(const F& f, const T& x) {
+    return math::reverse_gradient<T>([&f](std::span<const Reverse<T>> v) { return f(v[0]); },
+                                     std::span<const T>(&x, 1))[0];
+  }
+
+  TEST_CASE("nested reverse mode: first derivatives, reverse over reverse and forward over reverse") {
+    for (const Case& c : unary_cases()) {
+      CAPTURE(c.name);
+      CHECK(reverse_derivative(c.on_reverse, c.x) == doctest::Approx(c.d1).epsilon(1e-13));
+      // forward over reverse, no tape: the gradient's tangent along x is f''(x)
+      const Dual g = reverse_derivative(c.on_reverse_duals, Dual(c.x, 1.0));
+      CHECK(g.v == doctest::Approx(c.d1).epsilon(1e-13));
+      CHECK(g.t == doctest::Approx(c.d2).epsilon(1e-12));
+      // reverse over reverse: the inner sweep runs on Vars, the tape differentiates it
+      Tape tape;
+      Var x = c.x;
+      const Var d1 = reverse_derivative(c.on_reverse_vars, x);
+      CHECK(d1.value() == doctest::Approx(c.d1).epsilon(1e-13));
+      CHECK(gradient(d1, {x})[0] == doctest::Approx(c.d2).epsilon(1e-12));
+    }
+  }
+
+  TEST_CASE("reverse over reverse: the Hessian of pow(a, b) + a b and of min, max") {
+    const double a0 = 1.3, b0 = 0.6;
+    // Row i of the Hessian: the gradient (inner reverse mode, on Vars) recorded afresh, its entry i
+    // swept by the tape.
+    const auto row = [&](size_t i, double& first_derivative) {
+      Tape tape;
+      Var a = a0, b = b0;
+      const std::vector<Var> ab{a, b};
+      const std::vector<Var> g = math::reverse_gradient<Var>(
+          [](std::span<const Reverse<Var>> v) { return pow(v[0], v[1]) + v[0] * v[1]; }, std::span<const Var>(ab));
+      first_derivative = g[i].value();
+      return gradient(g[i], {a, b});
+    };
+    double f_a = 0, f_b = 0;
+    const std::vector<double> row_a = row(0, f_a), row_b = row(1, f_b);
+    // f_a = b a^(b-1) + b, f_b = a^b log a + a
+    CHECK(f_a == doctest::Approx(b0 * std::pow(a0, b0 - 1) + b0).epsilon(1e-14));
+    CHECK(f_b == doctest::Approx(std::pow(a0, b0) * std::log(a0) + a0).epsilon(1e-14));
+    const double f_aa = b0 * (b0 - 1) * std::pow(a0, b0 - 2);
+    const double f_ab = std::pow(a0, b0 - 1) * (1 + b0 * std::log(a0)) + 1;
+    const double f_bb = std::pow(a0, b0) * std::log(a0) * std::log(a0);
+    CHECK(row_a[0] == doctest::Approx(f_aa).epsilon(1e-13));
+    CHECK(row_a[1] == doctest::Approx(f_ab).epsilon(1e-13));
+    CHECK(row_b[0] == doctest::Approx(f_ab).epsilon(1e-13));
+    CHECK(row_b[1] == doctest::Approx(f_bb).epsilon(1e-13));
+    // max picks a (1.3 > 0.6): its gradient is (1, 0) whatever b, and constant (zero Hessian)
+    const std::vector<double> at{a0, b0};
+    const std::vector<double> grad_max = math::reverse_gradient<double>(
+        [](std::span<const Reverse<double>> v) { return max(v[0], v[1]) * 2.0 + min(v[0], v[1]); }, std::span(at));
+    CHECK(grad_max == std::vector<double>{2.0, 1.0});
+  }
+
+  TEST_CASE("nested reverse mode: constants, unreached inputs, and values of another call are refused") {
+    const std::vector<double> at{2.0, 5.0};
+    // the result ignores v[1]; a constant result has a zero gradient
+    CHECK(math::reverse_gradient<double>([](std::span<const Reverse<double>> v) { return v[0] * v[0] + 1.0; },
+                                         std::span(at)) == std::vector<double>{4.0, 0.0});
+    CHECK(math::reverse_gradient<double>([](std::span<const Reverse<double>>) { return Reverse<double>(3.0); },
+                                         std::span(at)) == std::vector<double>{0.0, 0.0});
+    // an inner call of the same number type meeting the outer call's value
+    CHECK_THROWS_AS(math::reverse_gradient<double>(
+                        [&at](std::span<const Reverse<double>> outer) {
+                          const Reverse<double> captured = outer[0];
+                          (void)math::reverse_gradient<double>(
+                              [&captured](std::span<const Reverse<double>> v) { return v[0] * captured; },
+                              std::span(at));
+                          return outer[0];
+                        },
+                        std::span(at)),
+                    TapeError);
+    // a value kept past its call
+    Reverse<double> kept;
+    (void)math::reverse_gradient<double>(
+        [&kept](std::span<const Reverse<double>> v) {
+          kept = v[0] * 2.0;
+          return kept;
+        },
+        std::span(at));
+    CHECK_THROWS_AS((void)math::reverse_gradient<double>(
+                        [&kept](std::span<const Reverse<double>> v) { return v[0] + kept; }, std::span(at)),
+                    TapeError);
   }
 }

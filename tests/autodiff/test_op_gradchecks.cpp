@@ -353,8 +353,13 @@ TEST_SUITE("op registry") {
     REQUIRE(math_name.size() >= kVarOps.size());
     const std::set<std::string> var_listed(kVarOps.begin(), kVarOps.end());
     size_t var_found = 0;
-    for (const auto& match :
-         matches(read_file(dir + "var_math.hpp"), std::regex(R"re(detail::(?:Unary|binary)<math::(\w+))re"))) {
+    // The scalar ops: the arithmetic written out in var_math.hpp, the functions from the shared
+    // lists of elementwise_math.hpp (TAPEGRAD_UNARY_FUNCTIONS, X(function, OpStruct)).
+    std::vector<std::pair<std::string, std::string>> var_ops =
+        matches(read_file(dir + "var_math.hpp"), std::regex(R"re(detail::(?:Unary|binary)<math::(\w+Op)[,>])re"));
+    for (const auto& listed : matches(read_file(dir + "elementwise_math.hpp"), std::regex(R"re(X\(\w+, (\w+Op)\))re")))
+      var_ops.push_back(listed);
+    for (const auto& match : var_ops) {
       const std::string& op = match.first;  // a plain reference: CAPTURE's lambda cannot name a binding on clang 14
       CAPTURE(op);
       REQUIRE(math_name.count(op));
