@@ -15,7 +15,9 @@
 ///       [](std::span<const tapegrad::math::Reverse<tapegrad::Var>> v) { return v[0] * sin(v[0]); },
 ///       std::vector<tapegrad::Var>{x});        // g[0] = sin x + x cos x, as a Var
 ///   double second = tapegrad::gradient(g[0], {x})[0];  // d2/dx2 (x sin x)
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -70,16 +72,19 @@ struct Reverse {
 template <class T>
 class ReverseGraph {
  public:
-  ReverseGraph() : outer_(active_), id_(++last_id_) { active_ = this; }
-  ~ReverseGraph() { active_ = outer_; }
+  ReverseGraph() : s_(take_storage()), outer_(active_), id_(++last_id_) { active_ = this; }
+  ~ReverseGraph() {
+    active_ = outer_;
+    try {
+      spare_.push_back(std::move(s_));  // kept for this thread's next call
+    } catch (...) {                     // the list could not grow: the storage is freed instead
+    }
+  }
   ReverseGraph(const ReverseGraph&) = delete;
   ReverseGraph& operator=(const ReverseGraph&) = delete;
 
   /// A new input (a node without operands).
-  Reverse<T> input(const T& value) {
-    nodes_.push_back({Reverse<T>::kConstant, Reverse<T>::kConstant, T{}, T{}});
-    return {value, static_cast<uint32_t>(nodes_.size() - 1), id_};
-  }
+  Reverse<T> input(const T& value) { return add(value, Reverse<T>::kConstant, T{}, Reverse<T>::kConstant, T{}); }
 
   /// Op at a: Op's value, recorded with its partial when a is a node.
   template <class Op>
@@ -105,22 +110,24 @@ class ReverseGraph {
 
   /// d result / d input for the first `inputs` nodes: one sweep backwards from result, each node's
   /// adjoint passed to its operands times the partials (T arithmetic: on Vars, recorded).
-  std::vector<T> gradient(const Reverse<T>& result, size_t inputs) const {
-    std::vector<T> adjoint(nodes_.size(), T{});       // T{}: zero, and on Vars a constant
-    std::vector<bool> reached(nodes_.size(), false);  // an adjoint is assigned at its first contribution
+  std::vector<T> gradient(const Reverse<T>& result, size_t inputs) {
+    const std::vector<Node>& nodes = s_->nodes;
+    std::vector<T>& adjoint = s_->adjoint;
+    std::vector<bool>& reached = s_->reached;
+    adjoint.assign(nodes.size(), T{});    // T{}: zero, and on Vars a constant
+    reached.assign(nodes.size(), false);  // an adjoint is assigned at its first contribution
     if (result.node != Reverse<T>::kConstant) {
       if (result.graph != id_) throw_foreign();
       adjoint[result.node] = T(1.0);
       reached[result.node] = true;
       for (size_t n = result.node + 1; n-- > inputs;) {
         if (!reached[n]) continue;
-        const Node& node = nodes_[n];
+        const Node& node = nodes[n];
         if (node.a != Reverse<T>::kConstant) pass(adjoint, reached, node.a, adjoint[n] * node.da);
         if (node.b != Reverse<T>::kConstant) pass(adjoint, reached, node.b, adjoint[n] * node.db);
       }
     }
-    adjoint.resize(inputs);
-    return adjoint;
+    return std::vector<T>(adjoint.begin(), adjoint.begin() + static_cast<std::ptrdiff_t>(inputs));
   }
 
  private:
@@ -128,6 +135,20 @@ class ReverseGraph {
     uint32_t a, b;  // operands (kConstant: none)
     T da, db;       // the node's partials by them
   };
+  /// What a call records and sweeps with, kept for the thread's next call: a warm call allocates
+  /// only its result.
+  struct Storage {
+    std::vector<Node> nodes;
+    std::vector<T> adjoint;
+    std::vector<bool> reached;
+  };
+  static std::unique_ptr<Storage> take_storage() {
+    if (spare_.empty()) return std::make_unique<Storage>();
+    std::unique_ptr<Storage> storage = std::move(spare_.back());
+    spare_.pop_back();
+    storage->nodes.clear();
+    return storage;
+  }
   static ReverseGraph& of(uint64_t id) {
     if (!active_ || active_->id_ != id) throw_foreign();
     return *active_;
@@ -139,10 +160,11 @@ class ReverseGraph {
         "inputs");
   }
   Reverse<T> add(T value, uint32_t a, T da, uint32_t b, T db) {
-    if (nodes_.size() >= Reverse<T>::kConstant - 1)
+    std::vector<Node>& nodes = s_->nodes;
+    if (nodes.size() >= Reverse<T>::kConstant - 1)
       raise<TapeError>("reverse_gradient: the function recorded more than 2^32 - 2 operations");
-    nodes_.push_back({a, b, std::move(da), std::move(db)});
-    return {std::move(value), static_cast<uint32_t>(nodes_.size() - 1), id_};
+    nodes.push_back({a, b, std::move(da), std::move(db)});
+    return {std::move(value), static_cast<uint32_t>(nodes.size() - 1), id_};
   }
   static void pass(std::vector<T>& adjoint, std::vector<bool>& reached, uint32_t to, T contribution) {
     if (reached[to]) {
@@ -152,11 +174,12 @@ class ReverseGraph {
       reached[to] = true;
     }
   }
-  std::vector<Node> nodes_;
+  std::unique_ptr<Storage> s_;
   ReverseGraph* outer_;
   uint64_t id_;
   static inline thread_local ReverseGraph* active_ = nullptr;
   static inline thread_local uint64_t last_id_ = 0;
+  static inline thread_local std::vector<std::unique_ptr<Storage>> spare_;  // one per call depth
 };
 
 /// The gradient of f at x by reverse mode over the number type T: f takes

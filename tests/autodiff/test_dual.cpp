@@ -223,6 +223,28 @@ TEST_SUITE("dual") {
                         },
                         std::span(at)),
                     TapeError);
+    // a call inside another's function, of the same number type, on its own values: each keeps its
+    // graph (and its storage, reused by the calls after)
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      double inner_slope = 0;
+      const std::vector<double> outer = math::reverse_gradient<double>(
+          [&inner_slope](std::span<const Reverse<double>> v) {
+            const std::vector<double> three{3.0};
+            inner_slope = math::reverse_gradient<double>(
+                [](std::span<const Reverse<double>> u) { return u[0] * u[0] * u[0]; }, std::span(three))[0];
+            return v[0] * v[1] * inner_slope;  // d/dv0 = v1 * 27, d/dv1 = v0 * 27
+          },
+          std::span(at));
+      CHECK(inner_slope == 27.0);
+      CHECK(outer == std::vector<double>{5.0 * 27, 2.0 * 27});
+    }
+    // a function that throws leaves the next call working
+    CHECK_THROWS_AS(
+        math::reverse_gradient<double>(
+            [](std::span<const Reverse<double>>) -> Reverse<double> { throw ValueError("from f"); }, std::span(at)),
+        ValueError);
+    CHECK(math::reverse_gradient<double>([](std::span<const Reverse<double>> v) { return v[1] * 3.0; },
+                                         std::span(at)) == std::vector<double>{0.0, 3.0});
     // a value kept past its call
     Reverse<double> kept;
     (void)math::reverse_gradient<double>(
