@@ -51,7 +51,8 @@ template <class A, class B> requires Operands<A, B> bool operator>=(const A& a, 
 
 ///@{
 /// An op's value at Vars, recorded: what math::BasicDual<Var> (reverse over forward,
-/// autodiff/dual.hpp) computes its values with.
+/// autodiff/dual.hpp) and math::Reverse<Var> (reverse over reverse, autodiff/reverse.hpp) compute
+/// their values with.
 template <class Op>
 Var op_value(Op, const Var& x) {
   return detail::Unary<Op, Var>(x);

@@ -7,9 +7,9 @@
 /// double, or a number type that differentiates the argmin itself (nested AD: tapegrad::Var,
 /// recorded, or math::BasicDual, carrying tangents): its values are compared.
 #include <cmath>
-#include <string>
 #include <vector>
 
+#include "autodiff/autodiff.hpp"
 #include "tool.hpp"
 
 namespace gradbench_tool {
@@ -70,6 +70,15 @@ std::vector<T> argmax(std::vector<T> start, const F& f, const Gradient& gradient
         for (T& gi : g) gi = -gi;
         return g;
       });
+}
+
+/// The outer reverse mode of particle's and saddle's "rf" and "rr": the gradient at x of f (Vars
+/// in, a Var out), recorded on `tape`, cleared first (its memory kept across the descent's calls).
+template <class F>
+std::vector<double> tape_gradient(tapegrad::Tape& tape, const std::vector<double>& x, const F& f) {
+  tape.clear();
+  const std::vector<tapegrad::Var> vars(x.begin(), x.end());
+  return tapegrad::gradient(f(vars), vars);
 }
 
 /// main() of particle and saddle: the programs of "ff", "fr", "rf" and "rr".

@@ -115,9 +115,8 @@ template <class GradY>
 struct ReverseOver {
   static double value(const Point<double>& x, const Point<double>& start) { return max_f<double>(x, start, GradY{}); }
   Point<double> gradient(const Point<double>& x, const Point<double>& start) const {
-    tape.clear();
-    const Point<Var> x_var(x.begin(), x.end());
-    return tapegrad::gradient(max_f<Var>(x_var, start, GradY{}), x_var);
+    return gradbench_tool::tape_gradient(tape, x,
+                                         [&start](const Point<Var>& at) { return max_f<Var>(at, start, GradY{}); });
   }
   mutable tapegrad::Tape tape;
 };
