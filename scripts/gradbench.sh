@@ -15,7 +15,7 @@
 #
 # GRADBENCH_DIR is a checkout of GradBench; its files are used as they are, never edited. Evals
 # with a tapegrad program: all twelve (hello, lse, llsq, det, lstm, ode, gmm, ba, ht, kmeans,
-# particle, saddle; particle and saddle in ff, fr and rf, not rr). Peer tools, each built from GradBench's tools/<tool>/<eval>.cpp as its
+# particle, saddle; particle and saddle in all four nestings). Peer tools, each built from GradBench's tools/<tool>/<eval>.cpp as its
 # Makefile does (an eval the tool has no program for is skipped for it):
 #   manual    hand-written derivatives (always built: the evals validate against it);
 #   adol-c    Debian's libadolc-dev;
@@ -53,10 +53,14 @@ for arg in "$@"; do
 done
 ((${#evals[@]})) || evals=("${ours[@]}")
 bash scripts/deps.sh gradbench
-cmake --preset release >/dev/null
+# Our tool, built against the checkout: its protocol (cpp/gradbench/main.hpp) and primals
+# (evals/*.hpp), the denominator every C++ tool has (benchmarks/gradbench/tool.hpp), in a build
+# folder of its own so that build/release stays the self-contained build the tests use.
+tool_build=build/gradbench-tool
+cmake --preset release -B "$tool_build" -DTAPEGRAD_GRADBENCH_DIR="$gradbench" >/dev/null
 targets=()
 for eval in "${evals[@]}"; do targets+=("gradbench_$eval"); done
-cmake --build --preset release --target "${targets[@]}"
+cmake --build "$tool_build" -j"$(nproc)" --target "${targets[@]}"
 out=build/release/gradbench
 work=$out/work
 mkdir -p "$work/include"
@@ -123,7 +127,7 @@ for eval in "${evals[@]}"; do
   # The evals validate against GradBench's manual tool, run as tools/manual/bin/<eval> in $work
   # (particle and saddle have none: their evals hold the expected output).
   build_tool manual "$eval" 2>/dev/null || true
-  args=(--tool tapegrad=build/release/benchmarks/gradbench/bin)
+  args=(--tool "tapegrad=$tool_build/benchmarks/gradbench/bin")
   for tool in "${tools[@]}"; do
     if [ "$tool" = pytorch ]; then  # GradBench's Python tool, which speaks the protocol itself
       pytorch="$gradbench/python/gradbench/gradbench/tools/pytorch"

@@ -169,7 +169,8 @@ def validated(results):
 def summarize(eval_name, by_tool):
     """Per tool: pass/fail, derivative / primal per workload (median run times) over its own primal
     and over manual's (GradBench's C++ primal, evals/*.hpp, which every C++ peer times as its
-    primal), and its derivative's time over ours, as a table."""
+    primal, and ours when built against the checkout: then the two columns time one function in
+    two processes), and its derivative's time over ours, as a table."""
     print(f"\n## {eval_name}\n")
     print("| tool | validated | workloads | derivative / own primal, median (min-max) "
           "| derivative / GradBench's C++ primal | time / tapegrad's |")

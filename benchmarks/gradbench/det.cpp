@@ -8,6 +8,9 @@
 
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/det.hpp"
+#endif
 
 namespace {
 
@@ -90,6 +93,7 @@ struct Gradient : Input {  // on a tape kept warm across runs: its buffers are r
 }  // namespace
 
 int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(
-      argc, argv, {{"primal", gradbench_tool::run<Primal>}, {"gradient", gradbench_tool::run<Gradient>}});
+  return gradbench_tool::tool_main(argc, argv,
+                                   {{"primal", gradbench_tool::run<Primal, TAPEGRAD_CHECKOUTS(det::Primal)>},
+                                    {"gradient", gradbench_tool::run<Gradient>}});
 }

@@ -9,6 +9,9 @@
 
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/gmm.hpp"
+#endif
 
 namespace {
 
@@ -144,6 +147,7 @@ void to_json(json& j, const Jacobian::Output& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(
-      argc, argv, {{"objective", gradbench_tool::run<Objective>}, {"jacobian", gradbench_tool::run<Jacobian>}});
+  return gradbench_tool::tool_main(argc, argv,
+                                   {{"objective", gradbench_tool::run<Objective, TAPEGRAD_CHECKOUTS(gmm::Objective)>},
+                                    {"jacobian", gradbench_tool::run<Jacobian>}});
 }

@@ -1,6 +1,9 @@
 // GradBench's hello eval: square(x) = x^2, and double(x), its derivative 2x, by the scalar tape.
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/hello.hpp"
+#endif
 
 namespace {
 
@@ -36,5 +39,6 @@ struct Double {  // d(x^2)/dx, recorded and swept on a tape kept warm across run
 
 int main(int argc, char** argv) {
   return gradbench_tool::tool_main(argc, argv,
-                                   {{"square", gradbench_tool::run<Square>}, {"double", gradbench_tool::run<Double>}});
+                                   {{"square", gradbench_tool::run<Square, TAPEGRAD_CHECKOUTS(hello::Square)>},
+                                    {"double", gradbench_tool::run<Double>}});
 }

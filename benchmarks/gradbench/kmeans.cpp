@@ -14,6 +14,9 @@
 
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/kmeans.hpp"
+#endif
 
 namespace {
 
@@ -117,6 +120,7 @@ void to_json(json& j, const Dir::Output& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(argc, argv,
-                                   {{"cost", gradbench_tool::run<Cost>}, {"dir", gradbench_tool::run<Dir>}});
+  return gradbench_tool::tool_main(
+      argc, argv,
+      {{"cost", gradbench_tool::run<Cost, TAPEGRAD_CHECKOUTS(kmeans::Cost)>}, {"dir", gradbench_tool::run<Dir>}});
 }

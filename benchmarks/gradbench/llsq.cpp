@@ -7,6 +7,9 @@
 
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/llsq.hpp"
+#endif
 
 namespace {
 
@@ -74,6 +77,7 @@ struct Gradient : Problem {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(
-      argc, argv, {{"primal", gradbench_tool::run<Primal>}, {"gradient", gradbench_tool::run<Gradient>}});
+  return gradbench_tool::tool_main(argc, argv,
+                                   {{"primal", gradbench_tool::run<Primal, TAPEGRAD_CHECKOUTS(llsq::Primal)>},
+                                    {"gradient", gradbench_tool::run<Gradient>}});
 }

@@ -6,6 +6,9 @@
 
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/lse.hpp"
+#endif
 
 namespace {
 
@@ -48,6 +51,7 @@ struct Gradient {  // d lse / dx: the tape's logsumexp and its sweep, on a tape 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(
-      argc, argv, {{"primal", gradbench_tool::run<Primal>}, {"gradient", gradbench_tool::run<Gradient>}});
+  return gradbench_tool::tool_main(argc, argv,
+                                   {{"primal", gradbench_tool::run<Primal, TAPEGRAD_CHECKOUTS(lse::Primal)>},
+                                    {"gradient", gradbench_tool::run<Gradient>}});
 }

@@ -9,6 +9,9 @@
 
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/lstm.hpp"
+#endif
 
 namespace {
 
@@ -117,6 +120,7 @@ struct Jacobian : Input {  // on a tape kept warm across runs: its buffers are r
 }  // namespace
 
 int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(
-      argc, argv, {{"objective", gradbench_tool::run<Objective>}, {"jacobian", gradbench_tool::run<Jacobian>}});
+  return gradbench_tool::tool_main(argc, argv,
+                                   {{"objective", gradbench_tool::run<Objective, TAPEGRAD_CHECKOUTS(lstm::Objective)>},
+                                    {"jacobian", gradbench_tool::run<Jacobian>}});
 }

@@ -6,6 +6,9 @@
 
 #include "autodiff/autodiff.hpp"
 #include "tool.hpp"
+#ifdef TAPEGRAD_GRADBENCH_CHECKOUT  // its primal is the one timed (tool.hpp)
+#include "gradbench/evals/ode.hpp"
+#endif
 
 namespace {
 
@@ -81,6 +84,7 @@ struct Gradient : Problem {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return gradbench_tool::tool_main(
-      argc, argv, {{"primal", gradbench_tool::run<Primal>}, {"gradient", gradbench_tool::run<Gradient>}});
+  return gradbench_tool::tool_main(argc, argv,
+                                   {{"primal", gradbench_tool::run<Primal, TAPEGRAD_CHECKOUTS(ode::Primal)>},
+                                    {"gradient", gradbench_tool::run<Gradient>}});
 }
