@@ -325,25 +325,31 @@ void Tape::sweep(size_t first_entry) {
   double* adj = adjoints();
   const double* partial = partial_.data();
   const int32_t* index = index_.data();
+  // One statement per pass, from its last entry down to its first (the entry whose low bit is set):
+  // its adjoint a is tested once per statement, and the entry loop is a load, a multiply-add and a
+  // store.
   int64_t out = n_stmts_ - 1;
   double a = out >= 0 ? adj[out] : 0.0;
-  for (size_t e = n_entries_; e-- > first_entry;) {
-    const int32_t raw = index[e];
-    const int32_t id = raw >> 1;
+  for (size_t e = n_entries_; e > first_entry; --out) {
+    int32_t raw = 0;
     if (a != 0.0) {  // skipping zeros keeps 0 * inf out of unreached statements
-      const double v = adj[id] + partial[e] * a;
-      adj[id] = v;
-      if (raw & 1) {  // statement done: move to the previous one
-        // In a chain the operand just updated is that statement: take it from the register
-        // instead of waiting for the store to reach the load.
-        if (id == --out) [[likely]]
-          a = v;
-        else
-          a = adj[out];
+      double v = 0.0;
+      do {
+        raw = index[--e];
+        v = adj[raw >> 1] + partial[e] * a;
+        adj[raw >> 1] = v;
+      } while (!(raw & 1));
+      // In a chain the first operand is the previous statement: take its adjoint from the register
+      // instead of waiting for the store to reach the load.
+      if ((raw >> 1) == out - 1) [[likely]] {
+        a = v;
+        continue;
       }
-    } else if (raw & 1) {
-      a = adj[--out];
+    } else {
+      do raw = index[--e];
+      while (!(raw & 1));
     }
+    a = adj[out - 1];  // out - 1 is -1 (the sink) only where the sweep ends
   }
 }
 
