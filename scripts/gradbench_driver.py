@@ -110,9 +110,15 @@ def run_eval(gradbench, work, eval_name, tool, location, eval_args):
                 entry["error"] = message.get("error")
         elif kind == "end":
             break
-        proc.stdin.write(json.dumps(response) + "\n")
-        proc.stdin.flush()
-    proc.stdin.close()
+        try:
+            proc.stdin.write(json.dumps(response) + "\n")
+            proc.stdin.flush()
+        except BrokenPipeError:  # the eval died (killed, crashed): its exit status is reported below
+            break
+    try:
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
     status = proc.wait()
     if process:
         process.close()
