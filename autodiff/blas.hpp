@@ -144,11 +144,18 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
       detail::gemv(CblasTrans, ik, im, a, ia, b, inc_b, beta, c, ic);
     else
       detail::gemv(CblasNoTrans, im, ik, a, ia, b, inc_b, beta, c, ic);
-  } else if (k == 1) {  // c = beta c + a b^T, an outer product
-    if (beta != T(1))
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+  } else if (k == 1 && beta == T(1)) {  // c += a b^T, an outer product
     detail::ger(im, in, a, ta ? 1 : ia, b, tb ? ib : 1, c, ic);
+  } else if (k == 1) {  // c = beta c + a b^T in one pass over c (ger would need a second)
+    const int64_t inc_a = ta ? 1 : lda, inc_b = tb ? ldb : 1;
+    for (int64_t i = 0; i < m; ++i) {
+      const T ai = a[i * inc_a];
+      T* row = c + i * ldc;
+      if (beta == T(0))
+        for (int64_t j = 0; j < n; ++j) row[j] = ai * b[j * inc_b];
+      else
+        for (int64_t j = 0; j < n; ++j) row[j] = beta * row[j] + ai * b[j * inc_b];
+    }
   } else {
     detail::gemm(op(ta), op(tb), im, in, ik, a, ia, b, ib, beta, c, ic);
   }

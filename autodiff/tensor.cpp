@@ -50,12 +50,7 @@ const Array& Tensor::array() const {
 
 const Array& Tensor::grad() const {
   if (leaf_) {
-    // (re)made when missing or when the value changed shape or dtype since (Module::to)
-    if (!leaf_->has_grad || leaf_->grad.dtype() != leaf_->value.dtype() ||
-        !(leaf_->grad.shape() == leaf_->value.shape())) {
-      leaf_->grad = Array(leaf_->value.shape(), leaf_->value.dtype());
-      leaf_->has_grad = true;
-    }
+    if (leaf_->claim_grad()) leaf_->grad.fill(0.0);
     return leaf_->grad;
   }
   array();  // validates the handle
@@ -102,10 +97,7 @@ bool Tensor::requires_grad() const {
 
 void Tensor::zero_grad() {
   detail::LeafData& l = leaf_checked("zero_grad");
-  if (l.has_grad) {
-    l.grad.resize(l.value.shape(), l.value.dtype());
-    l.grad.fill(0.0);
-  }
+  l.grad_zeroed = l.has_grad;
 }
 
 Array& Tensor::mutable_value() { return leaf_checked("mutable_value").value; }

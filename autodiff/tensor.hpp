@@ -25,13 +25,26 @@ struct LeafData {
   Array grad;
   bool requires_grad = false;
   bool has_grad = false;
-  Generation gen = 0;  ///< recording whose slot table holds this leaf, and its slot there
+  bool grad_zeroed = false;  ///< zero_grad() marked grad zero without writing it (written when next used)
+  Generation gen = 0;        ///< recording whose slot table holds this leaf, and its slot there
   uint32_t slot = 0;
   /// A leaf is recorded by one thread at a time: `thread` is the token of the thread whose live
   /// recordings hold it (0: none), `recordings` how many of them (touched only by that thread).
   /// Another thread's tape that meets it raises TapeError instead of racing on gen/slot and grad.
   std::atomic<uintptr_t> thread{0};
   uint32_t recordings = 0;
+  /// Makes grad the value's shape and dtype; true when it held no gradient (none yet, another
+  /// shape or dtype since Module::to, or zeroed by zero_grad()): its contents are then unspecified,
+  /// for the caller to assign or zero.
+  bool claim_grad() {
+    const bool unset = !has_grad || grad_zeroed || grad.dtype() != value.dtype() || !(grad.shape() == value.shape());
+    if (unset) {
+      grad.resize(value.shape(), value.dtype());
+      has_grad = true;
+      grad_zeroed = false;
+    }
+    return unset;
+  }
 };
 class TensorSection;
 }  // namespace detail
@@ -74,7 +87,9 @@ class Tensor {
   Tensor& requires_grad(bool on);
   /// Whether gradients accumulate into this leaf (false for op results).
   bool requires_grad() const;
-  /// Leaves only: set the accumulated gradient to zero (storage kept).
+  /// Leaves only: set the accumulated gradient to zero (storage kept). The zeros are not written
+  /// here: the next backward assigns where it would add (one pass over the buffer, not three), and
+  /// a read before then (grad(), mutable_grad()) writes them.
   void zero_grad();
   /// Leaves only: the stored value, for data updates and optimizer steps.
   Array& mutable_value();

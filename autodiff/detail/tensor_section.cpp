@@ -39,8 +39,9 @@ void TensorSection::begin_sweep_buffers() {
     pool_chunks_used_ = sweep_start_.chunks_used;
     pool_next_ = sweep_start_.next;
     pool_end_ = sweep_start_.end;
-    for (Slot& slot : slots_)
-      if (!slot.leaf) slot.grad = nullptr;  // their buffers are taken again, from zero
+    // Intermediate buffers are taken again, from zero; a leaf's is looked up again (zero_grad()
+    // since the last sweep makes its gradient fresh).
+    for (Slot& slot : slots_) slot.grad = nullptr;
     spare_grads_.clear();
   } else if (swept_) {
     spare_grads();
@@ -52,8 +53,8 @@ void TensorSection::spare_grads() {
   spare_grads_.resize(slots_.size(), nullptr);
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    if (s.leaf || !s.grad) continue;
-    spare_grads_[i] = s.grad;
+    if (!s.grad) continue;
+    if (!s.leaf) spare_grads_[i] = s.grad;
     s.grad = nullptr;
   }
 }
@@ -186,12 +187,7 @@ bool TensorSection::make_grad(uint32_t i, bool zero) {
   Slot& s = slots_[i];
   bool made = true;
   if (s.leaf) {
-    made = !s.leaf->has_grad || !(s.leaf->grad.shape() == s.leaf->value.shape()) ||
-           s.leaf->grad.dtype() != s.leaf->value.dtype();
-    if (made) {
-      s.leaf->grad.resize(s.leaf->value.shape(), s.leaf->value.dtype());
-      s.leaf->has_grad = true;
-    }
+    made = s.leaf->claim_grad();
     s.grad = &s.leaf->grad;
   } else {
     Array* spare = i < spare_grads_.size() ? std::exchange(spare_grads_[i], nullptr) : nullptr;

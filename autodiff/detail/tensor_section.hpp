@@ -225,7 +225,7 @@ class TensorSection {
   const char* value_dependent_ = nullptr;  // that read, once an op was recorded after it
   const char* refused_by_ = nullptr;       // Tape::refuse_replay's first caller
   std::vector<Array*> spare_grads_;        // per slot: a gradient buffer from an earlier sweep, reused
-  void spare_grads();                      // moves every result's gradient buffer to spare_grads_
+  void spare_grads();                      // moves every result's gradient buffer to spare_grads_, unsets leaves'
   // Buffers in chunks of headers side by side (ops read their inputs' headers: fewer cache lines),
   // at stable addresses.
   static constexpr size_t kPoolChunk = 256;

@@ -22,10 +22,11 @@ LinearDims check_linear(const Array& x, const Array& w, const Array* b) {
   return {in == 0 ? 0 : x.numel() / in, in, w.shape()[0], b != nullptr};
 }
 
-/// C += op(A) op(B) for packed row-major operands (op(A) m x k, op(B) k x n), on tapegrad's threads.
+/// C = op(A) op(B), or C += op(A) op(B) when `add`, for packed row-major operands (op(A) m x k,
+/// op(B) k x n), on tapegrad's threads.
 template <class T>
-void gemm_add(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
-  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, T(1), c, n, num_threads());
+void gemm_into(bool add, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
+  blas::gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, add ? T(1) : T(0), c, n, num_threads());
 }
 }  // namespace
 
@@ -46,7 +47,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       } else {
         y.fill(0.0);
       }
-      if (d.in > 0) gemm_add(false, true, d.rows, d.out, d.in, x.data<T>(), w.data<T>(), py);
+      if (d.in > 0) gemm_into(true, false, true, d.rows, d.out, d.in, x.data<T>(), w.data<T>(), py);
     });
   });
   return op.finish(
@@ -54,10 +55,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         visit(c.output().dtype(), [&]<class T>(T) {
           const T* g = c.grad_output().data<T>();
           if (d.rows == 0 || d.out == 0) return;
-          if (c.needs_grad(0) && d.in > 0)  // dL/dx = G W
-            gemm_add(false, false, d.rows, d.in, d.out, g, c.input(1).data<T>(), c.grad_input(0).template data<T>());
-          if (c.needs_grad(1) && d.in > 0)  // dL/dW = G^T x
-            gemm_add(true, false, d.out, d.in, d.rows, g, c.input(0).data<T>(), c.grad_input(1).template data<T>());
+          // The products write their gradients whole: assigned where nothing accumulated yet (a
+          // parameter after zero_grad(), the input below), added otherwise.
+          if (c.needs_grad(0) && d.in > 0) {  // dL/dx = G W
+            const auto [gx, fresh] = c.grad_input_to_write(0);
+            gemm_into(!fresh, false, false, d.rows, d.in, d.out, g, c.input(1).data<T>(), gx.template data<T>());
+          }
+          if (c.needs_grad(1) && d.in > 0) {  // dL/dW = G^T x
+            const auto [gw, fresh] = c.grad_input_to_write(1);
+            gemm_into(!fresh, true, false, d.out, d.in, d.rows, g, c.input(0).data<T>(), gw.template data<T>());
+          }
           if (d.has_bias && c.needs_grad(2)) {  // dL/db = column sums of G
             T* gb = c.grad_input(2).template data<T>();
             for (int64_t i = 0; i < d.rows; ++i)

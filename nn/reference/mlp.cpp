@@ -176,9 +176,7 @@ void Mlp<T>::backward_layer(MlpLayer<T>& layer, const T* h, int64_t m, T* delta_
     }
   }
   // dL/dW = lambda^T h (eq. 2, 12), dL/dbeta = column sums of lambda (eq. 3), dL/dh = lambda W~.
-  // (zeroed, then accumulated: OpenBLAS's beta = 0 pass is slower than a fill)
-  std::fill(layer.grad_weight.begin(), layer.grad_weight.end(), T(0));
-  gemm(true, false, out, in, m, d, out, h, in, T(1), layer.grad_weight.data(), in, options_.blas_threads);
+  gemm(true, false, out, in, m, d, out, h, in, T(0), layer.grad_weight.data(), in, options_.blas_threads);
   if (layer.spec.dropconnect_keep < 1.0)
     for (size_t i = 0; i < layer.grad_weight.size(); ++i) layer.grad_weight[i] *= layer.dropconnect_mask[i];
   std::fill(layer.grad_bias.begin(), layer.grad_bias.end(), T(0));

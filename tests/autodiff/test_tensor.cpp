@@ -305,6 +305,50 @@ TEST_CASE("on_grad_ready reports each parameter once, with its final gradient, a
   CHECK(w2.grad().at(0) != 0.0);
 }
 
+TEST_CASE("zero_grad: the next backward assigns the gradient, and reads in between see zeros") {
+  // zero_grad() marks the gradient zero without writing it; every path that meets it next must act
+  // as if it held zeros: a read, an op writing every element (assigns), an op writing some (the
+  // rest zero), a retained recording swept again, a replay.
+  Tape tape;
+  Tensor w = Tensor(Array({3}, {1, 2, 3})).requires_grad(true);
+  sum(w * w).backward();
+  check_values(w.grad(), {2, 4, 6});
+  w.zero_grad();
+  sum(slice(w, 0, 0, 2)).backward();  // writes the first two elements only
+  check_values(w.grad(), {1, 1, 0});
+  w.zero_grad();
+  check_values(w.grad(), {0, 0, 0});  // a read writes the zeros
+  w.mutable_grad().fill(7.0);
+  w.zero_grad();
+  tape.clear();
+  const Tensor y = sum(w * w);
+  y.backward({.retain_graph = true});
+  check_values(w.grad(), {2, 4, 6});
+  y.backward({.retain_graph = true});  // accumulates
+  check_values(w.grad(), {4, 8, 12});
+  w.zero_grad();
+  y.backward({.retain_graph = true});  // the retained recording, swept again after zero_grad
+  check_values(w.grad(), {2, 4, 6});
+  // matmul at batch 1: dB = A^T G is an outer product, assigned after zero_grad, added after that
+  Tensor a(Array({1, 3}, {1, 2, 3}));
+  Tensor b = Tensor(Array({3, 2}, {1, 1, 1, 1, 1, 1})).requires_grad(true);
+  b.mutable_grad().fill(7.0);
+  b.zero_grad();
+  {
+    Tape inner;
+    sum(matmul(a, b)).backward();
+    check_values(b.grad(), {1, 1, 2, 2, 3, 3});
+    inner.clear();
+    sum(matmul(a, b)).backward();
+    check_values(b.grad(), {2, 2, 4, 4, 6, 6});
+  }
+  w.mutable_value().set(0, 5.0);
+  w.zero_grad();
+  tape.replay();
+  y.backward();
+  check_values(w.grad(), {10, 4, 6});
+}
+
 TEST_CASE("Array: copies and moves keep values, in its own 16 bytes and on the heap") {
   for (const Shape& shape : {Shape{2}, Shape{3}, Shape{2, 5}}) {  // 16 bytes of f64 inline; 24 and 80 not
     for (DType dtype : {DType::f64, DType::f32}) {

@@ -168,6 +168,40 @@ TEST_SUITE("layers") {
     }
   }
 
+  TEST_CASE("Linear's backward after zero_grad assigns its products, then adds, at batch 1 (outer products) and 3") {
+    // loss = sum(x W^T + b): dL/dW[o][i] = sum_r x[r][i], dL/db[o] = rows, dL/dx[r][i] = sum_o W[o][i].
+    for (const DType dtype : {DType::f64, DType::f32})
+      for (const int64_t rows : {1, 3}) {
+        CAPTURE(rows);
+        std::mt19937_64 rng(7);
+        nn::Linear fc(4, 5, rng);
+        fc.to(dtype);
+        Tensor x = data({rows, 4}, 8, dtype).requires_grad(true);
+        for (Tensor* p : {&fc.weight, &fc.bias, &x}) p->mutable_grad().fill(9.0);  // stale values
+        for (int sweeps = 1; sweeps <= 2; ++sweeps) {  // zero_grad, then a second sweep without
+          if (sweeps == 1)
+            for (Tensor* p : {&fc.weight, &fc.bias, &x}) p->zero_grad();
+          Tape tape;
+          sum(fc(x)).backward();
+          const double tol = dtype == DType::f32 ? 1e-5 : 1e-12;
+          for (int64_t o = 0; o < 5; ++o) {
+            CHECK(fc.bias.grad().at(o) == doctest::Approx(sweeps * rows).epsilon(tol));
+            for (int64_t i = 0; i < 4; ++i) {
+              double column = 0;
+              for (int64_t r = 0; r < rows; ++r) column += x.value().at(r * 4 + i);
+              CHECK(fc.weight.grad().at(o * 4 + i) == doctest::Approx(sweeps * column).epsilon(tol));
+            }
+          }
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t i = 0; i < 4; ++i) {
+              double column = 0;
+              for (int64_t o = 0; o < 5; ++o) column += fc.weight.value().at(o * 4 + i);
+              CHECK(x.grad().at(r * 4 + i) == doctest::Approx(sweeps * column).epsilon(tol));
+            }
+        }
+      }
+  }
+
   TEST_CASE("nn::gradcheck catches a wrong backward and names the parameter and element") {
     Broken model;
     const Tensor x = data({3, 2}, 5);
