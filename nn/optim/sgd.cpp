@@ -101,8 +101,9 @@ void SGD::step() {
           },
           kStreamingThreshold);
     } else {
+      const bool decays = decay != T(0);  // w read once an element without (the loop is unswitched on it)
       parallel_for(
-          v.n, [=](int64_t j) { w[j] = sgd_formula(w[j], T(g[j] + decay * w[j]), eta); },
+          v.n, [=](int64_t j) { w[j] = sgd_formula(w[j], decays ? T(g[j] + decay * w[j]) : g[j], eta); },
           kStreamingThreshold);  // eq. 8-9
     }
   });
