@@ -89,7 +89,8 @@ class Tensor {
   bool requires_grad() const;
   /// Leaves only: set the accumulated gradient to zero (storage kept). The zeros are not written
   /// here: the next backward assigns where it would add (one pass over the buffer, not three), and
-  /// a read before then (grad(), mutable_grad()) writes them.
+  /// a read before then (grad(), mutable_grad()) writes them. A reference to the gradient kept
+  /// from before still shows the old values: call grad() again (as with PyTorch's .grad).
   void zero_grad();
   /// Leaves only: the stored value, for data updates and optimizer steps.
   Array& mutable_value();
