@@ -177,10 +177,11 @@ TEST_SUITE("layers") {
         nn::Linear fc(4, 5, rng);
         fc.to(dtype);
         Tensor x = data({rows, 4}, 8, dtype).requires_grad(true);
-        for (Tensor* p : {&fc.weight, &fc.bias, &x}) p->mutable_grad().fill(9.0);  // stale values
-        for (int sweeps = 1; sweeps <= 2; ++sweeps) {  // zero_grad, then a second sweep without
-          if (sweeps == 1)
-            for (Tensor* p : {&fc.weight, &fc.bias, &x}) p->zero_grad();
+        for (Tensor* p : {&fc.weight, &fc.bias, &x}) {
+          p->mutable_grad().fill(9.0);  // stale values
+          p->zero_grad();
+        }
+        for (int sweeps = 1; sweeps <= 2; ++sweeps) {  // the second sweep adds to the first
           Tape tape;
           sum(fc(x)).backward();
           const double tol = dtype == DType::f32 ? 1e-5 : 1e-12;
